@@ -1,0 +1,29 @@
+"""Switchboard's backend: `create_app` assembles the Flask app from its parts."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, then each part's init_app, then the API blueprints."""
+    from backend import api, errors, logs, metrics
+    from backend.config import load_config
+    from backend.extensions import db
+    from backend.tasks.celery_app import celery_init_app
+
+    import os
+
+    if test_config is not None:
+        instance_path = test_config.get("INSTANCE_PATH")
+    else:
+        instance_path = os.environ.get("SWITCHBOARD_INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    load_config(app, test_config)
+    logs.init_app(app)
+    errors.init_app(app)
+    metrics.init_app(app)
+    db.init_app(app)
+    celery_init_app(app)
+    api.init_app(app)
+    return app

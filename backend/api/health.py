@@ -1,0 +1,62 @@
+"""Liveness and readiness: database and broker reachable, provider circuits."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
+
+from backend.extensions import db
+from backend.openapi import describe
+
+bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
+
+HEALTH_SCHEMA = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "checks": {
+            "type": "object",
+            "properties": {"db": {"type": "string"}, "broker": {"type": "string"}, "providers": {"type": "object"}},
+        },
+    },
+}
+
+
+def check_database() -> str:
+    """'ok' when a trivial query succeeds."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable; the log has the detail
+        log.warning("health: database check failed", exc_info=True)
+        return "error"
+
+
+def check_broker() -> str:
+    """'ok' when a connection to the Celery broker can be established."""
+    celery_app = current_app.extensions.get("celery")
+    if celery_app is None:
+        return "not_configured"
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception:  # noqa: BLE001 - any failure means the broker is not usable; the log has the detail
+        log.warning("health: broker check failed", exc_info=True)
+        return "error"
+
+
+@bp.get("/api/health")
+@describe("Service health: database, broker and provider checks.", auth=False, response=HEALTH_SCHEMA,
+          responses={503: "A dependency is down"})
+def health() -> tuple[Response, int]:
+    """Service health."""
+    checks = {"db": check_database(), "broker": check_broker(), "providers": {}}
+    healthy = checks["db"] == "ok" and checks["broker"] in ("ok", "not_configured")
+    status = "ok" if healthy else "degraded"
+    return jsonify({"status": status, "checks": checks}), 200 if healthy else 503

@@ -1,0 +1,17 @@
+"""The `switchboard` command: one click group, one module per area of commands."""
+
+from __future__ import annotations
+
+import click
+
+from backend.cli import database, serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Switchboard: a self-hostable multi-model AI assistant for Word and Excel."""
+
+
+for module in (serve, database):
+    for command in module.COMMANDS:
+        main.add_command(command)

@@ -1,0 +1,77 @@
+"""Configuration: embedded defaults, then the instance file, then SWITCHBOARD_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+ENV_PREFIX = "SWITCHBOARD"
+INSTANCE_CONFIG_FILE = "switchboard.cfg"
+
+# Every key an operator may set. Values here are the embedded single-machine defaults; URLs that depend on the
+# instance folder are filled in by `fill_instance_defaults` because the folder is only known once the app exists.
+DEFAULTS: dict[str, object] = {
+    "DATABASE_URL": None,
+    "BROKER_URL": None,
+    "RESULT_BACKEND": None,
+    "REDIS_URL": None,
+    "SECRET_KEY": None,
+    "AUTH_MODE": "entra",
+    "AUTH_DEV_FORCE": False,
+    "ENTRA_CLIENT_ID": None,
+    "ENTRA_CLIENT_SECRET": None,
+    "ENTRA_APP_ID_URI": None,
+    "ENTRA_AUTHORITY": "https://login.microsoftonline.com",
+    "ENTRA_ALLOW_HTTP_AUTHORITY": False,
+    "PROVIDERS_FILE": None,
+    "ALLOWED_MODEL_HOSTS": [],
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "LOG_LEVEL": "INFO",
+    "LOG_JSON": True,
+    "CELERY_POLL_INTERVAL": 0.5,
+    "SQLALCHEMY_ECHO": False,
+}
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill app.config from defaults, then the instance file and environment, or from test_config in tests."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile(INSTANCE_CONFIG_FILE, silent=True)
+        app.config.from_prefixed_env(ENV_PREFIX)
+    else:
+        app.config.from_mapping(test_config)
+    fill_instance_defaults(app)
+
+
+def fill_instance_defaults(app: Flask) -> None:
+    """Point unset storage URLs at files in the instance folder and make sure a secret key exists."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'switchboard.sqlite'}"
+    if not app.config["BROKER_URL"]:
+        app.config["BROKER_URL"] = f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
+    if not app.config["RESULT_BACKEND"]:
+        app.config["RESULT_BACKEND"] = f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+    if isinstance(app.config["ALLOWED_MODEL_HOSTS"], str):
+        hosts = app.config["ALLOWED_MODEL_HOSTS"].split(",")
+        app.config["ALLOWED_MODEL_HOSTS"] = [h.strip() for h in hosts if h.strip()]
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Read, or create once with owner-only permissions, the secret key kept in the instance folder."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by a sibling process starting at the same moment
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

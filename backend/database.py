@@ -1,0 +1,65 @@
+"""The SQLAlchemy engine and the per-app-context session."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+EXTENSION_KEY = "switchboard.database"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Switchboard table."""
+
+
+class Database:
+    """Binds one engine per app; hands out one session per app context, closed at teardown."""
+
+    def init_app(self, app: Flask) -> None:
+        """Create the app's engine (lazily connecting) and register session teardown."""
+        engine = build_engine(app.config["DATABASE_URL"], echo=bool(app.config.get("SQLALCHEMY_ECHO")))
+        app.extensions[EXTENSION_KEY] = sessionmaker(bind=engine, expire_on_commit=False)
+        app.teardown_appcontext(self._remove_session)
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self._sessionmaker().kw["bind"]
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, created on first use."""
+        if "db_session" not in g:
+            g.db_session = self._sessionmaker()()
+        return g.db_session
+
+    @staticmethod
+    def _sessionmaker() -> sessionmaker:
+        return current_app.extensions[EXTENSION_KEY]
+
+    @staticmethod
+    def _remove_session(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+def build_engine(url: str, echo: bool = False) -> Engine:
+    """Create an engine with the settings each backend needs for many threads and processes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    """WAL lets readers and one writer work at once; foreign keys are off in SQLite unless asked for."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

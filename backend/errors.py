@@ -1,0 +1,91 @@
+"""One place that turns every failure into the contract's error shape: {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+# Werkzeug's HTTP errors, named in the contract's snake_case codes with a message fit for a person.
+HTTP_ERROR_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request is malformed."),
+    401: ("unauthorized", "A valid access token is required."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "No such resource."),
+    405: ("method_not_allowed", "This method is not allowed on this resource."),
+    409: ("conflict", "The request conflicts with the current state."),
+    413: ("payload_too_large", "The request body is larger than this server accepts."),
+    415: ("unsupported_media_type", "Send the body as JSON with Content-Type: application/json."),
+    422: ("unprocessable_entity", "The input is not valid."),
+    429: ("rate_limited", "Too many requests; try again later."),
+    500: ("internal_error", "Something went wrong on our side."),
+    502: ("bad_gateway", "An upstream service failed."),
+    503: ("service_unavailable", "The service is unavailable; try again later."),
+    504: ("gateway_timeout", "An upstream service timed out."),
+}
+
+
+class ApiError(Exception):
+    """An error the API answers with deliberately: status, machine code, human message, optional details."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: object | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict:
+        """The error body of the contract."""
+        body: dict = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
+
+
+def error_response(error: ApiError) -> Response:
+    """Render an ApiError as a JSON response with its status and headers."""
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _from_http_exception(exc: HTTPException) -> ApiError:
+    status = exc.code or 500
+    code, message = HTTP_ERROR_CODES.get(status, ("http_error", exc.name))
+    headers = {}
+    if status == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return ApiError(status, code, message, headers=headers)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers: deliberate errors, HTTP errors, and anything unexpected (500, trace only in logs)."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> Response:
+        return error_response(_from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        log.exception("unhandled exception")
+        request_id = g.get("request_id")
+        message = "Something went wrong on our side. Quote the request id when reporting it."
+        return error_response(ApiError(500, "internal_error", message, details={"request_id": request_id}))

@@ -1,0 +1,53 @@
+"""Prometheus metrics: HTTP traffic here; other parts add their own counters beside these."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+HTTP_REQUESTS = Counter("switchboard_http_requests", "HTTP requests answered", ["method", "endpoint", "status"])
+HTTP_LATENCY = Histogram(
+    "switchboard_http_request_seconds",
+    "Time to produce the response head",
+    ["method", "endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+STREAMS_OPEN = Gauge("switchboard_streams_open", "Streaming responses in progress", multiprocess_mode="livesum")
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text; under gunicorn it aggregates every worker through the multiprocess directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def init_app(app: Flask) -> None:
+    """Count and time every request by its route template (not its raw path, which would explode cardinality)."""
+
+    @app.before_request
+    def start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def observe(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            HTTP_LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+        return response

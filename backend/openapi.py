@@ -1,0 +1,106 @@
+"""The OpenAPI document, generated from the registered routes and what each view declares with `@describe`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        }
+    },
+}
+_PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_DOCUMENTED_PREFIXES = ("/api/", "/metrics", "/admin", "/auth/")
+
+
+def describe(
+    summary: str | None = None,
+    *,
+    request: dict | None = None,
+    response: dict | None = None,
+    responses: dict[int, str] | None = None,
+    auth: bool = True,
+    tags: list[str] | None = None,
+    query: dict[str, dict] | None = None,
+    content_type: str = "application/json",
+) -> Callable:
+    """Attach what the OpenAPI document says of a view: request and response schemas, errors, auth, query."""
+
+    def attach(view: Callable) -> Callable:
+        view.openapi = {
+            "summary": summary,
+            "request": request,
+            "response": response,
+            "responses": responses or {},
+            "auth": auth,
+            "tags": tags or [],
+            "query": query or {},
+            "content_type": content_type,
+        }
+        return view
+
+    return attach
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    """Walk the URL map and describe every public route, so the document can never miss one."""
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(_DOCUMENTED_PREFIXES) and rule.rule != "/":
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = _PATH_PARAM.sub(r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, view)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Switchboard API", "version": app.config.get("VERSION", "0.1.0")},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {"Error": ERROR_SCHEMA},
+        },
+        "paths": paths,
+    }
+
+
+def _operation(rule, view: Callable) -> dict[str, Any]:
+    meta = getattr(view, "openapi", None) or {}
+    doc = (view.__doc__ or "").strip().splitlines()
+    operation: dict[str, Any] = {
+        "operationId": rule.endpoint.replace(".", "_"),
+        "summary": meta.get("summary") or (doc[0] if doc else rule.endpoint),
+        "tags": meta.get("tags") or [rule.endpoint.split(".")[0]],
+        "responses": {},
+    }
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in rule.arguments]
+    params += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in meta.get("query", {}).items()]
+    if params:
+        operation["parameters"] = params
+    if meta.get("request"):
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
+    success = {"description": "Success"}
+    if meta.get("response") is not None:
+        success["content"] = {meta.get("content_type", "application/json"): {"schema": meta["response"]}}
+    operation["responses"]["200"] = success
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for status, description in (meta.get("responses") or {}).items():
+        if 200 <= int(status) < 300:
+            operation["responses"][str(status)] = {"description": description}
+        else:
+            operation["responses"][str(status)] = {"description": description, "content": error_ref}
+    if meta.get("auth", True):
+        operation["security"] = [{"bearer": []}]
+        operation["responses"].setdefault("401", {"description": "Missing or invalid token", "content": error_ref})
+    else:
+        operation["security"] = []
+    return operation

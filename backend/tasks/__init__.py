@@ -1,0 +1,1 @@
+"""Celery: the app bound to Flask, and the tasks the worker runs."""
