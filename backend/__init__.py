@@ -7,12 +7,12 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, then each part's init_app, then the API blueprints."""
+    import os
+
     from backend import api, errors, logs, metrics
     from backend.config import load_config
     from backend.extensions import db
     from backend.tasks.celery_app import celery_init_app
-
-    import os
 
     if test_config is not None:
         instance_path = test_config.get("INSTANCE_PATH")

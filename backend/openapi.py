@@ -83,7 +83,8 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
         "responses": {},
     }
     params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in rule.arguments]
-    params += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in meta.get("query", {}).items()]
+    for name, schema in meta.get("query", {}).items():
+        params.append({"name": name, "in": "query", "required": False, "schema": schema})
     if params:
         operation["parameters"] = params
     if meta.get("request"):

@@ -52,8 +52,12 @@ def check_broker() -> str:
 
 
 @bp.get("/api/health")
-@describe("Service health: database, broker and provider checks.", auth=False, response=HEALTH_SCHEMA,
-          responses={503: "A dependency is down"})
+@describe(
+    "Service health: database, broker and provider checks.",
+    auth=False,
+    response=HEALTH_SCHEMA,
+    responses={503: "A dependency is down"},
+)
 def health() -> tuple[Response, int]:
     """Service health."""
     checks = {"db": check_database(), "broker": check_broker(), "providers": {}}

@@ -18,8 +18,12 @@ def openapi_document() -> Response:
 
 
 @bp.get("/metrics")
-@describe("Prometheus metrics in the text exposition format.", auth=False, content_type="text/plain",
-          response={"type": "string"})
+@describe(
+    "Prometheus metrics in the text exposition format.",
+    auth=False,
+    content_type="text/plain",
+    response={"type": "string"},
+)
 def prometheus_metrics() -> Response:
     """Prometheus metrics."""
     body, content_type = metrics.render()
