@@ -9,9 +9,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: configuration, then each part's init_app, then the API blueprints."""
     import os
 
-    from backend import api, errors, logs, metrics
+    from backend import api, auth, errors, logs, metrics, tenancy
     from backend.config import load_config
     from backend.extensions import db
+    from backend.skills import init_app as skills_init_app
     from backend.tasks.celery_app import celery_init_app
 
     if test_config is not None:
@@ -24,6 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     metrics.init_app(app)
     db.init_app(app)
+    tenancy.init_app(app)
+    auth.init_app(app)
     celery_init_app(app)
+    skills_init_app(app)
     api.init_app(app)
     return app

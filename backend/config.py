@@ -26,6 +26,15 @@ DEFAULTS: dict[str, object] = {
     "ENTRA_APP_ID_URI": None,
     "ENTRA_AUTHORITY": "https://login.microsoftonline.com",
     "ENTRA_ALLOW_HTTP_AUTHORITY": False,
+    "ENTRA_HTTP_TIMEOUT_SECONDS": 5,
+    "ENTRA_CONSENT_REDIRECT_URI": None,
+    "AUTH_LEEWAY_SECONDS": 60,
+    "AUTH_DEV_KEY_FILE": None,
+    "AUTH_DEV_TENANT_ID": "00000000-0000-4000-8000-000000000001",
+    "JWKS_REFETCH_COOLDOWN_SECONDS": 30,
+    "JWKS_MAX_AGE_SECONDS": 3600,
+    "ONBOARDING_DEFAULT_STATUS": "pending",
+    "GRAPH_BASE_URL": "https://graph.microsoft.com",
     "PROVIDERS_FILE": None,
     "ALLOWED_MODEL_HOSTS": [],
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -33,6 +42,22 @@ DEFAULTS: dict[str, object] = {
     "LOG_JSON": True,
     "CELERY_POLL_INTERVAL": 0.5,
     "SQLALCHEMY_ECHO": False,
+    "ENABLE_DIAGNOSTICS": False,  # test-only, unauthenticated /api/_diagnostics endpoints (tests, benchmarks)
+    # Routing and accounting (backend/catalog, backend/routing, backend/metering).
+    "SELFHOSTED_GPU_HOUR_USD": 0.0,  # what one GPU hour of the self-hosted model costs; 0 = free
+    "SELFHOSTED_TOKENS_PER_SECOND": 0.0,  # measured throughput of that GPU; with the hour cost it prices a token
+    "CIRCUIT_FAILURE_THRESHOLD": 3,  # consecutive retryable failures that open a model's circuit
+    "CIRCUIT_COOLDOWN_SECONDS": 30.0,  # how long an opened circuit stays open before one probe is let through
+    "CIRCUIT_PROBE_TIMEOUT_SECONDS": 60.0,  # how long one half-open probe holds the model before another may try
+    "CIRCUIT_STATE_CACHE_SECONDS": 1.0,  # how stale another process's circuit change may be seen (0: never cached)
+    "REDIS_KEY_PREFIX": "switchboard:",
+    # The bundled local model (backend/localmodel.py): llama.cpp server with the packaged Gemma 3 270M.
+    "LOCAL_MODEL_PATH": None,  # a GGUF file; None = the packaged Gemma 3 270M
+    "LOCAL_MODEL_CONTEXT": 2048,  # context window given to llama.cpp (n_ctx)
+    "LOCAL_MODEL_MAX_OUTPUT_TOKENS": 512,
+    "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS": 120.0,
+    "LOCAL_MODEL_HOUR_USD": None,  # what an hour of the machine costs; None = SELFHOSTED_GPU_HOUR_USD
+    "LOCAL_MODEL_TOKENS_PER_SECOND": 0.0,  # output throughput; 0 = measured with a short call at start
 }
 
 

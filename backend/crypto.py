@@ -27,6 +27,11 @@ class SecretBox:
     """Encrypts with the current secret key; decrypts with it or any listed fallback (for key rotation)."""
 
     def __init__(self, secret_key: str, fallbacks: list[str] | tuple[str, ...] = ()) -> None:
+        """Keep one Fernet per key; the first (current) key encrypts, any of them decrypts."""
+        if not secret_key:
+            raise ValueError("a secret key is required to encrypt stored secrets")
+        if isinstance(fallbacks, str):
+            raise TypeError("fallbacks is a list of keys, not one string")
         keys = [secret_key, *fallbacks]
         self._fernet = MultiFernet([Fernet(derive_fernet_key(k)) for k in keys])
 
@@ -37,16 +42,36 @@ class SecretBox:
     def decrypt(self, token: str) -> str:
         """Return the plaintext of a value made by `encrypt`."""
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            return self._fernet.decrypt(_token_bytes(token)).decode("utf-8")
         except InvalidToken as exc:
             raise SecretDecryptionError("stored secret cannot be decrypted with the configured keys") from exc
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a stored value under the current key."""
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        try:
+            return self._fernet.rotate(_token_bytes(token)).decode("ascii")
+        except InvalidToken as exc:
+            raise SecretDecryptionError("stored secret cannot be decrypted with the configured keys") from exc
+
+
+def _token_bytes(token: str) -> bytes:
+    """A stored token as bytes; anything that is not ASCII cannot be a token, so it fails like a tampered one."""
+    try:
+        return token.encode("ascii")
+    except (UnicodeEncodeError, AttributeError) as exc:
+        raise InvalidToken from exc
+
+
+def fallback_keys(value: object) -> list[str]:
+    """Previous secret keys from config: a list, or (from the environment) one comma-separated string."""
+    if not value:
+        return []
+    # A plain string would otherwise be iterated character by character, one "key" per character.
+    keys = value.split(",") if isinstance(value, str) else list(value)
+    return [key.strip() for key in keys if key and key.strip()]
 
 
 def secret_box() -> SecretBox:
     """The SecretBox of the current app."""
-    fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or []
+    fallbacks = fallback_keys(current_app.config.get("SECRET_KEY_FALLBACKS"))
     return SecretBox(current_app.config["SECRET_KEY"], fallbacks)

@@ -7,6 +7,7 @@ import pytest
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
+from tests.postgres import throwaway_database, throwaway_schema
 
 
 @pytest.fixture
@@ -36,3 +37,43 @@ def app(app_config):
 def client(app):
     """A test client of the app."""
     return app.test_client()
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark every test that uses a PostgreSQL database `postgres`, so `-m "not postgres"` deselects it."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_session_database():
+    """URL of a PostgreSQL database made for this test session and dropped at its end; fails (never skips) if down."""
+    with throwaway_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_session_database):
+    """URL of a fresh, empty PostgreSQL database for this test (a schema of its own in the session's database)."""
+    with throwaway_schema(postgres_session_database) as url:
+        yield url
+
+
+@pytest.fixture
+def app_pg(app_config, postgres_url):
+    """Like `app`, on PostgreSQL: an app whose schema exists in a database of its own."""
+    app = create_app({**app_config, "DATABASE_URL": postgres_url})
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def each_backend_url(request, tmp_path) -> str:
+    """A fresh, empty database URL, once per backend: parametrizes a test over SQLite and PostgreSQL."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'each-backend.sqlite'}"

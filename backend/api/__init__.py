@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.api import health, meta
+from backend.api import addin_static, auth_routes, health, me, meta
 
 
 def init_app(app: Flask) -> None:
     """Register every API blueprint."""
     app.register_blueprint(health.bp)
     app.register_blueprint(meta.bp)
+    app.register_blueprint(me.bp)
+    app.register_blueprint(auth_routes.bp)
+    app.register_blueprint(addin_static.bp)
+    if app.config.get("ENABLE_DIAGNOSTICS"):
+        from backend.api import diagnostics  # imported only when enabled: it has no authentication
+
+        app.register_blueprint(diagnostics.bp)

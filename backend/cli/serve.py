@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
+
+WORKER_CLASSES = ("gthread", "gevent")
+
+
+def gunicorn_argv(
+    host: str, port: int, workers: int | None, worker_class: str | None, threads: int | None
+) -> list[str]:
+    """The gunicorn command line: our config module, then the operator's overrides."""
+    argv = [sys.executable, "-m", "gunicorn", "--config", "python:backend.gunicorn_conf", "--bind", f"{host}:{port}"]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
+    if worker_class is not None:
+        argv += ["--worker-class", worker_class]
+    if threads is not None:
+        argv += ["--threads", str(threads)]
+    return [*argv, "backend.wsgi:app"]
 
 
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
+@click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes [default: CPU count].")
+@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), help="Worker model [default: see gunicorn_conf].")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")
+def run(host: str, port: int, workers: int | None, worker_class: str | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn."""
-    raise click.ClickException("not implemented yet")
+    argv = gunicorn_argv(host, port, workers, worker_class, threads)
+    # Replace this process: gunicorn's master then receives SIGINT/SIGTERM directly and shuts down gracefully,
+    # and starts with nothing (prometheus_client in particular) imported before its multiprocess dir is set.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv of our own interpreter, no shell wanted
 
 
-@click.command("worker")
-@click.option("--concurrency", "-c", default=2, show_default=True, type=int)
-def worker(concurrency: int) -> None:
-    """Run a Celery worker for long-running jobs."""
-    raise click.ClickException("not implemented yet")
-
-
-COMMANDS = [run, worker]
+COMMANDS = [run]

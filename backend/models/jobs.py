@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.database import Base
-from backend.models.columns import created_at_column, json_column, new_id, updated_at_column
+from backend.models.columns import UTCDateTime, created_at_column, json_column, new_id, updated_at_column
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
@@ -37,6 +37,23 @@ class Job(Base):
     error: Mapped[dict[str, Any] | None] = json_column(default=None, nullable=True)
     usage: Mapped[dict[str, Any] | None] = json_column(default=None, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class JobStep(Base):
+    """One finished step of a job (a map chunk or a reduce group): stored so a redelivered task resumes, not repeats.
+
+    The step's metering (its SkillRun) is written in the same transaction, so a step is never metered twice.
+    """
+
+    __tablename__ = "job_steps"
+    __table_args__ = (UniqueConstraint("job_id", "key", name="uq_job_steps_key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(64), nullable=False)  # e.g. "map:0007", "reduce:1:0002"
+    result: Mapped[Any] = json_column(default=None, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()

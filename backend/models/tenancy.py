@@ -67,10 +67,13 @@ class TenantProvider(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
-    type: Mapped[str] = mapped_column(String(32), nullable=False)
+    # NULL type: the row narrows a platform provider of the same name (enabled, allowed models) instead of adding one.
+    type: Mapped[str | None] = mapped_column(String(32))
     base_url: Mapped[str | None] = mapped_column(String(500))
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     models: Mapped[list[dict[str, Any]]] = json_column(default=list)
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    # Type-specific and narrowing settings: allowed_models, api_version.
+    settings: Mapped[dict[str, Any]] = json_column()
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

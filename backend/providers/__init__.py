@@ -1,8 +1,37 @@
-"""Providers: choosing one is a lookup in `PROVIDERS`, never an if-chain."""
+"""Providers: choosing one is a lookup in `PROVIDERS`, never an if-chain.
+
+Importing this package is cheap: provider modules import their SDK and Semantic Kernel only on first use.
+"""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
+from backend.providers.anthropic import AnthropicProvider
+from backend.providers.azure_openai import AzureOpenAIProvider
 from backend.providers.base import Provider
+from backend.providers.openai import OpenAIProvider
+from backend.providers.selfhosted import SelfHostedProvider
+
+
+def _installed(*modules: str) -> bool:
+    """Whether these modules can be imported (without importing them)."""
+    return all(find_spec(module) is not None for module in modules)
+
 
 # type name -> provider class; a provider whose optional SDK is missing simply does not register.
-PROVIDERS: dict[str, type[Provider]] = {}
+PROVIDERS: dict[str, type[Provider]] = {
+    name: cls
+    for name, cls, needs in (
+        ("openai", OpenAIProvider, ("openai", "semantic_kernel")),
+        ("azure_openai", AzureOpenAIProvider, ("openai", "semantic_kernel")),
+        ("anthropic", AnthropicProvider, ("anthropic", "semantic_kernel")),
+        ("selfhosted", SelfHostedProvider, ("openai", "semantic_kernel")),
+    )
+    if _installed(*needs)
+}
+
+
+def build_provider(config) -> Provider:
+    """A provider instance for a configuration, by its type."""
+    return PROVIDERS[config.type](config)

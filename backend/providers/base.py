@@ -92,6 +92,7 @@ class Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
+    estimated: bool = False  # True when counted locally because the provider reported none (e.g. a cut stream)
 
 
 @dataclass
@@ -116,17 +117,26 @@ class ProviderError(Exception):
 
     kind: connect | timeout | first_token_timeout | rate_limited | overloaded | server | auth | client | protocol
     The message never contains the API key, the prompt or the answer.
+    `usage` is what the call consumed before it failed (a stream cut after some text), when known.
     """
 
     RETRYABLE_KINDS: ClassVar[frozenset[str]] = frozenset(
         {"connect", "timeout", "first_token_timeout", "rate_limited", "overloaded", "server"}
     )
 
-    def __init__(self, kind: str, message: str, status: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        usage: Usage | None = None,
+    ):
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        self.usage = usage
 
     @property
     def retryable(self) -> bool:

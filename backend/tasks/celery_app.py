@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from celery import current_app as current_celery_app
+from celery.signals import worker_process_init
 from flask import Flask
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+from backend.extensions import db
+
+# SQLite's own busy timeout is 5 s; the web process, the worker and its children share one broker file, so a writer
+# may wait longer than that behind a poll without anything being wrong.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+# Modules whose tasks every worker registers; a package that defines tasks adds its module here.
+TASK_MODULES = ["backend.tasks.builtin"]
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -17,19 +28,24 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(celery_settings(app.config))
-    if app.config["BROKER_URL"].startswith("sqla+"):
+    if is_sql_broker(app.config["BROKER_URL"]):
         # The SQL transport polls; its interval is a class attribute, not a transport option (DESIGN.md).
         kombu_sqlalchemy.Transport.polling_interval = float(app.config["CELERY_POLL_INTERVAL"])
+    celery_app.flask_app = app
     celery_app.set_default()
+    # One receiver for every app (dispatch_uid); it looks up whichever app the forked worker child runs.
+    worker_process_init.connect(dispose_inherited_engines, weak=False, dispatch_uid="switchboard.dispose_engines")
     app.extensions["celery"] = celery_app
     return celery_app
 
 
 def celery_settings(config: dict) -> dict:
     """Celery settings derived from Switchboard's configuration."""
-    return {
+    settings = {
         "broker_url": config["BROKER_URL"],
         "result_backend": config["RESULT_BACKEND"],
+        # A task is acknowledged only after it finished, and a task whose worker died goes back to the queue:
+        # tasks must therefore be idempotent (they take ids and load their own rows).
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -38,5 +54,29 @@ def celery_settings(config: dict) -> dict:
         "accept_content": ["json"],
         "task_ignore_result": True,
         "broker_connection_retry_on_startup": True,
-        "imports": ["backend.tasks.builtin"],
+        # Logging is configured by backend.logs (JSON lines); Celery must not replace the root handlers.
+        "worker_hijack_root_logger": False,
+        "imports": list(TASK_MODULES),
     }
+    if is_sql_broker(config["BROKER_URL"]) and "sqlite" in config["BROKER_URL"]:
+        # Transport options of the SQL transport are create_engine() arguments.
+        settings["broker_transport_options"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    if str(config["RESULT_BACKEND"]).startswith("db+sqlite"):
+        settings["database_engine_options"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    return settings
+
+
+def is_sql_broker(url: str) -> bool:
+    """True for kombu's SQLAlchemy transport (`sqla+...` or `sqlalchemy+...`), which polls a database."""
+    return url.startswith(("sqla+", "sqlalchemy+"))
+
+
+def dispose_inherited_engines(**_: object) -> None:
+    """In a freshly forked worker child, drop database connections inherited from the parent process."""
+    # A SQLite or PostgreSQL connection must never be shared across fork; close=False leaves the parent's intact.
+    flask_app = getattr(current_celery_app, "flask_app", None)
+    if flask_app is not None:
+        with flask_app.app_context():
+            db.engine.dispose(close=False)
+    for engine, _session in kombu_sqlalchemy.Channel._engines.values():
+        engine.dispose(close=False)

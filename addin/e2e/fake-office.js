@@ -1,0 +1,176 @@
+// A stand-in for office.js in the end-to-end tests: just the Office, OfficeRuntime, Word and Excel surface the
+// adapters use, over an in-memory document or workbook that the test (and the host page beside the pane) can read.
+// The host page puts the initial state in window.parent.__E2E_STATE__ = {host: "Word"|"Excel", ...}.
+(function () {
+  "use strict";
+  const state = (window.parent && window.parent.__E2E_STATE__) || { host: "Word", paragraphs: [""], selection: [0, 0] };
+  const log = [];
+
+  // ---- Word: a document of paragraphs; the selection is a run of whole paragraphs [first, last]. ----
+  const doc = { paragraphs: state.paragraphs ? state.paragraphs.slice() : [], selection: state.selection || [0, 0], comments: [], trackingMode: "Off", tracked: [] };
+
+  function paragraphRange(index) {
+    return {
+      get text() { return doc.paragraphs[index]; },
+      insertText(text, location) {
+        log.push({ op: "paragraph.insertText", index, location });
+        doc.paragraphs[index] = text;
+        return paragraphRange(index);
+      },
+    };
+  }
+
+  function textRange(index, start, length) {
+    return {
+      insertText(text, location) {
+        const before = doc.paragraphs[index];
+        doc.paragraphs[index] = before.slice(0, start) + text + before.slice(start + length);
+        if (doc.trackingMode !== "Off") doc.tracked.push({ from: before.slice(start, start + length), to: text });
+        log.push({ op: "range.insertText", index, location });
+        return textRange(index, start, text.length);
+      },
+      insertComment(text) {
+        doc.comments.push({ paragraph: index, text });
+      },
+    };
+  }
+
+  function search(first, last, needle, options) {
+    const items = [];
+    for (let i = first; i <= last; i++) {
+      const haystack = options && options.matchCase === false ? doc.paragraphs[i].toLowerCase() : doc.paragraphs[i];
+      const target = options && options.matchCase === false ? needle.toLowerCase() : needle;
+      let at = haystack.indexOf(target);
+      while (at !== -1) {
+        items.push(textRange(i, at, needle.length));
+        at = haystack.indexOf(target, at + needle.length);
+      }
+    }
+    return { items, load() { return this; } };
+  }
+
+  function selectionRange() {
+    const [first, last] = doc.selection;
+    return {
+      get text() { return doc.paragraphs.slice(first, last + 1).join("\r"); },
+      load() { return this; },
+      get paragraphs() {
+        const items = [];
+        for (let i = first; i <= last; i++) items.push(paragraphRange(i));
+        return { items, load() { return this; } };
+      },
+      insertParagraph(text, location) {
+        const at = location === "Before" ? first : last + 1;
+        doc.paragraphs.splice(at, 0, text);
+        log.push({ op: "insertParagraph", at, location });
+        return paragraphRange(at);
+      },
+      insertText(text, location) {
+        if (location === "Replace") {
+          doc.paragraphs.splice(first, last - first + 1, text);
+          doc.selection = [first, first];
+        } else if (location === "After" || location === "End") doc.paragraphs[last] += text;
+        else doc.paragraphs[first] = text + doc.paragraphs[first];
+        log.push({ op: "selection.insertText", location });
+        return selectionRange();
+      },
+      search(needle, options) { return search(first, last, needle, options); },
+    };
+  }
+
+  const wordDocument = {
+    get changeTrackingMode() { return doc.trackingMode; },
+    set changeTrackingMode(mode) { doc.trackingMode = mode; },
+    load() { return this; },
+    getSelection: selectionRange,
+    body: {
+      get text() { return doc.paragraphs.join("\r"); },
+      load() { return this; },
+      search(needle, options) { return search(0, doc.paragraphs.length - 1, needle, options); },
+    },
+  };
+
+  // ---- Excel: one sheet of cells keyed "A1"; each cell holds a value and a formula. ----
+  const sheetName = state.sheet || "Sheet1";
+  const cells = {};
+  for (const [address, content] of Object.entries(state.cells || {})) cells[address] = { value: content, formula: content };
+  const selectedAddress = state.selected || "A1";
+
+  const columnIndex = (name) => [...name].reduce((n, c) => n * 26 + c.charCodeAt(0) - 64, 0) - 1;
+  const columnName = (i) => { let s = ""; for (let n = i + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s; return s; };
+  function parse(address) {
+    const local = address.includes("!") ? address.slice(address.lastIndexOf("!") + 1) : address;
+    const [a, b = a] = local.replace(/\$/g, "").split(":");
+    const p = (cell) => { const m = /^([A-Z]+)(\d+)$/.exec(cell.toUpperCase()); return { r: Number(m[2]) - 1, c: columnIndex(m[1]) }; };
+    const s = p(a), e = p(b);
+    return { r: Math.min(s.r, e.r), c: Math.min(s.c, e.c), rows: Math.abs(e.r - s.r) + 1, cols: Math.abs(e.c - s.c) + 1 };
+  }
+  const key = (r, c) => `${columnName(c)}${r + 1}`;
+  function grid(block, pick) {
+    const rows = [];
+    for (let r = 0; r < block.rows; r++) {
+      const row = [];
+      for (let c = 0; c < block.cols; c++) row.push(pick(cells[key(block.r + r, block.c + c)]));
+      rows.push(row);
+    }
+    return rows;
+  }
+  function setGrid(block, data, asFormula) {
+    if (data.length !== block.rows || data.some((row) => row.length !== block.cols)) throw new Error("The number of rows or columns in the input array doesn't match the size or dimensions of the range.");
+    data.forEach((row, r) => row.forEach((v, c) => {
+      const formula = String(v);
+      cells[key(block.r + r, block.c + c)] = asFormula && formula.startsWith("=") ? { value: "#FAKE", formula } : { value: v, formula: v };
+    }));
+  }
+  function range(address) {
+    const block = parse(address);
+    const local = block.rows === 1 && block.cols === 1 ? key(block.r, block.c) : `${key(block.r, block.c)}:${key(block.r + block.rows - 1, block.c + block.cols - 1)}`;
+    return {
+      address: `${sheetName}!${local}`,
+      load() { return this; },
+      get values() { return grid(block, (cell) => (cell ? cell.value : "")); },
+      set values(data) { log.push({ op: "values", address: local }); setGrid(block, data, false); },
+      get formulas() { return grid(block, (cell) => (cell ? cell.formula : "")); },
+      set formulas(data) { log.push({ op: "formulas", address: local }); setGrid(block, data, true); },
+    };
+  }
+  function usedRange() {
+    const keys = Object.keys(cells);
+    if (keys.length === 0) return range("A1");
+    const blocks = keys.map((k) => parse(k));
+    const r0 = Math.min(...blocks.map((b) => b.r)), c0 = Math.min(...blocks.map((b) => b.c));
+    const r1 = Math.max(...blocks.map((b) => b.r)), c1 = Math.max(...blocks.map((b) => b.c));
+    return range(`${key(r0, c0)}:${key(r1, c1)}`);
+  }
+  const worksheet = { name: sheetName, getRange: range, getUsedRange: usedRange, load() { return this; } };
+  const workbook = {
+    getSelectedRange: () => range(selectedAddress),
+    worksheets: {
+      getItem(name) { if (name !== sheetName) throw new Error(`ItemNotFound: ${name}`); return worksheet; },
+      getActiveWorksheet: () => worksheet,
+    },
+  };
+
+  // ---- Office, OfficeRuntime, Word, Excel ----
+  const context = { sync: () => Promise.resolve() };
+  const host = state.host === "Excel" ? "Excel" : "Word";
+  window.Office = {
+    HostType: { Word: "Word", Excel: "Excel" },
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    EventType: { DialogMessageReceived: "dialogMessageReceived", DialogEventReceived: "dialogEventReceived" },
+    context: {
+      host,
+      officeTheme: { bodyBackgroundColor: "#ffffff" },
+      requirements: { isSetSupported: (name, version) => (name === "WordApi" || name === "ExcelApi" || name === "DialogApi") && Number(version || "1") <= 1.6 },
+      ui: { displayDialogAsync: (_url, _options, callback) => callback({ status: "failed", error: { code: 12007 } }) },
+    },
+    onReady(callback) {
+      const info = { host, platform: "PC" };
+      return new Promise((resolve) => setTimeout(() => { if (callback) callback(info); resolve(info); }, 0));
+    },
+  };
+  window.OfficeRuntime = { auth: { getAccessToken: () => Promise.reject({ code: 13000, message: "No SSO in the test host" }) } };
+  window.Word = { run: (callback) => callback(Object.assign({ document: wordDocument }, context)), ChangeTrackingMode: { off: "Off", trackAll: "TrackAll" } };
+  window.Excel = { run: (callback) => callback(Object.assign({ workbook }, context)) };
+  window.__fakeHost = { host, doc, cells, log, selectParagraphs(first, last) { doc.selection = [first, last]; } };
+})();

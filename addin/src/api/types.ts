@@ -1,0 +1,81 @@
+// The shapes of the public API (shared/API.md) that the pane uses.
+
+export type HostName = "word" | "excel";
+export type Sensitivity = "general" | "confidential" | "highly_confidential";
+
+export interface Me {
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  roles: string[];
+  tenant: { name: string; status: string };
+}
+
+export interface Skill {
+  id: string;
+  name: string;
+  description: string;
+  hosts: HostName[];
+  input_schema: Record<string, unknown>;
+  output: "text" | "json" | "edits" | "table";
+  streaming: boolean;
+  long_running: boolean;
+}
+
+export interface ModelInfo {
+  provider: string;
+  model: string;
+  location: string;
+}
+
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+export interface RangeInput {
+  address: string;
+  values: unknown[][];
+  formulas?: unknown[][];
+}
+
+export interface SkillInput {
+  text?: string;
+  document?: string;
+  range?: RangeInput;
+  instructions?: string;
+  sensitivity?: Sensitivity;
+  [key: string]: unknown;
+}
+
+export interface InvokeResult {
+  run_id: string;
+  output: unknown;
+  model: ModelInfo;
+  usage: Usage;
+}
+
+/** What a stream reports as it goes: the model first, then text deltas, then the final result. */
+export type StreamEvent =
+  | { type: "meta"; run_id: string; model: ModelInfo }
+  | { type: "delta"; text: string }
+  | { type: "done"; output: unknown; usage: Usage; model: ModelInfo };
+
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+export interface Job {
+  id: string;
+  skill: string;
+  status: JobStatus;
+  progress: number;
+  output?: unknown;
+  error?: { code: string; message: string };
+  usage?: Usage;
+  created_at?: string;
+  updated_at?: string;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}

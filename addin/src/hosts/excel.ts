@@ -1,0 +1,95 @@
+// Excel: read the selected range (address, values, formulas); write a 2D array or a formula to a target range after a
+// preview; undo by restoring the formulas (which hold the constants too) snapshotted before the write.
+import type { SkillInput } from "../api/types";
+import { cellBelow, formatAddress, formatRange, parseAddress, resize, type Block } from "./address";
+import { parseCellWrite, type CellWrite } from "./edits";
+import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
+
+interface Snapshot {
+  block: Block;
+  formulas: unknown[][];
+}
+
+export class ExcelHost implements HostAdapter {
+  readonly host = "excel" as const;
+  private snapshot: Snapshot | null = null;
+
+  /** The selected range, or the used range of the active sheet for the whole-document scope. */
+  async readInput(scope: ReadScope): Promise<SkillInput> {
+    return Excel.run(async (context) => {
+      const workbook = context.workbook;
+      const range = scope === "document" ? workbook.worksheets.getActiveWorksheet().getUsedRange() : workbook.getSelectedRange();
+      range.load("address, values, formulas");
+      await context.sync();
+      return { range: { address: range.address, values: range.values, formulas: range.formulas } };
+    });
+  }
+
+  /** The target block and its cells before and after, so nothing is overwritten unseen. */
+  async preview(request: WriteRequest): Promise<WritePreview> {
+    const write = parseCellWrite(request.output, request.text);
+    const block = await this.targetBlock(request, write);
+    const address = formatAddress(block);
+    const before = await Excel.run(async (context) => {
+      const range = this.rangeOf(context, block);
+      range.load("formulas");
+      await context.sync();
+      return range.formulas;
+    });
+    const after = write.kind === "formula" ? [[write.formula]] : write.values;
+    const what = write.kind === "formula" ? `the formula ${write.formula}` : `${block.rows}x${block.columns} values`;
+    return { summary: `Write ${what} to ${address}.`, target: address, before, after };
+  }
+
+  /** Snapshot the target, then write the formula or the values. */
+  async write(request: WriteRequest): Promise<WriteReport> {
+    const write = parseCellWrite(request.output, request.text);
+    const block = await this.targetBlock(request, write);
+    await Excel.run(async (context) => {
+      const range = this.rangeOf(context, block);
+      range.load("formulas");
+      await context.sync();
+      this.snapshot = { block, formulas: range.formulas };
+      if (write.kind === "formula") range.formulas = [[write.formula]];
+      else range.values = write.values as never;
+      await context.sync();
+    });
+    return { summary: `Wrote to ${formatAddress(block)}.` };
+  }
+
+  /** True after a write until it is undone. */
+  canUndo(): boolean {
+    return this.snapshot !== null;
+  }
+
+  /** Put back what the last write overwrote. */
+  async undo(): Promise<void> {
+    const snapshot = this.snapshot;
+    if (!snapshot) return;
+    await Excel.run(async (context) => {
+      this.rangeOf(context, snapshot.block).formulas = snapshot.formulas as never;
+      await context.sync();
+    });
+    this.snapshot = null;
+  }
+
+  /** The explicit target (the user's or the answer's), else under the selection (insert) or the selection itself. */
+  private async targetBlock(request: WriteRequest, write: CellWrite): Promise<Block> {
+    const selected = await Excel.run(async (context) => {
+      const range = context.workbook.getSelectedRange();
+      range.load("address");
+      await context.sync();
+      return parseAddress(range.address);
+    });
+    const explicit = request.target?.trim() || write.target;
+    const start = explicit ? parseAddress(explicit, selected.sheet) : request.mode === "insert" ? cellBelow(selected) : selected;
+    if (write.kind === "formula") return resize(start, 1, 1);
+    return resize(start, write.values.length, write.values[0]?.length ?? 1);
+  }
+
+  private rangeOf(context: Excel.RequestContext, block: Block): Excel.Range {
+    const sheets = context.workbook.worksheets;
+    const sheet = block.sheet ? sheets.getItem(block.sheet) : sheets.getActiveWorksheet();
+    return sheet.getRange(formatRange(block));
+  }
+}

@@ -1,0 +1,112 @@
+// Word: read the selection or the body; insert after or replace the selection; proofreading edits as tracked changes
+// with a comment (WordApi 1.6); a translation written back paragraph by paragraph so each keeps its formatting.
+import type { SkillInput } from "../api/types";
+import { parseEdits, splitParagraphs } from "./edits";
+import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
+
+export class WordHost implements HostAdapter {
+  readonly host = "word" as const;
+
+  /** Selected text, or the whole body when nothing is selected; `document` is sent only when asked for. */
+  async readInput(scope: ReadScope): Promise<SkillInput> {
+    return Word.run(async (context) => {
+      const selection = context.document.getSelection();
+      const body = context.document.body;
+      selection.load("text");
+      body.load("text");
+      await context.sync();
+      if (scope === "document") return { text: body.text, document: body.text };
+      return { text: selection.text.trim() ? selection.text : body.text };
+    });
+  }
+
+  /** Word shows its changes in place (and tracked changes when edits are applied), so the preview is a sentence. */
+  async preview(request: WriteRequest): Promise<WritePreview> {
+    if (request.skill.output === "edits") {
+      const count = parseEdits(request.output).length;
+      return { summary: `${count} suggested edit${count === 1 ? "" : "s"} will be applied as tracked changes.` };
+    }
+    const where = request.mode === "insert" ? "after the selection" : "in place of the selection";
+    return { summary: `The answer will be written ${where}.` };
+  }
+
+  /** Dispatch on what the answer is: edits, paragraph-aligned text, or plain text. */
+  async write(request: WriteRequest): Promise<WriteReport> {
+    if (request.skill.output === "edits") return this.applyEdits(request);
+    if (request.mode === "insert") return this.insertAfterSelection(request.text);
+    return this.replaceSelection(request.text);
+  }
+
+  /** Word's own undo (Ctrl+Z) covers every write, tracked changes can be rejected: nothing for the pane to keep. */
+  canUndo(): boolean {
+    return false;
+  }
+
+  /** Not offered in Word; see canUndo. */
+  async undo(): Promise<void> {
+    throw new Error("Use Word's Undo to revert the change.");
+  }
+
+  private async insertAfterSelection(text: string): Promise<WriteReport> {
+    await Word.run(async (context) => {
+      const selection = context.document.getSelection();
+      selection.insertParagraph(text, "After");
+      await context.sync();
+    });
+    return { summary: "Inserted after the selection." };
+  }
+
+  /** Replace paragraph by paragraph when the counts match (a translation), else the whole selection at once. */
+  private async replaceSelection(text: string): Promise<WriteReport> {
+    return Word.run(async (context) => {
+      const selection = context.document.getSelection();
+      const paragraphs = selection.paragraphs;
+      paragraphs.load("items/text");
+      await context.sync();
+      const existing = paragraphs.items.filter((paragraph) => paragraph.text.trim() !== "");
+      const replacements = splitParagraphs(text);
+      if (existing.length > 1 && existing.length === replacements.length) {
+        existing.forEach((paragraph, index) => paragraph.insertText(replacements[index], "Replace"));
+        await context.sync();
+        return { summary: `Replaced ${existing.length} paragraphs in place.` };
+      }
+      selection.insertText(text, "Replace");
+      await context.sync();
+      return { summary: "Replaced the selection." };
+    });
+  }
+
+  /** Each edit replaces the first match in the selection (or body); tracked, with a comment, where supported. */
+  private async applyEdits(request: WriteRequest): Promise<WriteReport> {
+    const edits = parseEdits(request.output);
+    const tracked = Office.context.requirements.isSetSupported("WordApi", "1.6");
+    const modelName = request.model ? `${request.model.provider}/${request.model.model}` : "the model";
+    return Word.run(async (context) => {
+      const document = context.document;
+      const selection = document.getSelection();
+      selection.load("text");
+      if (tracked) document.load("changeTrackingMode");
+      await context.sync();
+      const scope = selection.text.trim() ? selection : document.body;
+      const previousMode = tracked ? document.changeTrackingMode : null;
+      if (tracked) document.changeTrackingMode = "TrackAll" as Word.ChangeTrackingMode;
+      const searches = edits.map((edit) => scope.search(edit.original, { matchCase: true }));
+      searches.forEach((results) => results.load("items"));
+      await context.sync();
+      let applied = 0;
+      searches.forEach((results, index) => {
+        const match = results.items[0];
+        if (!match) return; // the text changed since it was read: skip rather than guess
+        const edit = edits[index];
+        const replaced = match.insertText(edit.replacement, "Replace");
+        if (tracked) replaced.insertComment(`${edit.reason || "Suggested edit"} (suggested by ${modelName})`);
+        applied += 1;
+      });
+      if (tracked && previousMode !== null) document.changeTrackingMode = previousMode;
+      await context.sync();
+      const skipped = edits.length - applied;
+      const how = tracked ? "as tracked changes" : "directly (tracked changes need WordApi 1.6)";
+      return { summary: `Applied ${applied} edit${applied === 1 ? "" : "s"} ${how}${skipped ? `, ${skipped} not found` : ""}.`, tracked };
+    });
+  }
+}

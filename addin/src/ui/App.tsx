@@ -1,0 +1,211 @@
+// The task pane: pick a skill for this host, add instructions, run it on the selection, watch the answer stream in,
+// and put it back into the document; long skills become jobs in the panel below.
+import { Button, Caption1, Field, Input, Select, Spinner, Textarea, Title3, Toolbar } from "@fluentui/react-components";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { ApiClient } from "../api/client";
+import type { Job, Skill } from "../api/types";
+import type { HostAdapter, ReadScope, WritePreview, WriteRequest } from "../hosts/types";
+import { AnswerView } from "./AnswerView";
+import { JobsPanel } from "./JobsPanel";
+import { describeProblem, type ProblemView } from "./problems";
+import { ProvenanceBadge } from "./ProvenanceBadge";
+import { StatusBanner } from "./StatusBanner";
+import { outputAsText, useRun } from "./useRun";
+import { useJobs } from "./useJobs";
+
+interface Props {
+  client: ApiClient;
+  host: HostAdapter;
+}
+
+export function App({ client, host }: Props) {
+  const [skills, setSkills] = useState<Skill[] | null>(null);
+  const [skillId, setSkillId] = useState("");
+  const [instructions, setInstructions] = useState("");
+  const [scope, setScope] = useState<ReadScope>("selection");
+  const [target, setTarget] = useState("");
+  const [pending, setPending] = useState<{ request: WriteRequest; preview: WritePreview } | null>(null);
+  const [notice, setNotice] = useState("");
+  const [problem, setProblem] = useState<ProblemView | null>(null);
+  const [online, setOnline] = useState(navigator.onLine);
+  const run = useRun(client);
+  const showProblem = useCallback((error: unknown) => setProblem(describeProblem(error)), []);
+  const jobs = useJobs(client, showProblem);
+  const skill = useMemo(() => skills?.find((s) => s.id === skillId) ?? null, [skills, skillId]);
+
+  const loadSkills = useCallback(() => {
+    setProblem(null);
+    client.skills(host.host).then(
+      (list) => {
+        setSkills(list);
+        setSkillId((current) => current || list[0]?.id || "");
+      },
+      (error) => showProblem(error),
+    );
+  }, [client, host, showProblem]);
+
+  useEffect(loadSkills, [loadSkills]);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener("online", update);
+    window.addEventListener("offline", update);
+    return () => {
+      window.removeEventListener("online", update);
+      window.removeEventListener("offline", update);
+    };
+  }, []);
+
+  const runSkill = useCallback(async () => {
+    if (!skill) return;
+    setProblem(null);
+    setNotice("");
+    setPending(null);
+    try {
+      const input = { ...(await host.readInput(scope)), ...(instructions.trim() ? { instructions: instructions.trim() } : {}) };
+      if (skill.long_running) await jobs.submit(skill, input);
+      else await run.start(skill, input);
+    } catch (error) {
+      showProblem(error);
+    }
+  }, [skill, host, scope, instructions, jobs, run, showProblem]);
+
+  const requestFor = useCallback(
+    (mode: WriteRequest["mode"], text: string, output: unknown, forSkill: Pick<Skill, "id" | "output">): WriteRequest => ({
+      mode,
+      skill: forSkill,
+      text,
+      output,
+      model: run.state.model ?? undefined,
+      target: target || undefined,
+    }),
+    [run.state.model, target],
+  );
+
+  /** Excel writes wait for a confirmed preview; Word writes go straight in (Word's own undo covers them). */
+  const write = useCallback(
+    async (request: WriteRequest, confirmed = false) => {
+      setProblem(null);
+      try {
+        if (host.host === "excel" && !confirmed) {
+          setPending({ request, preview: await host.preview(request) });
+          return;
+        }
+        setPending(null);
+        setNotice((await host.write(request)).summary);
+      } catch (error) {
+        showProblem(error);
+      }
+    },
+    [host, showProblem],
+  );
+
+  const openJobResult = useCallback(
+    (job: Job) => {
+      const text = outputAsText(job.output);
+      setNotice(`Result of ${job.skill}`);
+      void write(requestFor("insert", text, job.output, { id: job.skill, output: typeof job.output === "string" ? "text" : "json" }));
+    },
+    [write, requestFor],
+  );
+
+  const copy = useCallback(async () => {
+    await navigator.clipboard?.writeText(run.state.text).then(
+      () => setNotice("Copied."),
+      () => setNotice("Copy is not allowed here; select the answer and press Ctrl+C."),
+    );
+  }, [run.state.text]);
+
+  const running = run.state.status === "running";
+  const answered = run.state.status === "done" && skill !== null;
+  const shownProblem = !online ? offlineView() : (problem ?? run.state.problem);
+
+  return (
+    <main className="pane" aria-label="Switchboard">
+      <Title3 as="h1">Switchboard</Title3>
+      {shownProblem ? <StatusBanner problem={shownProblem} onRetry={loadSkills} onSignIn={loadSkills} /> : null}
+      {skills === null && !shownProblem ? <Spinner size="tiny" label="Loading skills…" /> : null}
+      {skills !== null ? (
+        <>
+          <Field label="Skill">
+            <Select data-testid="skill-picker" value={skillId} onChange={(_, data) => setSkillId(data.value)}>
+              {skills.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                  {s.long_running ? " (job)" : ""}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          {skill ? <Caption1>{skill.description}</Caption1> : null}
+          <Field label="Run on">
+            <Select data-testid="scope" value={scope} onChange={(_, data) => setScope(data.value as ReadScope)}>
+              <option value="selection">The selection</option>
+              <option value="document">{host.host === "excel" ? "The whole sheet" : "The whole document"}</option>
+            </Select>
+          </Field>
+          <Field label="Instructions (optional)">
+            <Textarea data-testid="instructions" value={instructions} onChange={(_, data) => setInstructions(data.value)} resize="vertical" />
+          </Field>
+          {host.host === "excel" ? (
+            <Field label="Target range (optional)" hint="Where to write; default: under the selection for Insert, the selection for Replace.">
+              <Input data-testid="target" value={target} onChange={(_, data) => setTarget(data.value)} placeholder="Sheet1!D2" />
+            </Field>
+          ) : null}
+          <Toolbar aria-label="Run">
+            <Button appearance="primary" data-testid="run" disabled={!skill || running} onClick={runSkill}>
+              Run
+            </Button>
+            <Button data-testid="stop" disabled={!running} onClick={run.stop}>
+              Stop
+            </Button>
+          </Toolbar>
+        </>
+      ) : null}
+      {run.state.status !== "idle" ? (
+        <section aria-label="Answer">
+          <ProvenanceBadge model={run.state.model} usage={run.state.usage} />
+          <AnswerView text={run.state.text} streaming={running} />
+          {answered ? (
+            <Toolbar aria-label="Use the answer">
+              <Button data-testid="insert" onClick={() => write(requestFor("insert", run.state.text, run.state.output, skill))}>
+                Insert
+              </Button>
+              <Button data-testid="replace" onClick={() => write(requestFor("replace", run.state.text, run.state.output, skill))}>
+                Replace
+              </Button>
+              <Button data-testid="copy" onClick={copy}>
+                Copy
+              </Button>
+              {host.canUndo() ? (
+                <Button data-testid="undo" onClick={() => host.undo().then(() => setNotice("Undone."), showProblem)}>
+                  Undo
+                </Button>
+              ) : null}
+            </Toolbar>
+          ) : null}
+        </section>
+      ) : null}
+      {pending ? (
+        <section aria-label="Preview" data-testid="preview" className="preview">
+          <Caption1>{pending.preview.summary}</Caption1>
+          <Toolbar>
+            <Button appearance="primary" data-testid="confirm-write" onClick={() => write(pending.request, true)}>
+              Write
+            </Button>
+            <Button onClick={() => setPending(null)}>Cancel</Button>
+          </Toolbar>
+        </section>
+      ) : null}
+      {notice ? (
+        <Caption1 role="status" data-testid="notice">
+          {notice}
+        </Caption1>
+      ) : null}
+      <JobsPanel jobs={jobs.jobs} onCancel={jobs.cancel} onOpen={openJobResult} />
+    </main>
+  );
+}
+
+function offlineView(): ProblemView {
+  return { kind: "offline", title: "You are offline", message: "Reconnect to use Switchboard." };
+}

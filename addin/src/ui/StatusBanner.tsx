@@ -1,0 +1,20 @@
+// One banner for every problem state: sign-in, budget, all models failed, offline, stopped, other errors.
+import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle } from "@fluentui/react-components";
+import type { ProblemView } from "./problems";
+
+const INTENT = { sign_in: "warning", budget: "warning", models: "error", offline: "warning", stopped: "info", error: "error" } as const;
+
+export function StatusBanner({ problem, onRetry, onSignIn }: { problem: ProblemView; onRetry?: () => void; onSignIn?: () => void }) {
+  return (
+    <MessageBar intent={INTENT[problem.kind]} data-testid={`problem-${problem.kind}`} role="alert">
+      <MessageBarBody>
+        <MessageBarTitle>{problem.title}</MessageBarTitle>
+        {problem.message}
+      </MessageBarBody>
+      <MessageBarActions>
+        {problem.kind === "sign_in" && onSignIn ? <Button onClick={onSignIn}>Sign in</Button> : null}
+        {(problem.kind === "offline" || problem.kind === "models") && onRetry ? <Button onClick={onRetry}>Retry</Button> : null}
+      </MessageBarActions>
+    </MessageBar>
+  );
+}

@@ -1,0 +1,153 @@
+import { OfficeMockObject } from "office-addin-mock";
+import { beforeEach, describe, expect, it } from "vitest";
+import { WordHost } from "../src/hosts/word";
+
+type Op = Record<string, unknown>;
+let ops: Op[];
+let mock: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A range stand-in returned by search(): replacing records the tracking mode in force at that moment. */
+function matchRange(original: string) {
+  return {
+    insertText(text: string, location: string) {
+      ops.push({ op: "replace", original, text, location, tracking: mock.context.document.changeTrackingMode });
+      return { insertComment: (comment: string) => ops.push({ op: "comment", on: text, comment }) };
+    },
+  };
+}
+
+function searchIn(text: string) {
+  return (needle: string, options: { matchCase?: boolean }) => {
+    ops.push({ op: "search", needle, matchCase: options?.matchCase });
+    return { items: text.includes(needle) ? [matchRange(needle)] : [], load() {} };
+  };
+}
+
+function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "Whole body text.") {
+  const paragraphs = paragraphTexts.map((text) => ({
+    text,
+    insertText: (value: string, location: string) => ops.push({ op: "paragraph", from: text, text: value, location }),
+  }));
+  return new OfficeMockObject({
+    context: {
+      document: {
+        changeTrackingMode: "Off",
+        body: { text: bodyText, search: searchIn(bodyText) },
+        selection: {
+          text: selectionText,
+          paragraphs: {
+            items: paragraphs,
+            // The mock cannot navigate into an array: check the adapter asks for items/text, then load the items.
+            load(properties: string) {
+              ops.push({ op: "load", properties });
+              return OfficeMockObject.prototype.load.call(this, "items");
+            },
+          },
+          insertParagraph: (text: string, location: string) => ops.push({ op: "insertParagraph", text, location }),
+          insertText: (text: string, location: string) => ops.push({ op: "insertText", text, location }),
+          search: searchIn(selectionText),
+        },
+        getSelection() {
+          return this.selection;
+        },
+      },
+    },
+    run: async function (callback: (context: unknown) => Promise<unknown>) {
+      return callback(this.context);
+    },
+  });
+}
+
+function install(selectionText: string, paragraphs: string[] = [selectionText], wordApi16 = true) {
+  ops = [];
+  mock = wordMock(selectionText, paragraphs);
+  Object.assign(globalThis, {
+    Word: mock,
+    Office: { context: { requirements: { isSetSupported: (set: string, version: string) => set === "WordApi" && (wordApi16 || version < "1.6") } } },
+  });
+}
+
+const MODEL = { provider: "openai-main", model: "gpt-4.1-mini", location: "us-east" };
+const proofread = { id: "proofread", output: "edits" as const };
+const summarize = { id: "summarize", output: "text" as const };
+
+describe("WordHost.readInput", () => {
+  beforeEach(() => install("The selected words."));
+
+  it("reads the selection (loading before reading, or the mock would answer an error string)", async () => {
+    expect(await new WordHost().readInput("selection")).toEqual({ text: "The selected words." });
+  });
+
+  it("reads the whole body for the document scope", async () => {
+    expect(await new WordHost().readInput("document")).toEqual({ text: "Whole body text.", document: "Whole body text." });
+  });
+
+  it("falls back to the body when nothing is selected", async () => {
+    install("   ");
+    expect(await new WordHost().readInput("selection")).toEqual({ text: "Whole body text." });
+  });
+});
+
+describe("WordHost.write", () => {
+  it("inserts the answer as a paragraph after the selection", async () => {
+    install("Source.");
+    const report = await new WordHost().write({ mode: "insert", skill: summarize, text: "A summary." });
+    expect(ops).toEqual([{ op: "insertParagraph", text: "A summary.", location: "After" }]);
+    expect(report.summary).toContain("Inserted");
+  });
+
+  it("replaces the selection when paragraph counts differ", async () => {
+    install("One. Two.", ["One. Two."]);
+    await new WordHost().write({ mode: "replace", skill: summarize, text: "Better." });
+    expect(ops).toEqual([{ op: "load", properties: "items/text" }, { op: "insertText", text: "Better.", location: "Replace" }]);
+  });
+
+  it("writes a translation back paragraph by paragraph in place", async () => {
+    install("Hello.\nGoodbye.", ["Hello.", "", "Goodbye."]);
+    const report = await new WordHost().write({ mode: "replace", skill: { id: "translate", output: "text" }, text: "Bonjour.\n\nAu revoir." });
+    expect(ops).toEqual([
+      { op: "load", properties: "items/text" },
+      { op: "paragraph", from: "Hello.", text: "Bonjour.", location: "Replace" },
+      { op: "paragraph", from: "Goodbye.", text: "Au revoir.", location: "Replace" },
+    ]);
+    expect(report.summary).toBe("Replaced 2 paragraphs in place.");
+  });
+
+  it("applies proofreading edits as tracked changes with a comment naming the reason and the model", async () => {
+    install("Their is a eror here.");
+    const output = { edits: [
+      { original: "Their", replacement: "There", reason: "Wrong word" },
+      { original: "eror", replacement: "error", reason: "Spelling" },
+      { original: "missing", replacement: "x", reason: "Not in the text" },
+    ] };
+    const report = await new WordHost().write({ mode: "replace", skill: proofread, text: "", output, model: MODEL });
+    const replaced = ops.filter((op) => op.op === "replace");
+    expect(replaced).toEqual([
+      { op: "replace", original: "Their", text: "There", location: "Replace", tracking: "TrackAll" },
+      { op: "replace", original: "eror", text: "error", location: "Replace", tracking: "TrackAll" },
+    ]);
+    expect(ops.filter((op) => op.op === "comment").map((op) => op.comment)).toEqual([
+      "Wrong word (suggested by openai-main/gpt-4.1-mini)",
+      "Spelling (suggested by openai-main/gpt-4.1-mini)",
+    ]);
+    expect(ops.filter((op) => op.op === "search").every((op) => op.matchCase === true)).toBe(true);
+    expect(mock.context.document.changeTrackingMode).toBe("Off"); // the user's mode is restored
+    expect(report).toEqual({ summary: "Applied 2 edits as tracked changes, 1 not found.", tracked: true });
+  });
+
+  it("applies edits directly, without comments, where WordApi 1.6 is missing", async () => {
+    install("Their is.", ["Their is."], false);
+    const output = [{ original: "Their", replacement: "There", reason: "Wrong word" }];
+    const report = await new WordHost().write({ mode: "replace", skill: proofread, text: "", output, model: MODEL });
+    // changeTrackingMode is never loaded or set: the mock still answers "not loaded" for it
+    expect(ops.filter((op) => op.op === "replace")).toEqual([
+      { op: "replace", original: "Their", text: "There", location: "Replace", tracking: expect.stringMatching(/not loaded/) },
+    ]);
+    expect(ops.some((op) => op.op === "comment")).toBe(false);
+    expect(report.tracked).toBe(false);
+  });
+
+  it("leaves undo to Word", () => {
+    expect(new WordHost().canUndo()).toBe(false);
+  });
+});

@@ -1,0 +1,1 @@
+"""Tenant administration: the settings document, its validation, and the audit log."""

@@ -1,0 +1,198 @@
+"""Reading and changing a tenant's settings document (GET/PATCH /api/admin/tenant)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from jsonschema import Draft202012Validator
+from sqlalchemy import select
+
+from backend.admin import audit
+from backend.admin.settings_schema import SETTINGS_PATCH_SCHEMA
+from backend.crypto import secret_box
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.models import Tenant, TenantProvider, TenantSettings
+
+POLICY_KEYS = ("routing", "data_policy", "budgets", "rate_limits", "disabled_skills")
+DEFAULT_POLICY: dict[str, Any] = {
+    "routing": {"mode": "cost", "pins": {}},
+    "data_policy": {"general": {"providers": ["*"]}},
+    "budgets": {"tenant_monthly_usd": None, "user_monthly_usd": None},
+    "rate_limits": {"user_requests_per_minute": 60, "tenant_requests_per_minute": 600},
+    "disabled_skills": [],
+}
+_validator = Draft202012Validator(SETTINGS_PATCH_SCHEMA)
+
+
+def settings_row(tenant_id: str) -> TenantSettings:
+    """The tenant's settings row, created with the defaults on first use."""
+    row = db.session.get(TenantSettings, tenant_id)
+    if row is None:
+        row = TenantSettings(tenant_id=tenant_id, **copy.deepcopy(DEFAULT_POLICY))
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def tenant_providers(tenant_id: str) -> list[TenantProvider]:
+    """The tenant's own provider rows, by name."""
+    query = select(TenantProvider).where(TenantProvider.tenant_id == tenant_id).order_by(TenantProvider.name)
+    return list(db.session.scalars(query))
+
+
+def provider_document(row: TenantProvider) -> dict[str, Any]:
+    """A provider as the API shows it: the key is never returned, only whether one is set."""
+    doc: dict[str, Any] = {"name": row.name, "enabled": row.enabled, "api_key_set": bool(row.api_key_encrypted)}
+    if row.type:
+        doc.update({"type": row.type, "base_url": row.base_url, "models": row.models})
+    extra = row.settings or {}
+    doc.update(extra)
+    return doc
+
+
+def settings_document(tenant_id: str) -> dict[str, Any]:
+    """The whole settings document of a tenant."""
+    tenant = db.session.get(Tenant, tenant_id)
+    row = settings_row(tenant_id)
+    document = {key: copy.deepcopy(getattr(row, key)) for key in POLICY_KEYS}
+    document["name"] = tenant.name if tenant else ""
+    document["version"] = row.version
+    document["providers"] = [provider_document(p) for p in tenant_providers(tenant_id)]
+    return document
+
+
+def validation_errors(patch: Any) -> list[dict[str, str]]:
+    """Every schema violation of a PATCH body, as {field, message} pairs."""
+    errors = []
+    for error in sorted(_validator.iter_errors(patch), key=lambda e: list(e.absolute_path)):
+        field = "/".join(str(part) for part in error.absolute_path) or "(body)"
+        errors.append({"field": field, "message": error.message[:300]})
+    return errors
+
+
+def check_provider_urls(providers: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """A tenant may point its own providers only at the hosts the operator allows (and only over http/https)."""
+    allowed = {h.lower() for h in current_app.config.get("ALLOWED_MODEL_HOSTS") or []}
+    errors = []
+    for index, provider in enumerate(providers):
+        url = provider.get("base_url")
+        if not url:
+            continue
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or host not in allowed:
+            errors.append({"field": f"providers/{index}/base_url", "message": "host is not in the allowed model hosts"})
+    return errors
+
+
+def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownNames) -> dict[str, Any]:
+    """Validate and merge a PATCH (top-level keys replace), audit each changed key, and return the new document."""
+    errors = validation_errors(patch)
+    if not errors and "providers" in patch:
+        errors = check_provider_urls(patch["providers"]) + known.check_providers(patch["providers"])
+    if not errors:
+        errors = known.check_policy(patch)
+    if errors:
+        raise ApiError(422, "invalid_settings", "The settings are not valid.", details=errors)
+    row = settings_row(tenant_id)
+    expected = patch.get("expected_version")
+    if expected is not None and expected != row.version:
+        raise ApiError(409, "version_conflict", "The settings changed since you read them; reload and try again.")
+    before = settings_document(tenant_id)
+    if "name" in patch:
+        db.session.get(Tenant, tenant_id).name = patch["name"]
+    for key in POLICY_KEYS:
+        if key in patch:
+            setattr(row, key, _merged_policy(key, patch[key]))
+    if "providers" in patch:
+        _replace_providers(tenant_id, patch["providers"])
+    row.version += 1
+    db.session.flush()
+    after = settings_document(tenant_id)
+    for key in ("name", "providers", *POLICY_KEYS):
+        changed = key in patch and before.get(key) != after.get(key)
+        if changed or (key == "providers" and _keys_changed(patch)):
+            audit.record(tenant_id, actor, f"settings.{key}", "tenant", {key: before.get(key)}, {key: after.get(key)})
+    db.session.commit()
+    return after
+
+
+def _merged_policy(key: str, value: Any) -> Any:
+    """Top-level keys replace; defaults fill what a partial object leaves out."""
+    default = DEFAULT_POLICY[key]
+    if isinstance(default, dict):
+        return {**copy.deepcopy(default), **value}
+    return value
+
+
+def _keys_changed(patch: dict[str, Any]) -> bool:
+    """Whether the patch sets or clears any provider key (a key change is audited even when nothing else changed)."""
+    return any("api_key" in provider for provider in patch.get("providers", []))
+
+
+def _replace_providers(tenant_id: str, providers: list[dict[str, Any]]) -> None:
+    """Make the tenant's provider rows match the list; an omitted api_key keeps the stored one, null clears it."""
+    existing = {row.name: row for row in tenant_providers(tenant_id)}
+    box = secret_box()
+    for doc in providers:
+        row = existing.pop(doc["name"], None) or TenantProvider(tenant_id=tenant_id, name=doc["name"])
+        row.type = doc.get("type")
+        row.base_url = doc.get("base_url")
+        row.enabled = doc.get("enabled", True)
+        row.models = doc.get("models", [])
+        row.settings = {k: doc[k] for k in ("allowed_models", "api_version") if doc.get(k) is not None}
+        if "api_key" in doc:
+            row.api_key_encrypted = box.encrypt(doc["api_key"]) if doc["api_key"] else None
+        db.session.add(row)
+    for row in existing.values():
+        db.session.delete(row)
+
+
+class KnownNames:
+    """What a settings change may refer to: platform providers, every model, every skill. Built by the caller."""
+
+    def __init__(self, platform_providers: set[str], model_refs: set[str], skill_ids: set[str]) -> None:
+        self.platform_providers = platform_providers
+        self.model_refs = model_refs
+        self.skill_ids = skill_ids
+
+    def check_providers(self, providers: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """Own providers need a type, models and a URL or key; narrowing rows must name a platform provider."""
+        errors = []
+        for index, doc in enumerate(providers):
+            field = f"providers/{index}"
+            if doc.get("type") is None:
+                if doc["name"] not in self.platform_providers:
+                    errors.append({"field": f"{field}/name", "message": "no platform provider has this name"})
+                continue
+            if doc["name"] in self.platform_providers:
+                errors.append({"field": f"{field}/name", "message": "a platform provider already has this name"})
+            if not doc.get("models"):
+                errors.append({"field": f"{field}/models", "message": "a provider needs at least one model"})
+            if doc["type"] in ("selfhosted", "azure_openai") and not doc.get("base_url"):
+                errors.append({"field": f"{field}/base_url", "message": "this provider type needs a base_url"})
+        return errors
+
+    def check_policy(self, patch: dict[str, Any]) -> list[dict[str, str]]:
+        """Pins must name known models, disabled skills known skills, data policies known providers."""
+        own = {doc["name"] for doc in patch.get("providers", [])}
+        own_models = {f"{doc['name']}/{m['id']}" for doc in patch.get("providers", []) for m in doc.get("models", [])}
+        errors = []
+        for skill, refs in (patch.get("routing") or {}).get("pins", {}).items():
+            if skill not in self.skill_ids:
+                errors.append({"field": f"routing/pins/{skill}", "message": "no such skill"})
+            for ref in refs:
+                if ref not in self.model_refs | own_models:
+                    errors.append({"field": f"routing/pins/{skill}", "message": f"unknown model {ref}"})
+        for skill in patch.get("disabled_skills", []):
+            if skill not in self.skill_ids:
+                errors.append({"field": "disabled_skills", "message": f"no such skill: {skill}"})
+        for level, rule in (patch.get("data_policy") or {}).items():
+            for name in rule.get("providers", []):
+                if name != "*" and name not in self.platform_providers | own:
+                    errors.append({"field": f"data_policy/{level}/providers", "message": f"unknown provider {name}"})
+        return errors

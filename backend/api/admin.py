@@ -1,0 +1,122 @@
+"""Tenant administration API: settings, usage and audit. Only the tenant's admins, only their own tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from backend.admin import audit
+from backend.admin.settings import KnownNames, apply_patch, settings_document
+from backend.admin.settings_schema import SETTINGS_PATCH_SCHEMA
+from backend.api.bodies import json_body
+from backend.auth import current_identity, require_role
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.openapi import describe
+
+bp = Blueprint("admin", __name__, url_prefix="/api/admin")
+GROUPINGS = ("user", "skill", "model", "day")
+ADMIN_ERRORS = {403: "Not an admin of this tenant", 422: "Invalid settings", 409: "Version conflict"}
+
+
+def known_names(tenant_id: str) -> KnownNames:
+    """Platform providers, every model the tenant could use, and every installed skill."""
+    from backend.catalog import catalog_for_tenant, platform_catalog
+
+    platform = platform_catalog(current_app)
+    tenant_catalog = catalog_for_tenant(current_app, tenant_id)
+    refs = {model.ref for provider in tenant_catalog.providers for model in provider.models}
+    refs |= {model.ref for provider in platform.providers for model in provider.models}
+    skills = set(current_app.extensions.get("skills", {}))
+    return KnownNames({p.name for p in platform.providers}, refs, skills)
+
+
+@bp.get("/tenant")
+@require_role("tenant_admin")
+@describe(
+    "The tenant's settings: providers (keys never shown), routing, data policy, budgets, limits, skills.",
+    response={"type": "object"},
+    responses=ADMIN_ERRORS,
+    tags=["admin"],
+)
+def get_tenant() -> Response:
+    """Read the tenant's settings document."""
+    return jsonify(settings_document(current_identity().tenant_id))
+
+
+@bp.patch("/tenant")
+@require_role("tenant_admin")
+@describe(
+    "Change the tenant's settings; top-level keys replace, `api_key` is write-only. Audited.",
+    request=SETTINGS_PATCH_SCHEMA,
+    response={"type": "object"},
+    responses=ADMIN_ERRORS,
+    tags=["admin"],
+)
+def patch_tenant() -> Response:
+    """Change the tenant's settings."""
+    identity = current_identity()
+    patch = json_body()
+    document = apply_patch(identity.tenant_id, patch, f"user:{identity.object_id}", known_names(identity.tenant_id))
+    return jsonify(document)
+
+
+@bp.get("/usage")
+@require_role("tenant_admin")
+@describe(
+    "Requests, tokens and cost of the tenant, grouped by user, skill, model or day.",
+    query={
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "group_by": {"enum": list(GROUPINGS)},
+    },
+    response={"type": "object"},
+    responses={400: "Bad range or grouping"},
+    tags=["admin"],
+)
+def usage() -> Response:
+    """Usage of the tenant over a date range."""
+    from backend.metering.usage import usage_rows
+
+    start, end = _date_range()
+    group_by = request.args.get("group_by", "day")
+    if group_by not in GROUPINGS:
+        raise ApiError(400, "bad_request", f"group_by must be one of {', '.join(GROUPINGS)}.")
+    rows = usage_rows(db.session, current_identity().tenant_id, start, end, group_by)
+    return jsonify(
+        {
+            "from": start.date().isoformat(),
+            "to": (end - timedelta(days=1)).date().isoformat(),
+            "group_by": group_by,
+            "rows": rows,
+        }
+    )
+
+
+@bp.get("/audit")
+@require_role("tenant_admin")
+@describe(
+    "Who changed what and when, newest first (no secret values).",
+    query={"limit": {"type": "integer"}, "before": {"type": "string"}},
+    response={"type": "object"},
+    tags=["admin"],
+)
+def audit_log() -> Response:
+    """The tenant's audit log."""
+    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 500)
+    events = audit.list_events(current_identity().tenant_id, limit, request.args.get("before"))
+    return jsonify({"events": events})
+
+
+def _date_range() -> tuple[datetime, datetime]:
+    """[from, to] as whole UTC days; defaults to the last 30 days; `to` is inclusive."""
+    try:
+        to_day = date.fromisoformat(request.args["to"]) if request.args.get("to") else datetime.now(UTC).date()
+        from_day = date.fromisoformat(request.args["from"]) if request.args.get("from") else to_day - timedelta(29)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "from and to must be dates like 2026-11-28.") from exc
+    if from_day > to_day or (to_day - from_day).days > 366:
+        raise ApiError(400, "bad_request", "The range must run forward and span at most 366 days.")
+    start = datetime.combine(from_day, time.min, UTC)
+    return start, datetime.combine(to_day + timedelta(days=1), time.min, UTC)

@@ -1,0 +1,46 @@
+"""Authentication and authorisation: Entra ID access tokens, tenants, roles, on-behalf-of Graph access.
+
+What other parts of Switchboard use:
+
+    from backend.auth import authenticated, require_role, current_identity
+
+    @bp.get("/api/things")
+    @authenticated                      # any valid user of an active tenant; 401/403 otherwise
+    def list_things():
+        me = current_identity()         # .tenant_id .user_id (users.id) .object_id .name .roles
+        ...
+
+    @bp.patch("/api/admin/tenant")
+    @require_role("tenant_admin")       # the Entra app role Tenant.Admin, or granted by an operator
+    def patch_tenant(): ...
+
+Every protected view uses one of the two decorators; the route matrix test fails for a route without one. Once a
+request is authenticated, ORM queries on tenant models are scoped to the caller's tenant (see backend.tenancy, and
+`get_owned_or_404` there). Graph tokens for the caller: `backend.auth.obo.graph_token(graph_scopes("User.Read"))`.
+Dev mode (SWITCHBOARD_AUTH_MODE=dev) changes only who signs tokens: see backend.auth.dev.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from backend.auth.identity import Identity, authenticated, current_identity, require_role
+
+__all__ = ["Identity", "authenticated", "current_identity", "init_app", "require_role"]
+
+AUTH_MODES = ("entra", "dev")
+
+
+def init_app(app: Flask) -> None:
+    """Check the auth mode and, in dev mode, print the warning banner."""
+    mode = app.config["AUTH_MODE"]
+    if mode not in AUTH_MODES:
+        raise ValueError(f"SWITCHBOARD_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+    if mode == "dev":
+        from backend.auth.dev import warn_banner
+
+        warn_banner(app)
+    elif not (app.config["ENTRA_CLIENT_ID"] or app.config["ENTRA_APP_ID_URI"]):
+        logging.getLogger(__name__).warning("no SWITCHBOARD_ENTRA_CLIENT_ID: every access token will be refused")

@@ -1,0 +1,159 @@
+"""A tenant's providers over the platform catalog: enable/disable, allowed models, own keys, own endpoints.
+
+A row whose name is a platform provider's (its type NULL or the same) narrows that provider for the tenant:
+`enabled`, `allowed_models` (ids or refs; when set, only these), its own `api_key`, its own `base_url`, and `models`
+entries whose fields override the platform's. Any other row adds a provider of its own.
+Platform providers without a row stay enabled with all their models.
+Safety rule: a platform key is never sent to a URL the tenant set. A tenant base_url must have a host listed in
+ALLOWED_MODEL_HOSTS, and a provider at a tenant URL only ever carries the tenant's own key (or none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from backend.catalog import Catalog, selfhosted_pricing
+from backend.catalog.parsing import (
+    CatalogError,
+    build_provider,
+    fail,
+    parse_base_url,
+    parse_models,
+    parse_provider_head,
+)
+from backend.providers.base import ProviderConfig
+
+log = logging.getLogger(__name__)
+CACHE_KEY = "switchboard.catalog.tenants"
+CACHE_SIZE = 1024
+
+
+def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
+    """Reject a tenant URL whose host the operator has not allowed."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host not in {h.lower() for h in allowed_hosts}:
+        raise fail(where, f"host {host!r} is not in SWITCHBOARD_ALLOWED_MODEL_HOSTS")
+
+
+def tenant_provider(
+    entry: dict[str, Any],
+    platform: Catalog,
+    tenant_id: str,
+    allowed_hosts: Iterable[str],
+    pricing: dict[str, float],
+    where: str,
+) -> tuple[ProviderConfig, set[str]]:
+    """One tenant entry (api_key in clear) as a ProviderConfig, and the refs of platform models it does not allow."""
+    base = platform.providers.get(entry.get("name")) if isinstance(entry, dict) else None
+    if base is not None and entry.get("type") is None:
+        entry = {**entry, "type": base.type}  # a narrowing row: the platform provider, as this tenant may use it
+    name, kind = parse_provider_head(entry, where)
+    if base is not None and base.type != kind:
+        raise fail(f"{where}.type", f"provider {name!r} is a platform provider of type {base.type!r}")
+    base_url = parse_base_url(entry.get("base_url"), f"{where}.base_url")
+    tenant_url = base_url is not None and (base is None or base_url != base.base_url)
+    if tenant_url:
+        check_host(base_url, allowed_hosts, f"{where}.base_url")
+    own_key = entry.get("api_key") or None
+    if own_key is not None and not isinstance(own_key, str):
+        raise fail(f"{where}.api_key", "must be a string")
+    # The platform key goes only to the platform's own URL; a tenant URL gets the tenant's key or nothing.
+    api_key = own_key if (own_key or tenant_url or base is None) else base.api_key
+    bases = {m.id: m for m in base.models} if base else {}
+    type_pricing = pricing if kind == "selfhosted" else {}
+    listed = parse_models(entry.get("models") or [], f"{where}.models", name, type_pricing, bases)
+    listed_ids = {m.id for m in listed}
+    models = listed + tuple(m for m in (base.models if base else ()) if m.id not in listed_ids)
+    if not models:
+        raise fail(f"{where}.models", "a new provider needs at least one model")
+    allowed = entry.get("allowed_models")
+    not_allowed: set[str] = set()
+    if allowed is not None:  # ids or full refs of the models this tenant may use
+        not_allowed = {m.ref for m in models if m.id not in allowed and m.ref not in allowed}
+    extra = dict(base.extra) if base else {}
+    extra.update(entry.get("extra") or {})
+    if entry.get("api_version"):
+        extra["api_version"] = entry["api_version"]
+    config = build_provider(
+        {**entry, "extra": extra},
+        where,
+        models,
+        base_url=base_url or (base.base_url if base else None),
+        api_key=api_key,
+        owner=None if base is not None and not tenant_url and not own_key else tenant_id,
+        enabled=entry.get("enabled", True) is not False,
+    )
+    return config, not_allowed
+
+
+def merge_tenant_providers(
+    platform: Catalog, tenant_id: str, entries: list[dict[str, Any]], allowed_hosts: Iterable[str], pricing: dict
+) -> Catalog:
+    """The tenant's catalog; an invalid entry is left out and reported in `problems` rather than failing routing."""
+    providers = dict(platform.providers)
+    not_allowed: set[str] = set()
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"tenant {tenant_id} providers[{index}]"
+        try:
+            config, hidden = tenant_provider(entry, platform, tenant_id, allowed_hosts, pricing, where)
+        except CatalogError as exc:
+            log.warning("tenant provider left out of the catalog: %s", exc)
+            problems.append(str(exc))
+            continue
+        providers[config.name] = config
+        not_allowed |= hidden
+    # Keys are left out of the signature: routing does not depend on them.
+    public = [{k: v for k, v in e.items() if k != "api_key"} for e in entries]
+    signature = hashlib.sha256(repr(public).encode()).hexdigest()[:16]
+    return Catalog(
+        providers=providers,
+        version=f"{platform.version}+{tenant_id}:{signature}",
+        not_allowed=frozenset(not_allowed),
+        problems=tuple(problems),
+    )
+
+
+def row_entry(row: Any, decrypt: Callable[[str], str]) -> dict[str, Any]:
+    """A TenantProvider row as a providers-list entry, its key decrypted."""
+    return {
+        "name": row.name,
+        "type": row.type,
+        "base_url": row.base_url,
+        "enabled": row.enabled,
+        "models": row.models or [],
+        "api_key": decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+        **(getattr(row, "settings", None) or {}),  # allowed_models, api_version
+    }
+
+
+def load_tenant_catalog(platform: Catalog, tenant_id: str) -> Catalog:
+    """Read the tenant's rows and merge them, caching the result on the rows' ids and update times."""
+    from backend.crypto import secret_box
+    from backend.extensions import db
+    from backend.models.tenancy import TenantProvider
+
+    rows = db.session.scalars(
+        select(TenantProvider).where(TenantProvider.tenant_id == tenant_id).order_by(TenantProvider.name)
+    ).all()
+    cache: dict = current_app.extensions.setdefault(CACHE_KEY, {})
+    key = (platform.version, tenant_id, tuple((r.id, r.updated_at) for r in rows))
+    if key in cache:
+        return cache[key]
+    box = secret_box()
+    entries = [row_entry(r, box.decrypt) for r in rows]
+    allowed_hosts = current_app.config.get("ALLOWED_MODEL_HOSTS") or []
+    catalog = merge_tenant_providers(
+        platform, tenant_id, entries, allowed_hosts, selfhosted_pricing(current_app.config)
+    )
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()  # bounded; rebuilding costs a few decryptions
+    cache[key] = catalog
+    return catalog

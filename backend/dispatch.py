@@ -1,0 +1,279 @@
+"""The fallback loop: rate limit -> route -> reserve budget -> try each candidate -> settle -> record the SkillRun.
+
+Sync code (Flask views, Celery tasks) calls `Dispatcher.complete` or `Dispatcher.stream`; provider calls run on the
+process's one asyncio loop through backend.asyncbridge. A retryable ProviderError (connect, timeout, 429, 5xx, 529)
+opens or feeds that model's circuit and moves to the next candidate; any other error stops with a clean ApiError.
+Once a stream has yielded text, nothing is retried: the partial usage is recorded and `stream_interrupted` raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+
+from backend import asyncbridge
+from backend.catalog import Catalog
+from backend.errors import ApiError
+from backend.metering.budgets import Reservation, budgets_for, max_call_micros
+from backend.metering.ratelimits import check_rate_limits
+from backend.metering.usage import RunRecord, record_run
+from backend.models.columns import new_id
+from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
+from backend.routing.circuit import circuit_breaker
+from backend.routing.policy import TenantPolicy
+from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
+from backend.routing.tokens import count_prompt_tokens
+
+# Non-retryable provider failures, as the caller sees them: a provider's 401/403 is the tenant admin's to fix.
+STOP_CODES = {"auth": "provider_auth_failed", "client": "provider_rejected_request", "protocol": "provider_bad_answer"}
+MAX_PROVIDER_INSTANCES = 256
+_instances: dict[tuple, Provider] = {}
+_instances_lock = threading.Lock()
+
+
+@dataclass
+class DispatchRequest:
+    """One call of a skill: who, which skill, the chat, and what the answer needs."""
+
+    tenant_id: str
+    user_id: str
+    skill_id: str
+    chat: ChatRequest
+    sensitivity: str = "general"
+    capabilities: frozenset[str] = frozenset()
+    preferred_tier: int | None = None
+    job_id: str | None = None
+
+
+@dataclass
+class DispatchResult:
+    """A finished call: the text, who answered, what it used and cost."""
+
+    run_id: str
+    text: str
+    model: ModelSpec
+    usage: Usage
+    cost_usd: Decimal
+    routing: dict[str, Any]
+
+    def model_info(self) -> dict[str, str]:
+        """The contract's `model` object."""
+        return model_info(self.model)
+
+
+class StreamInterrupted(ApiError):
+    """A stream failed after text reached the caller: never retried, never silently truncated."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(502, "stream_interrupted", "The model stopped answering midway.", details={"run_id": run_id})
+
+
+def provider_instance(registry: dict[str, type[Provider]], config: ProviderConfig) -> Provider:
+    """One provider object per configuration and process (its pooled client lives on this process's loop)."""
+    key = (os.getpid(), config.type, config.name, config.owner, config.base_url, config.api_key, config.timeouts,
+           tuple(sorted(config.extra.items())), config.models)  # fmt: skip
+    with _instances_lock:
+        instance = _instances.get(key)
+        if instance is None:
+            if len(_instances) >= MAX_PROVIDER_INSTANCES:  # keys rotate, tenants come and go: close the oldest
+                oldest = _instances.pop(next(iter(_instances)))
+                asyncio.run_coroutine_threadsafe(oldest.aclose(), asyncbridge.get_loop())
+            instance = _instances[key] = registry[config.type](config)
+    return instance
+
+
+def attempt_error(model: ModelSpec, error: ProviderError) -> dict[str, Any]:
+    """One failed attempt for the routing record and error details (kind and status only: no text, no key)."""
+    return {"model": model.ref, "error": error.kind, "status": error.status}
+
+
+def all_failed(decision: RoutingDecision) -> ApiError:
+    """502/503/504 all_models_failed: 504 if every attempt timed out, 503 if every one was throttled or none ran."""
+    kinds = {a["error"] for a in decision.attempts}
+    status = 503 if not kinds or kinds <= {"rate_limited", "overloaded", "circuit_half_open_busy"} else 502
+    if kinds and kinds <= {"timeout", "first_token_timeout"}:
+        status = 504
+    details = {"attempts": decision.attempts, "skipped": decision.skipped}
+    return ApiError(status, "all_models_failed", "No allowed model could answer.", details=details)
+
+
+@dataclass
+class _Run:
+    """The accounting of one call in progress; `finish` settles the budget and records the SkillRun exactly once."""
+
+    app: Flask
+    request: DispatchRequest
+    decision: RoutingDecision
+    hold: Reservation
+    budgets: Any
+    run_id: str
+    started: float
+    first_token: float | None = None
+    finished: bool = False
+
+    def finish(self, model: ModelSpec | None, usage: Usage | None, outcome: str, error_code: str | None) -> Decimal:
+        """Settle the hold with the real cost and record the run; later calls do nothing."""
+        request, now = self.request, time.monotonic()
+        ttft = None if self.first_token is None else int((self.first_token - self.started) * 1000)
+        record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model, usage=usage,
+                           outcome=outcome, error_code=error_code, routing=self.decision.to_json(),
+                           job_id=request.job_id, latency_ms=int((now - self.started) * 1000),
+                           time_to_first_token_ms=ttft)  # fmt: skip
+        if self.finished:
+            return record.cost_usd
+        self.finished = True
+        self.budgets.settle(self.hold, record.cost_usd)
+        with self.app.app_context():
+            from backend.extensions import db
+
+            record_run(db.engine, record, self.run_id)
+        return record.cost_usd
+
+
+class Dispatcher:
+    """Everything one tenant's calls go through; cheap to build per request."""
+
+    def __init__(self, app: Flask, catalog: Catalog, policy: Any, registry: dict[str, type[Provider]] | None = None):
+        if registry is None:
+            from backend.providers import PROVIDERS as registry
+        self.app, self.catalog, self.registry = app, catalog, registry
+        self.policy = TenantPolicy.from_settings(policy)
+        self.circuits = circuit_breaker(app)
+        self.budgets = budgets_for(app)
+
+    @classmethod
+    def for_tenant(cls, app: Flask, tenant_id: str, settings: Any) -> Dispatcher:
+        """The dispatcher of a tenant (inside an app context): its catalog, and its TenantSettings row compiled."""
+        from backend.catalog import tenant_catalog
+        from backend.routing.policy import policy_for
+
+        return cls(app, tenant_catalog(tenant_id), policy_for(tenant_id, settings))
+
+    def _admit(self, request: DispatchRequest) -> _Run:
+        """Rate limits, routing and the budget hold; raises the matching ApiError (nothing held) when refused."""
+        chat = request.chat
+        prompt_tokens = count_prompt_tokens(m.content for m in chat.messages)
+        check_rate_limits(self.app, request.tenant_id, request.user_id, self.policy.rate_limits,
+                          tokens=prompt_tokens + chat.max_output_tokens)  # fmt: skip
+        need = RoutingNeed(request.skill_id, request.sensitivity, prompt_tokens, chat.max_output_tokens,
+                           frozenset(request.capabilities), request.preferred_tier)  # fmt: skip
+        decision = route_candidates(self.catalog, self.policy, need, self.circuits)
+        if not decision.candidates:
+            raise all_failed(decision)
+        # Hold the most any candidate could cost: a fallback to a dearer model stays within the hold.
+        micros = max(max_call_micros(m, prompt_tokens, chat.max_output_tokens) for m in decision.candidates)
+        hold = self.budgets.reserve(request.tenant_id, request.user_id, micros, self.policy.budgets)
+        return _Run(self.app, request, decision, hold, self.budgets, new_id(), time.monotonic())
+
+    def _may_try(self, decision: RoutingDecision, model: ModelSpec) -> bool:
+        """A half-open model is tried only by the one caller that wins its probe."""
+        if model.ref in decision.half_open and not self.circuits.try_probe(model.ref):
+            decision.attempts.append({"model": model.ref, "error": "circuit_half_open_busy", "status": None})
+            return False
+        return True
+
+    def _failed(self, decision: RoutingDecision, model: ModelSpec, error: ProviderError) -> None:
+        """Record a failed attempt, and feed the model's circuit when the failure is the provider's."""
+        decision.attempts.append(attempt_error(model, error))
+        if error.retryable:
+            self.circuits.record_failure(model.ref, retry_after=error.retry_after)
+
+    def _succeeded(self, decision: RoutingDecision, model: ModelSpec) -> None:
+        """Close the model's circuit and mark it chosen."""
+        self.circuits.record_success(model.ref)
+        decision.chosen = model.ref
+
+    def complete(self, request: DispatchRequest) -> DispatchResult:
+        """Answer in one piece, falling back across candidates."""
+        run = self._admit(request)
+        decision = run.decision
+        try:
+            for model in decision.candidates:
+                if not self._may_try(decision, model):
+                    continue
+                provider = provider_instance(self.registry, self.catalog.provider_of(model))
+                try:
+                    completion = asyncbridge.run_sync(provider.complete(model, request.chat))
+                except ProviderError as error:
+                    self._failed(decision, model, error)
+                    if error.retryable:
+                        continue
+                    raise stop_error(decision, error) from None
+                self._succeeded(decision, model)
+                run.first_token = time.monotonic()
+                cost = run.finish(model, completion.usage, "succeeded", None)
+                return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json())
+            raise all_failed(decision)
+        except ApiError as failure:
+            run.finish(None, None, "failed", failure.code)
+            raise
+        finally:
+            run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
+
+    def stream(self, request: DispatchRequest) -> Iterator[tuple[str, Any]]:
+        """Yield ("meta", {run_id, model}) before the first text, ("delta", text)..., then ("done", DispatchResult)."""
+        run = self._admit(request)
+        decision = run.decision
+        try:
+            for model in decision.candidates:
+                if not self._may_try(decision, model):
+                    continue
+                provider = provider_instance(self.registry, self.catalog.provider_of(model))
+                chunks = asyncbridge.iterate(lambda p=provider, m=model: p.stream(m, request.chat))
+                texts: list[str] = []
+                usage: Usage | None = None
+                try:
+                    for chunk in chunks:
+                        usage = chunk.usage or usage
+                        if chunk.text:
+                            if not texts:
+                                run.first_token = time.monotonic()
+                                decision.chosen = model.ref
+                                yield "meta", {"run_id": run.run_id, "model": model_info(model)}
+                            texts.append(chunk.text)
+                            yield "delta", chunk.text
+                except ProviderError as error:
+                    self._failed(decision, model, error)
+                    if texts:  # text reached the caller: never retried, never silently cut
+                        run.finish(model, error.usage, "interrupted", "stream_interrupted")
+                        raise StreamInterrupted(run.run_id) from None
+                    if error.retryable:
+                        continue
+                    raise stop_error(decision, error) from None
+                except GeneratorExit:  # the caller went away: account for what was generated
+                    run.finish(model if texts else None, usage, "cancelled", "cancelled")
+                    raise
+                finally:
+                    chunks.close()
+                self._succeeded(decision, model)
+                if not texts:  # an empty answer: still say who answered, before `done`
+                    yield "meta", {"run_id": run.run_id, "model": model_info(model)}
+                usage = usage or Usage()
+                cost = run.finish(model, usage, "succeeded", None)
+                yield "done", DispatchResult(run.run_id, "".join(texts), model, usage, cost, decision.to_json())
+                return
+            raise all_failed(decision)
+        except ApiError as failure:
+            run.finish(None, None, "failed", failure.code)
+            raise
+        finally:
+            run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
+
+
+def stop_error(decision: RoutingDecision, error: ProviderError) -> ApiError:
+    """The clean error for a failure that must not be retried (no key, no text: kinds and statuses only)."""
+    code = STOP_CODES.get(error.kind, "provider_error")
+    return ApiError(502, code, "The model provider refused the call.", details={"attempts": decision.attempts})
+
+
+def model_info(model: ModelSpec) -> dict[str, str]:
+    """The contract's `model` object."""
+    return {"provider": model.provider, "model": model.id, "location": model.location}

@@ -1,0 +1,60 @@
+"""gunicorn settings for Switchboard: `gunicorn -c python:backend.gunicorn_conf backend.wsgi:app`.
+
+`switchboard run` uses this file and overrides bind, workers and worker class from its options. The worker model
+was chosen by measurement (bench/streams.py, docs/serving.md): streaming responses hold a connection for minutes,
+so concurrency per worker, not request rate, is what must scale.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+bind = "127.0.0.1:8000"
+workers = os.cpu_count() or 1
+# gevent: measured to spend about 2.5x less CPU per streamed token than gthread at 500-1,000 streams (the thread
+# hand-off per token is the cost). The bridge's loop runs as a greenlet there; see docs/serving.md for the caveats.
+worker_class = "gevent"
+worker_connections = 1000  # gevent: open connections (so streams) per worker
+threads = 1000  # gthread, if chosen instead: one thread per open stream
+# The heartbeat of a worker process, not a limit on a request: gthread and gevent workers keep beating while
+# streams last for minutes. A worker that misses it for this long is stuck and gets replaced.
+timeout = 60
+# On SIGTERM or SIGINT, open streams get this long to finish before their worker is killed.
+graceful_timeout = 20
+keepalive = 5
+accesslog = None  # the app logs each request itself, with its request id
+errorlog = "-"
+# gunicorn 23+ opens a control socket at one fixed path per user: two servers on one machine would fight over it.
+control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    """Give this run a fresh Prometheus multiprocess directory, inherited by every worker forked after this."""
+    parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    path = tempfile.mkdtemp(prefix="switchboard-metrics-", dir=parent)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    server.switchboard_metrics_dir = path
+
+
+def post_worker_init(worker) -> None:
+    """In a gevent worker, make psycopg2 wait cooperatively: a PostgreSQL query must not freeze every stream."""
+    if "gevent" in worker.cfg.worker_class_str:
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+
+
+def child_exit(server, worker) -> None:
+    """Drop a dead worker's live gauges (open streams) from the aggregate."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    """Remove this run's metrics directory."""
+    path = getattr(server, "switchboard_metrics_dir", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,130 @@
+"""How each long-running skill splits into steps: map over chunks (or sheets), then reduce level by level.
+
+A plan is deterministic given its input and the results of earlier steps, so step keys are the same on every
+delivery of the task and stored steps are reused rather than repeated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
+from backend.jobs.reduce_plan import reduce_groups
+from backend.jobs.runner import JobContext, Step
+from backend.skills.builtin.range_stats import analyze_values
+from backend.skills.runtime import Skill
+
+TokenCounter = Callable[[str], int]
+# Room left in a call for the prompt's own text and the answer: chunks use this share of the context budget.
+CHUNK_TOKENS = 3000
+REDUCE_INPUT_TOKENS = 6000
+
+
+def _common(data: dict[str, Any]) -> dict[str, Any]:
+    return {"instructions": data.get("instructions", ""), "sensitivity": data.get("sensitivity")}
+
+
+def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
+    """Summarize each chunk, then combine summaries in groups that fit, level by level, into one."""
+    chunks = chunk_paragraphs(split_paragraphs(data["document"]), CHUNK_TOKENS, count)
+    steps = [
+        Step(f"map:{c.index:05d}", skill.build_request({**_common(data), "part": c.text}, prompt="default"))
+        for c in chunks
+    ]
+    partials = ctx.run_steps(steps, 0.0, 0.8, f"summarizing {len(chunks)} parts")
+    level = 1
+    while len(partials) > 1:
+        groups = reduce_groups(partials, REDUCE_INPUT_TOKENS, count)
+        if len(groups) == len(partials):  # nothing fits together; combine pairwise to guarantee progress
+            groups = [list(range(i, min(i + 2, len(partials)))) for i in range(0, len(partials), 2)]
+        reduce_data = {**_common(data), "length": data.get("length", "medium")}
+        steps = [
+            Step(
+                f"reduce:{level}:{n:04d}",
+                skill.build_request(
+                    {**reduce_data, "summaries": "\n\n".join(partials[i] for i in group)}, prompt="reduce"
+                ),
+            )
+            for n, group in enumerate(groups)
+        ]
+        start = 0.8 + 0.2 * (1 - 1 / level)
+        partials = ctx.run_steps(
+            steps, start, 0.8 + 0.2 * (1 - 1 / (level + 1)), f"combining summaries (level {level})"
+        )
+        level += 1
+    return {"summary": skill.parse_output(partials[0], data) if partials else "", "parts": len(chunks)}
+
+
+def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
+    """Translate chunk by chunk; a chunk whose paragraph count changed is redone paragraph by paragraph."""
+    paragraphs = split_paragraphs(data["document"])
+    chunks = chunk_paragraphs(paragraphs, CHUNK_TOKENS, count)
+    fixed = {"target_language": data["target_language"], **_common(data)}
+    steps = [Step(f"map:{c.index:05d}", skill.build_request({**fixed, "part": c.text})) for c in chunks]
+    translated = ctx.run_steps(steps, 0.0, 0.9, f"translating {len(chunks)} parts")
+    result: list[str | None] = [None] * len(paragraphs)
+    redo: list[int] = []
+    for chunk, text in zip(chunks, translated, strict=True):
+        lines = split_paragraphs(text)
+        span = list(range(chunk.first_paragraph, chunk.last_paragraph + 1))
+        if len(lines) == len(span):
+            for number, line in zip(span, lines, strict=True):
+                result[number] = line
+        else:
+            redo.extend(span)
+    if redo:
+        steps = [Step(f"para:{n:06d}", skill.build_request({**fixed, "part": paragraphs[n]})) for n in redo]
+        for number, text in zip(redo, ctx.run_steps(steps, 0.9, 1.0, "realigning paragraphs"), strict=True):
+            result[number] = text.strip()
+    return {
+        "paragraphs": [{"index": n, "source_chars": len(p), "text": result[n]} for n, p in enumerate(paragraphs)],
+        "text": "\n".join(t or "" for t in result),
+    }
+
+
+def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
+    """Statistics per sheet computed exactly in Python, a narrative per sheet, then an overview across sheets."""
+    sheets = data["sheets"]
+    statistics = [analyze_values(sheet["range"]["values"]) for sheet in sheets]
+    steps = [
+        Step(
+            f"map:{n:04d}",
+            skill.build_request(
+                {
+                    **_common(data),
+                    "sheet": f"{sheet['name']} ({sheet['range'].get('address', '')})",
+                    "statistics": json.dumps(stats, ensure_ascii=False, default=str),
+                }
+            ),
+        )
+        for n, (sheet, stats) in enumerate(zip(sheets, statistics, strict=True))
+    ]
+    narratives = ctx.run_steps(steps, 0.0, 0.8, f"analyzing {len(sheets)} sheets")
+    summaries = "\n\n".join(f"{s['name']}:\n{text}" for s, text in zip(sheets, narratives, strict=True))
+    overview = ctx.run_steps(
+        [Step("reduce:1:0000", skill.build_request({**_common(data), "summaries": summaries}, prompt="reduce"))],
+        0.8,
+        1.0,
+        "writing the overview",
+    )[0]
+    return {
+        "overview": skill.parse_output(overview, data),
+        "sheets": [
+            {
+                "name": s["name"],
+                "statistics": stats,
+                "chart": stats.get("chart"),
+                "narrative": skill.parse_output(text, data),
+            }
+            for s, stats, text in zip(sheets, statistics, narratives, strict=True)
+        ],
+    }
+
+
+PLANS: dict[str, Callable[[JobContext, Skill, dict[str, Any], TokenCounter], Any]] = {
+    "summarize_document": summarize_document,
+    "translate_document": translate_document,
+    "analyze_workbook": analyze_workbook,
+}

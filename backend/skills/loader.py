@@ -1,0 +1,120 @@
+"""Discover skills at start: every skills/*/skill.yaml. A broken skill is reported, naming its file and problem,
+and the others still load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from backend.skills.runtime import Skill
+from backend.skills.spec import SkillSpecError, parse_spec
+from backend.skills.templates import PromptTemplate, parse_prompt
+
+SKILL_FILE = "skill.yaml"
+# libyaml's safe loader when compiled in: ten times faster, and skills load at every app start
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SkillLoadError(Exception):
+    """One skill that could not be loaded: the file at fault and what is wrong with it."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+@dataclass
+class LoadResult:
+    """The skills that loaded, by id, and the errors of those that did not."""
+
+    skills: dict[str, Skill] = field(default_factory=dict)
+    errors: list[SkillLoadError] = field(default_factory=list)
+
+
+def default_skills_dir() -> Path:
+    """The repository's skills/ folder, beside the backend package."""
+    return Path(__file__).resolve().parents[2] / "skills"
+
+
+def _read_yaml(path: Path) -> object:
+    """Parsed YAML of a file, or a SkillLoadError naming it."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+    except OSError as exc:
+        raise SkillLoadError(path, f"cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SkillLoadError(path, f"is not valid YAML: {str(exc).splitlines()[0]}") from None
+
+
+def _check_prompt(spec_path: Path, prompt: PromptTemplate, known: set[str], spotlighted: set[str]) -> None:
+    """Document variables only in user turns; every variable referenced is an input, a computed or declared one."""
+    in_system = prompt.variables_in("system")
+    leaked = in_system & spotlighted
+    if leaked:
+        raise SkillLoadError(spec_path, f"document variables may not appear in the system message: {sorted(leaked)}")
+    used = in_system | prompt.variables_in("user") | prompt.variables_in("assistant")
+    unknown = used - known - set(prompt.input_variables)
+    if unknown:
+        raise SkillLoadError(spec_path, f"the prompt uses undeclared variables: {sorted(unknown)}")
+
+
+def load_skill(folder: Path) -> Skill:
+    """Load one skill folder, or raise SkillLoadError naming the file and the problem."""
+    spec_path = folder / SKILL_FILE
+    try:
+        spec = parse_spec(_read_yaml(spec_path), folder)
+    except SkillSpecError as exc:
+        raise SkillLoadError(spec_path, str(exc)) from None
+    if spec.plugin:
+        file_name, _, class_name = spec.plugin.partition(":")
+        if not class_name or not (folder / file_name).is_file():
+            raise SkillLoadError(spec_path, f"'plugin' must be 'FILE.py:ClassName' naming a file in {folder.name}/")
+    known = set(spec.input_schema.get("properties", {})) | set(spec.spotlight)
+    prompts = {}
+    for name, file_name in spec.prompt_files.items():
+        prompt_path = folder / file_name
+        try:
+            prompts[name] = parse_prompt(_read_yaml(prompt_path))
+        except SkillSpecError as exc:
+            raise SkillLoadError(prompt_path, str(exc)) from None
+        _check_prompt(prompt_path, prompts[name], known, set(spec.spotlight))
+    return Skill(spec, prompts)
+
+
+_CACHE: dict[tuple, LoadResult] = {}
+
+
+def _fingerprint(skills_dir: Path) -> tuple:
+    """Every file under skills_dir with its size and modification time: changes when any skill file changes."""
+    files = sorted(p for p in skills_dir.glob("*/*") if p.is_file())
+    return (str(skills_dir), *((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+
+
+def discover_cached(skills_dir: Path) -> LoadResult:
+    """`discover`, reusing the previous result while no file changed (every app start, and tests, load skills)."""
+    key = _fingerprint(skills_dir) if skills_dir.is_dir() else (str(skills_dir),)
+    if key not in _CACHE:
+        _CACHE.clear()  # keep only the latest layout: one skills folder per process in practice
+        _CACHE[key] = discover(skills_dir)
+    return _CACHE[key]
+
+
+def discover(skills_dir: Path) -> LoadResult:
+    """Load every folder of skills_dir that holds a skill.yaml, collecting errors instead of stopping."""
+    result = LoadResult()
+    if not skills_dir.is_dir():
+        return result
+    for spec_path in sorted(skills_dir.glob(f"*/{SKILL_FILE}")):
+        try:
+            skill = load_skill(spec_path.parent)
+        except SkillLoadError as exc:
+            result.errors.append(exc)
+            continue
+        if skill.spec.id in result.skills:
+            result.errors.append(SkillLoadError(spec_path, f"duplicate skill id '{skill.spec.id}'"))
+            continue
+        result.skills[skill.spec.id] = skill
+    return result

@@ -1,0 +1,86 @@
+"""Server-sent events from an async generator: the bridge's pump produces, the WSGI server writes as chunks arrive.
+
+The async generator yields `(event_name, data)` pairs; data is sent as JSON. When the client goes away the WSGI
+server fails to write, closes the body iterator, and the bridge cancels the pump, so the generator's finally blocks
+run (for a provider call: the HTTP request is aborted). A silent client is only noticed at the next write, which is
+why keepalive comments are sent during silences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from flask import Response, stream_with_context
+
+from backend import metrics
+from backend.asyncbridge import iterate
+
+SSE_HEADERS = {
+    "Cache-Control": "no-cache, no-store",
+    "X-Accel-Buffering": "no",  # nginx and similar proxies would otherwise hold the events back
+}
+OPENING_COMMENT = b": stream open\n\n"  # sends the head at once, so the client knows the request was accepted
+KEEPALIVE_COMMENT = b": keepalive\n\n"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SILENCE = object()
+STREAM_FAILED = {"code": "internal_error", "message": "Something went wrong on our side."}
+log = logging.getLogger(__name__)
+
+
+def format_event(event: str, data: Any) -> bytes:
+    """One SSE event: `event:` line, one `data:` line per line of the JSON text, blank line."""
+    if not _EVENT_NAME.match(event):
+        raise ValueError("an SSE event name is a short word without spaces or line breaks")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # json.dumps escapes line breaks inside strings, but a caller's `default=` or pre-encoded text might not.
+    data_lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(text))
+    return f"event: {event}\n{data_lines}\n".encode()
+
+
+def sse_body(
+    agen_factory: Callable[[], AsyncIterator[tuple[str, Any]]],
+    keepalive_seconds: float | None,
+    max_buffer: int,
+) -> Iterator[bytes]:
+    """The response body: opening comment, then events as they come, keepalives in between; counts open streams."""
+    metrics.STREAMS_OPEN.inc()
+    events = None
+    try:
+        events = iterate(agen_factory, max_buffer=max_buffer)
+        yield OPENING_COMMENT
+        while True:
+            try:
+                item = events.next_within(keepalive_seconds, _SILENCE)
+                chunk = KEEPALIVE_COMMENT if item is _SILENCE else format_event(*item)
+            except StopIteration:
+                return
+            except Exception:  # noqa: BLE001 - the head is sent already: end with an `error` event, log the detail
+                log.exception("stream: the event source failed")
+                yield format_event("error", STREAM_FAILED)
+                return
+            yield chunk
+    finally:
+        # GeneratorExit here means the server closed us (client gone or shutdown): cancel the producer too.
+        if events is not None:
+            events.close()
+        metrics.STREAMS_OPEN.dec()
+
+
+def sse_response(
+    agen_factory: Callable[[], AsyncIterator[tuple[str, Any]]],
+    *,
+    keepalive_seconds: float | None = 15.0,
+    max_buffer: int = 64,
+    status: int = 200,
+) -> Response:
+    """A streaming text/event-stream response fed by the async generator that agen_factory returns."""
+    body = stream_with_context(sse_body(agen_factory, keepalive_seconds, max_buffer))
+    response = Response(body, status=status, mimetype="text/event-stream", headers=SSE_HEADERS)
+    # Never buffer or compress the whole body: each event must leave as soon as it is produced.
+    response.direct_passthrough = True
+    return response

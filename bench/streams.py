@@ -1,0 +1,201 @@
+"""How many slow concurrent SSE streams one machine holds, per gunicorn worker model, compared in one run.
+
+Each stream is the diagnostics endpoint sending a token every 50 ms for 20 s (5 s with --quick). For 100, 500 and
+1,000 concurrent streams it reports the streams that completed and the added inter-token delay (observed gap between
+two tokens minus 50 ms) at p50/p99/max, the server's CPU in total and per token, and the load client's CPU. The
+load runs in separate processes, each an asyncio loop on raw sockets, so the client is not the bottleneck.
+
+    .venv/bin/python bench/streams.py            # full: 20 s streams
+    .venv/bin/python bench/streams.py --quick    # 5 s streams
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+INTERVAL_MS = 50
+# name -> extra options of `switchboard run`
+WORKER_MODELS = {
+    "gthread 2x1000": ["--worker-class", "gthread", "--workers", "2", "--threads", "1000"],
+    "gevent 2x1000": ["--worker-class", "gevent", "--workers", "2"],
+}
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def one_stream(port: int, tokens: int, start_delay: float) -> tuple[list[float], bool]:
+    """Read one stream; return the gaps between consecutive tokens (seconds) and whether `done` arrived."""
+    await asyncio.sleep(start_delay)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    path = f"/api/_diagnostics/stream?tokens={tokens}&interval_ms={INTERVAL_MS}"
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+    gaps: list[float] = []
+    last_token_at = None
+    pending = b""
+    done = False
+    try:
+        while not done:
+            data = await reader.read(65536)
+            if not data:
+                break
+            now = time.monotonic()
+            *events, pending = (pending + data).split(b"\n\n")
+            for event in events:
+                if b"event: token" in event:
+                    if last_token_at is not None:
+                        gaps.append(now - last_token_at)
+                    last_token_at = now
+                elif b"event: done" in event:
+                    done = True
+    except OSError:
+        pass
+    finally:
+        writer.close()
+    return gaps, done
+
+
+async def load(port: int, streams: int, tokens: int, ramp_seconds: float) -> tuple[list[float], int]:
+    """Open `streams` streams spread over the ramp (as users arrive), wait for all; gaps and completed count."""
+    results = await asyncio.gather(
+        *(one_stream(port, tokens, random.uniform(0, ramp_seconds)) for _ in range(streams)), return_exceptions=True
+    )
+    gaps: list[float] = []
+    completed = 0
+    for result in results:
+        if isinstance(result, BaseException):
+            continue
+        gaps.extend(result[0])
+        completed += result[1]
+    return gaps, completed
+
+
+def load_process(port: int, streams: int, tokens: int, ramp_seconds: float, results) -> None:
+    """Entry point of one load process; also reports the CPU it used, to show the client is not the bottleneck."""
+    gaps, completed = asyncio.run(load(port, streams, tokens, ramp_seconds))
+    results.put((gaps, completed, time.process_time()))
+
+
+def cpu_seconds(master_pid: int) -> float:
+    """User+system CPU seconds used so far by the gunicorn master and its live workers (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == master_pid or int(fields[1]) == master_pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def start_server(options: list[str], instance: str) -> tuple[subprocess.Popen, int]:
+    """Start `switchboard run` with diagnostics on; return it once it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SWITCHBOARD_ENABLE_DIAGNOSTICS": "true",
+        "SWITCHBOARD_INSTANCE_PATH": instance,
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).with_name("switchboard")), "run", "--port", str(port), *options]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/_diagnostics/stream?tokens=1&interval_ms=0").read()
+            return server, port
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+def measure(port: int, master_pid: int, streams: int, seconds: float, clients: int) -> dict:
+    """Run one level of load against a running server and summarise it."""
+    tokens = int(seconds * 1000 / INTERVAL_MS)
+    ramp = min(2.0, seconds / 4)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    shares = [streams // clients + (i < streams % clients) for i in range(clients)]
+    cpu_before = cpu_seconds(master_pid)
+    workers = [context.Process(target=load_process, args=(port, n, tokens, ramp, results)) for n in shares if n]
+    for worker in workers:
+        worker.start()
+    gaps: list[float] = []
+    completed = 0
+    client_cpu = 0.0
+    for _ in workers:
+        worker_gaps, worker_completed, worker_cpu = results.get()
+        gaps.extend(worker_gaps)
+        completed += worker_completed
+        client_cpu += worker_cpu
+    for worker in workers:
+        worker.join()
+    added = sorted(max(0.0, gap * 1000 - INTERVAL_MS) for gap in gaps) or [float("nan")]
+    return {
+        "streams": streams,
+        "completed": completed,
+        "p50": statistics.median(added),
+        "p99": added[min(len(added) - 1, int(len(added) * 0.99))],
+        "max": added[-1],
+        "cpu": (cpu := cpu_seconds(master_pid) - cpu_before),
+        # CPU per token is what survives a busy machine best: 2 cores hold 2e6 / this many tokens per second.
+        "cpu_us_per_token": cpu * 1e6 / max(1, len(gaps) + completed),
+        "client_cpu": client_cpu,
+    }
+
+
+def main() -> None:
+    """Compare the worker models at each level and print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 s streams instead of 20 s")
+    parser.add_argument("--levels", default="100,500,1000", help="concurrent streams per step, comma separated")
+    parser.add_argument("--models", default=",".join(WORKER_MODELS), help="worker models to compare")
+    parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
+    args = parser.parse_args()
+    seconds = 5.0 if args.quick else 20.0
+    levels = [int(level) for level in args.levels.split(",")]
+    rows = []
+    for name in args.models.split(","):
+        with tempfile.TemporaryDirectory(prefix="sb-bench-") as instance:
+            server, port = start_server(WORKER_MODELS[name], instance)
+            try:
+                for streams in levels:
+                    row = {"model": name, **measure(port, server.pid, streams, seconds, args.clients)}
+                    print(f"  {name}: {streams} streams done", file=sys.stderr, flush=True)
+                    rows.append(row)
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+    print(f"\n{seconds:.0f} s streams, one token every {INTERVAL_MS} ms; added delay = observed gap - {INTERVAL_MS} ms")
+    header = f"{'worker model':<16} {'streams':>7} {'completed':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
+    print(f"{header} {'cpu s':>6} {'cpu us/token':>12} {'client cpu s':>12}")
+    for row in rows:
+        print(
+            f"{row['model']:<16} {row['streams']:>7} {row['completed']:>9} {row['p50']:>7.1f} {row['p99']:>7.1f}"
+            f" {row['max']:>7.1f} {row['cpu']:>6.1f} {row['cpu_us_per_token']:>12.0f} {row['client_cpu']:>12.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Monthly budgets: atomic reservations under 50 concurrent requests on PostgreSQL and SQLite, settling, Retry-After."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from backend.database import Base, build_engine
+from backend.metering.budgets import (
+    BudgetExhausted,
+    Budgets,
+    max_call_micros,
+    period_of,
+    seconds_until_next_month,
+)
+from backend.providers.base import ModelSpec
+
+MODEL = ModelSpec(
+    provider="openai-main",
+    id="gpt-4.1",
+    context_window=128_000,
+    max_output_tokens=16_384,
+    price_in_per_million=Decimal("2.00"),
+    price_out_per_million=Decimal("8.00"),
+)
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def budgets(request, tmp_path):
+    """Budgets on a fresh database of each kind."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else f"sqlite:///{tmp_path}/b.db"
+    engine = build_engine(url)
+    Base.metadata.create_all(engine)
+    yield Budgets(engine)
+    engine.dispose()
+
+
+def test_the_estimate_is_the_maximum_cost_of_the_call():
+    # 10,000 prompt tokens at 2 USD/M + 5,000 output tokens at 8 USD/M = 0.02 + 0.04 USD
+    assert max_call_micros(MODEL, 10_000, 5_000) == 60_000
+
+
+def test_reserve_then_settle_keeps_the_actual_cost(budgets):
+    limits = {"tenant_monthly_usd": 1.0, "user_monthly_usd": 0.5}
+    held = budgets.reserve("t1", "u1", 60_000, limits, now=NOW)
+    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal(0), "reserved_usd": Decimal("0.06")}
+    budgets.settle(held, Decimal("0.0125"))
+    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.0125"), "reserved_usd": Decimal(0)}
+    assert budgets.usage("t1", "u1", period="2026-11")["spent_usd"] == Decimal("0.0125")
+
+
+def test_an_exhausted_budget_is_a_429_with_retry_after_next_month(budgets):
+    limits = {"tenant_monthly_usd": 10.0, "user_monthly_usd": 0.1}
+    budgets.settle(budgets.reserve("t1", "u1", 90_000, limits, now=NOW), Decimal("0.09"))
+    with pytest.raises(BudgetExhausted) as caught:
+        budgets.reserve("t1", "u1", 20_000, limits, now=NOW)
+    error = caught.value
+    assert (error.status, error.code, error.details) == (429, "budget_exhausted", {"scope": "user"})
+    assert error.headers["Retry-After"] == str(2 * 86_400 + 12 * 3_600)  # until 2026-12-01T00:00Z
+    # the failed user reservation rolled back the tenant's hold too
+    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == 0
+    budgets.reserve("t1", "u2", 20_000, limits, now=NOW)  # another user of the same tenant still may
+    december = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
+    budgets.reserve("t1", "u1", 20_000, limits, now=december)  # a new month starts from zero
+
+
+def test_no_limit_configured_still_counts_spend(budgets):
+    budgets.settle(budgets.reserve("t1", "u1", 5_000_000, {}, now=NOW), Decimal(3))
+    assert budgets.usage("t1", period="2026-11")["spent_usd"] == Decimal(3)
+
+
+def test_calendar_month_helpers():
+    assert period_of(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == "2026-12"
+    assert seconds_until_next_month(datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC)) == 30
+    assert seconds_until_next_month(datetime(2027, 1, 1, tzinfo=UTC)) == 31 * 86_400
+
+
+def test_fifty_parallel_requests_never_push_spend_past_budget_plus_one_request(budgets):
+    """A tenant close to its budget; 50 threads reserve, hold a while, and settle at or a bit above the estimate."""
+    limits = {"tenant_monthly_usd": 1.0}
+    budgets.settle(budgets.reserve("t1", "seed", 800_000, {}), Decimal("0.80"))  # 0.20 USD left
+    estimate = max_call_micros(MODEL, 10_000, 5_000)  # 0.06 USD per request at most
+    start = threading.Barrier(50)
+    outcomes: list[str] = []
+
+    def one_request(seed: int) -> None:
+        rng = random.Random(seed)
+        start.wait()
+        try:
+            held = budgets.reserve("t1", f"user{seed % 7}", estimate, limits)
+        except BudgetExhausted:
+            outcomes.append("exhausted")
+            return
+        time.sleep(rng.uniform(0, 0.02))  # calls overlap
+        # a provider may count a few more prompt tokens than our tokenizer: up to 10% over the estimate
+        budgets.settle(held, Decimal(estimate) * Decimal(str(rng.uniform(0.5, 1.1))) / 1_000_000)
+        outcomes.append("ok")
+
+    threads = [threading.Thread(target=one_request, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    usage = budgets.usage("t1")
+    assert len(outcomes) == 50 and outcomes.count("ok") >= 3  # 0.20 USD covers at least three 0.06 holds
+    assert outcomes.count("exhausted") >= 40
+    assert usage["reserved_usd"] == 0
+    assert usage["spent_usd"] <= Decimal("1.00") + Decimal(estimate) / 1_000_000

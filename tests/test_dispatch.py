@@ -1,0 +1,242 @@
+"""The fallback loop end to end: real providers over HTTP to the fake OpenAI and Anthropic servers, real accounting."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from backend import create_app
+from backend.catalog import platform_catalog
+from backend.database import Base
+from backend.dispatch import Dispatcher, DispatchRequest, StreamInterrupted
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.metering.budgets import budgets_for
+from backend.models import SkillRun, Tenant, User
+from backend.providers.base import ChatMessage, ChatRequest
+from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
+from tests.fakes.harness import TEST_KEY
+
+REPLY = "The quick brown fox jumps over the lazy dog"
+CHEAP, CLAUDE = "cheap/gpt-test", "claude/claude-test"
+
+
+@pytest.fixture
+def servers():
+    """The cheap model's OpenAI server and the dearer Anthropic one."""
+    with FakeOpenAI(default_reply=REPLY, api_key=TEST_KEY) as openai, FakeAnthropic(default_reply=REPLY) as claude:
+        yield openai, claude
+
+
+@pytest.fixture
+def app(tmp_path, app_config, servers, monkeypatch):
+    """An app whose providers file names both fakes, with one tenant and one user."""
+    openai, claude = servers
+    monkeypatch.setenv("TEST_FAKE_KEY", TEST_KEY)
+    providers = tmp_path / "providers.yaml"
+    providers.write_text(
+        textwrap.dedent(
+            f"""
+            providers:
+              - name: cheap
+                type: openai
+                base_url: {openai.base_url}
+                api_key_env: TEST_FAKE_KEY
+                timeouts: {{connect: 1, first_token: 2, total: 10}}
+                models:
+                  - {{id: gpt-test, context_window: 8192, max_output_tokens: 512, location: us-east, tier: 2,
+                      capabilities: [streaming], price_per_million: {{input: 1, output: 2}}}}
+              - name: claude
+                type: anthropic
+                base_url: {claude.base_url}
+                api_key_env: TEST_FAKE_KEY
+                timeouts: {{connect: 1, first_token: 2, total: 10}}
+                models:
+                  - {{id: claude-test, context_window: 8192, max_output_tokens: 512, location: eu-west, tier: 1,
+                      capabilities: [streaming], price_per_million: {{input: 3, output: 15}}}}
+            """
+        )
+    )
+    app = create_app({**app_config, "PROVIDERS_FILE": str(providers), "CIRCUIT_STATE_CACHE_SECONDS": 0})
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        db.session.add(Tenant(id="t1", name="Contoso"))
+        db.session.flush()
+        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+        db.session.commit()
+        yield app
+        db.session.close()
+        db.engine.dispose()
+
+
+def dispatcher(app, **settings) -> Dispatcher:
+    """A dispatcher on the platform catalog with these tenant settings."""
+    return Dispatcher(app, platform_catalog(), settings)
+
+
+def call(max_output_tokens: int = 64) -> DispatchRequest:
+    """A small summarize call."""
+    messages = [ChatMessage("system", "be brief"), ChatMessage("user", "hello there world")]
+    return DispatchRequest("t1", "u1", "summarize", ChatRequest(messages, max_output_tokens=max_output_tokens))
+
+
+def runs() -> list[SkillRun]:
+    """Every recorded run."""
+    db.session.expire_all()
+    return list(db.session.scalars(select(SkillRun).order_by(SkillRun.created_at)))
+
+
+def budget_left_clean(app) -> Decimal:
+    """The tenant's spend this month, after checking no reservation is left."""
+    usage = budgets_for(app).usage("t1")
+    assert usage["reserved_usd"] == 0
+    return usage["spent_usd"]
+
+
+def test_complete_answers_from_the_cheapest_model_and_meters_it(app, servers):
+    result = dispatcher(app).complete(call())
+    assert result.text == REPLY and result.model.ref == CHEAP
+    run = runs()[0]
+    assert (run.outcome, run.model, run.input_tokens, run.output_tokens) == ("succeeded", "gpt-test", *_tokens(result))
+    assert run.routing["candidates"] == [CHEAP, CLAUDE] and run.routing["chosen"] == CHEAP
+    assert budget_left_clean(app) == result.cost_usd > 0
+    assert REPLY not in str(run.routing) and "hello there" not in str(run.routing)  # never any text
+
+
+def _tokens(result) -> tuple[int, int]:
+    return result.usage.input_tokens, result.usage.output_tokens
+
+
+@pytest.mark.parametrize("fault", [Fault.server_error(500), Fault.server_error(503), Fault.rate_limited("30")])
+def test_retryable_failures_fall_back_to_the_next_model(app, servers, fault):
+    openai, claude = servers
+    openai.fail_next(1, fault)
+    result = dispatcher(app).complete(call())
+    assert result.model.ref == CLAUDE and result.text == REPLY
+    assert result.routing["attempts"] == [{"model": CHEAP, "error": _kind(fault), "status": fault.status}]
+    assert len(claude.requests) == 1
+    assert budget_left_clean(app) == result.cost_usd
+
+
+def _kind(fault: Fault) -> str:
+    return "rate_limited" if fault.status == 429 else "server"
+
+
+def test_a_429_with_retry_after_keeps_the_model_out_of_routing(app, servers):
+    openai, _ = servers
+    openai.fail_next(1, Fault.rate_limited("30"))
+    dispatcher(app).complete(call())
+    second = dispatcher(app).complete(call())
+    assert second.routing["skipped"] == {CHEAP: "circuit_open"} and len(openai.requests) == 1
+
+
+def test_non_retryable_errors_stop_without_fallback(app, servers):
+    openai, claude = servers
+    openai.fail_next(1, Fault.http_status(401))
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app).complete(call())
+    assert (caught.value.status, caught.value.code) == (502, "provider_auth_failed")
+    assert TEST_KEY not in str(caught.value.to_dict())
+    assert not claude.requests
+    assert runs()[0].outcome == "failed" and budget_left_clean(app) == 0
+
+
+def test_every_model_failing_is_all_models_failed_with_each_attempt(app, servers):
+    openai, claude = servers
+    openai.fail_next(1, Fault.server_error(500))
+    claude.fail_next(1, Fault.overloaded())
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app).complete(call())
+    error = caught.value
+    assert (error.status, error.code) == (502, "all_models_failed")
+    assert [a["model"] for a in error.details["attempts"]] == [CHEAP, CLAUDE]
+    assert runs()[0].error_code == "all_models_failed" and budget_left_clean(app) == 0
+
+
+@pytest.mark.parametrize("fault", [Fault.server_error(502), Fault.stall(3.0)])  # the stall passes first_token: 2 s
+def test_stream_falls_back_before_the_first_token_and_meta_names_the_model_that_answered(app, servers, fault):
+    openai, _ = servers
+    openai.fail_next(1, fault)
+    events = list(dispatcher(app).stream(call()))
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "meta" and kinds[-1] == "done" and set(kinds[1:-1]) == {"delta"}
+    assert events[0][1]["model"] == {"provider": "claude", "model": "claude-test", "location": "eu-west"}
+    assert "".join(text for kind, text in events if kind == "delta") == REPLY
+    done = events[-1][1]
+    assert runs()[0].output_tokens == done.usage.output_tokens > 0
+    assert budget_left_clean(app) == done.cost_usd
+
+
+def test_a_stream_cut_after_text_is_never_retried_and_counts_what_was_generated(app, servers):
+    openai, claude = servers
+    openai.fail_next(1, Fault.cut_after(3))
+    events = []
+    with pytest.raises(StreamInterrupted) as caught:
+        for event in dispatcher(app).stream(call()):
+            events.append(event)
+    assert caught.value.code == "stream_interrupted" and caught.value.status == 502
+    text = "".join(t for kind, t in events if kind == "delta")
+    assert text and REPLY.startswith(text) and text != REPLY  # the partial text, not duplicated
+    assert not claude.requests
+    run = runs()[0]
+    assert (run.outcome, run.error_code) == ("interrupted", "stream_interrupted") and run.output_tokens > 0
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
+
+
+def test_a_caller_that_goes_away_is_accounted(app, servers):
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    assert next(stream)[0] == "delta"
+    stream.close()
+    assert runs()[0].outcome == "cancelled"
+    budget_left_clean(app)
+
+
+def test_an_exhausted_budget_refuses_before_any_provider_call(app, servers):
+    openai, _ = servers
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app, budgets={"tenant_monthly_usd": 0.000001}).complete(call())
+    assert (caught.value.status, caught.value.code) == (429, "budget_exhausted")
+    assert int(caught.value.headers["Retry-After"]) > 0 and not openai.requests
+
+
+def test_rate_limits_refuse_with_retry_after(app, servers):
+    limited = dispatcher(app, rate_limits={"user_requests_per_minute": 1})
+    limited.complete(call())
+    with pytest.raises(ApiError) as caught:
+        limited.complete(call())
+    assert (caught.value.status, caught.value.code) == (429, "rate_limited") and "Retry-After" in caught.value.headers
+
+
+def test_data_policy_with_no_allowed_model_is_a_clean_error(app, servers):
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app, data_policy={"general": {"locations": ["on-prem"]}}).complete(call())
+    assert caught.value.code == "all_models_failed" and caught.value.status == 503
+    assert caught.value.details["skipped"] == {CHEAP: "data_policy", CLAUDE: "data_policy"}
+
+
+def test_a_half_open_model_is_probed_by_one_caller_only(app, servers):
+    from backend.routing.circuit import circuit_breaker
+
+    circuits = circuit_breaker(app)
+    circuits.record_failure(CHEAP, retry_after=0.2)
+    time.sleep(0.25)  # cool-down over: half-open
+    assert circuits.try_probe(CHEAP)  # another process is probing right now
+    busy = dispatcher(app).complete(call())
+    assert busy.model.ref == CLAUDE
+    assert busy.routing["attempts"] == [{"model": CHEAP, "error": "circuit_half_open_busy", "status": None}]
+    circuits.record_success(CHEAP)  # that probe succeeded: closed again
+    assert dispatcher(app).complete(call()).model.ref == CHEAP
+
+
+def test_dispatcher_for_a_tenant_uses_its_settings_row(app, servers):
+    from backend.models import TenantSettings
+
+    row = TenantSettings(tenant_id="t1", routing={"mode": "quality"}, data_policy={}, budgets={}, rate_limits={})
+    db.session.add(row)
+    db.session.commit()
+    assert Dispatcher.for_tenant(app, "t1", row).complete(call()).model.ref == CLAUDE  # tier 1 first

