@@ -13,7 +13,18 @@ export default tseslint.config(
   {
     files: ["e2e/**/*.{js,mjs}", "scripts/**/*.{js,mjs}"],
     languageOptions: {
-      globals: { process: "readonly", Buffer: "readonly", URL: "readonly", setTimeout: "readonly", fetch: "readonly" },
+      globals: {
+        process: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        URLSearchParams: "readonly",
+        setTimeout: "readonly",
+        setInterval: "readonly",
+        fetch: "readonly",
+        console: "readonly",
+        // code passed to page.evaluate runs in the browser
+        MutationObserver: "readonly",
+      },
     },
   },
 );

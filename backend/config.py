@@ -54,10 +54,26 @@ DEFAULTS: dict[str, object] = {
     # The bundled local model (backend/localmodel.py): llama.cpp server with the packaged Gemma 3 270M.
     "LOCAL_MODEL_PATH": None,  # a GGUF file; None = the packaged Gemma 3 270M
     "LOCAL_MODEL_CONTEXT": 2048,  # context window given to llama.cpp (n_ctx)
+    "LOCAL_MODEL_CHAT_FORMAT": "gemma",  # llama.cpp chat template; its fallback (llama-2) makes Gemma answer nothing
     "LOCAL_MODEL_MAX_OUTPUT_TOKENS": 512,
     "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS": 120.0,
     "LOCAL_MODEL_HOUR_USD": None,  # what an hour of the machine costs; None = SELFHOSTED_GPU_HOUR_USD
     "LOCAL_MODEL_TOKENS_PER_SECOND": 0.0,  # output throughput; 0 = measured with a short call at start
+    # Long-running jobs (backend/jobs).
+    "JOB_MAX_INPUT_BYTES": 20 * 1024 * 1024,  # largest POST /api/jobs body; the input is stored compressed
+    "JOB_RETENTION_DAYS": 30,  # inputs, outputs and steps of a job are purged this long after it was created
+    "JOB_CONCURRENCY": 4,  # model calls of one job in flight at once
+    "JOB_CHUNK_TOKENS": 3000,  # the most document tokens one map call of a job gets
+    "JOB_REDUCE_INPUT_TOKENS": 6000,  # the most partial-result tokens one reduce call combines
+    "JOB_EVENTS_POLL_SECONDS": 0.5,  # how often GET /api/jobs/{id}/events looks at the job row
+    "JOB_EVENTS_MAX_SECONDS": 3600,  # an events stream ends after this long (the client reconnects)
+    "JOB_STEP_CALLERS": "backend.jobs.model_calls:job_step_callers",  # "module:function" making step callers
+    "JOB_STEP_ATTEMPTS": 3,  # tries of one step through the router before the job fails
+    "JOB_RETRY_BACKOFF_SECONDS": 1.0,  # first wait between tries of a step; doubles each time
+    "JOB_HEARTBEAT_SECONDS": 5.0,  # a running job's worker touches heartbeat_at this often
+    "JOB_STALE_SECONDS": 60.0,  # a running job whose heartbeat is older belongs to a dead worker: requeue it
+    "JOB_SWEEP_SECONDS": 30.0,  # how often each worker looks for stale jobs (0: never; `switchboard jobs requeue`)
+    "JOB_QUEUE": None,  # the Celery queue jobs go to; None = the default queue
 }
 
 

@@ -51,9 +51,10 @@ def free_port() -> int:
 class LocalModelServer:
     """One `python -m llama_cpp.server` child on 127.0.0.1, started and stopped by its owner."""
 
-    def __init__(self, model_path: str, context: int = 2048, startup_timeout: float = 120.0):
+    def __init__(self, model_path: str, context: int = 2048, startup_timeout: float = 120.0, chat_format="gemma"):
         self.model_path = model_path
         self.context = context
+        self.chat_format = chat_format
         self.startup_timeout = startup_timeout
         self.port: int | None = None
         self._process: subprocess.Popen | None = None
@@ -69,7 +70,7 @@ class LocalModelServer:
         self.port = free_port()
         self._log = tempfile.TemporaryFile()  # the server's own output, shown only if it fails to start
         command = [sys.executable, "-m", "llama_cpp.server", "--model", self.model_path]
-        command += ["--model_alias", MODEL_ID, "--n_ctx", str(self.context)]
+        command += ["--model_alias", MODEL_ID, "--n_ctx", str(self.context), "--chat_format", self.chat_format]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         atexit.register(self.stop)  # never leave the child behind when the parent exits
@@ -179,7 +180,9 @@ def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, Prov
     max_output = int(config.get("LOCAL_MODEL_MAX_OUTPUT_TOKENS") or 512)
     hour_usd = config.get("LOCAL_MODEL_HOUR_USD")
     hour_usd = float(config.get("SELFHOSTED_GPU_HOUR_USD") or 0) if hour_usd is None else float(hour_usd)
-    server = LocalModelServer(path, context, float(config.get("LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS") or 120)).start()
+    startup_timeout = float(config.get("LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS") or 120)
+    chat_format = config.get("LOCAL_MODEL_CHAT_FORMAT") or "gemma"
+    server = LocalModelServer(path, context, startup_timeout, chat_format).start()
     try:
         configured_rate = float(config.get("LOCAL_MODEL_TOKENS_PER_SECOND") or 0)
         if configured_rate > 0:

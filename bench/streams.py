@@ -33,6 +33,21 @@ WORKER_MODELS = {
 }
 
 
+# The printed table: title, row key, width, (alignment, format).
+COLUMNS = [
+    ("worker model", "model", 16, ("<", "")),
+    ("streams", "streams", 7, (">", "")),
+    ("completed", "completed", 9, (">", "")),
+    ("p50 ms", "p50", 7, (">", ".1f")),
+    ("p99 ms", "p99", 7, (">", ".1f")),
+    ("max ms", "max", 7, (">", ".1f")),
+    ("mean ms", "mean", 7, (">", ".1f")),
+    ("cpu s", "cpu", 6, (">", ".1f")),
+    ("cpu us/token", "cpu_us_per_token", 12, (">", ".0f")),
+    ("client cpu s", "client_cpu", 12, (">", ".1f")),
+]
+
+
 def free_port() -> int:
     """A port nobody listens on right now."""
     with socket.socket() as probe:
@@ -41,7 +56,11 @@ def free_port() -> int:
 
 
 async def one_stream(port: int, tokens: int, start_delay: float) -> tuple[list[float], bool]:
-    """Read one stream; return the gaps between consecutive tokens (seconds) and whether `done` arrived."""
+    """Read one stream; return the gaps between consecutive tokens (seconds) and whether `done` arrived.
+
+    The endpoint paces tokens on a fixed schedule, so a stall shows as one long gap followed by a burst of short
+    ones: p99 shows the stalls, and the mean shows whether the server kept the pace overall.
+    """
     await asyncio.sleep(start_delay)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     path = f"/api/_diagnostics/stream?tokens={tokens}&interval_ms={INTERVAL_MS}"
@@ -158,6 +177,7 @@ def measure(port: int, master_pid: int, streams: int, seconds: float, clients: i
         "p50": statistics.median(added),
         "p99": added[min(len(added) - 1, int(len(added) * 0.99))],
         "max": added[-1],
+        "mean": statistics.fmean(gap * 1000 - INTERVAL_MS for gap in gaps) if gaps else float("nan"),
         "cpu": (cpu := cpu_seconds(master_pid) - cpu_before),
         # CPU per token is what survives a busy machine best: 2 cores hold 2e6 / this many tokens per second.
         "cpu_us_per_token": cpu * 1e6 / max(1, len(gaps) + completed),
@@ -188,13 +208,9 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=60)
     print(f"\n{seconds:.0f} s streams, one token every {INTERVAL_MS} ms; added delay = observed gap - {INTERVAL_MS} ms")
-    header = f"{'worker model':<16} {'streams':>7} {'completed':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}"
-    print(f"{header} {'cpu s':>6} {'cpu us/token':>12} {'client cpu s':>12}")
+    print(" ".join(f"{title:{align}{width}}" for title, _, width, (align, _) in COLUMNS))
     for row in rows:
-        print(
-            f"{row['model']:<16} {row['streams']:>7} {row['completed']:>9} {row['p50']:>7.1f} {row['p99']:>7.1f}"
-            f" {row['max']:>7.1f} {row['cpu']:>6.1f} {row['cpu_us_per_token']:>12.0f} {row['client_cpu']:>12.1f}"
-        )
+        print(" ".join(f"{row[key]:{align}{width}{form}}" for _, key, width, (align, form) in COLUMNS))
 
 
 if __name__ == "__main__":

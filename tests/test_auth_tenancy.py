@@ -106,3 +106,11 @@ def test_unscoped_lifts_the_scope_deliberately(seeded):
         with unscoped():
             assert db.session.scalar(select(func.count()).select_from(Job)) == 4
         assert db.session.scalar(select(func.count()).select_from(Job)) == 2
+
+
+def test_switching_scopes_never_reuses_the_previous_tenant(seeded):
+    """The criteria's tenant is a bound parameter of the cached statement, not a value frozen into the cache."""
+    statement = select(Job.tenant_id)
+    for tenant_id in (TENANT_A, TENANT_B, TENANT_A):
+        with tenant_scope(tenant_id):
+            assert set(db.session.execute(statement).scalars()) == {tenant_id}

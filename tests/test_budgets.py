@@ -90,6 +90,7 @@ def test_fifty_parallel_requests_never_push_spend_past_budget_plus_one_request(b
     outcomes: list[str] = []
 
     def one_request(seed: int) -> None:
+        """Reserve, hold, settle; or note the refusal."""
         rng = random.Random(seed)
         start.wait()
         try:

@@ -60,7 +60,7 @@ def delete_queue(celery_app, queue: str) -> None:
     url = celery_app.conf.broker_url
     if url.startswith("redis://"):
         client = redis.Redis.from_url(url)
-        client.delete(queue, f"_kombu.binding.{queue}")
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         client.close()
     elif url.startswith("amqp://"):
         with celery_app.connection_for_write() as connection:

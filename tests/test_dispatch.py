@@ -108,6 +108,7 @@ def test_complete_answers_from_the_cheapest_model_and_meters_it(app, servers):
 
 
 def _tokens(result) -> tuple[int, int]:
+    """Input and output tokens of a result."""
     return result.usage.input_tokens, result.usage.output_tokens
 
 
@@ -123,6 +124,7 @@ def test_retryable_failures_fall_back_to_the_next_model(app, servers, fault):
 
 
 def _kind(fault: Fault) -> str:
+    """The ProviderError kind a status fault maps to."""
     return "rate_limited" if fault.status == 429 else "server"
 
 

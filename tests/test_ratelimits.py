@@ -89,6 +89,7 @@ def test_concurrent_requests_never_exceed_the_limit(limiter):
     start = threading.Barrier(30)
 
     def one(i: int) -> None:
+        """One request; note it if admitted."""
         start.wait()
         try:
             limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0)

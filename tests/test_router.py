@@ -159,6 +159,7 @@ class FixedCircuits:
         self._states = states
 
     def states(self, refs):
+        """The given states, counting calls."""
         self.calls += 1
         return {ref: self._states.get(ref, "closed") for ref in refs}
 

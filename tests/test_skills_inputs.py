@@ -26,6 +26,12 @@ def test_every_failing_field_is_listed_without_echoing_values():
     assert "secret-value" not in str(errors)
 
 
+def test_either_field_alternatives_are_named():
+    """summarize takes a selection or a whole document: neither names both."""
+    errors = input_errors(SKILLS["summarize"].spec.input_schema, {"length": "short"})
+    assert errors == [{"field": "(root)", "message": "needs one of the fields: text, document"}]
+
+
 def test_nested_fields_have_paths():
     """Excel ranges report the path inside the object."""
     errors = input_errors(SKILLS["analyze_range"].spec.input_schema, {"range": {"address": "A1", "values": "x"}})

@@ -84,6 +84,19 @@ def test_a_broken_skill_names_file_and_problem_and_the_others_load(tmp_path, fil
     assert problem in str(error) and str(error).startswith(str(broken / blamed))
 
 
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [("class Other:\n    pass\n", "defines no class 'BrokenPlugin'"), ("def broken(:\n", "syntax error on line 1")],
+)
+def test_a_broken_plugin_is_reported_at_start_without_importing_it(tmp_path, source, problem):
+    """The plugin file is parsed, not imported, at load: syntax errors and a missing class name the file."""
+    folder = create_skill(tmp_path, "broken", "word", "native")
+    (folder / "plugin.py").write_text(source)
+    result = discover(tmp_path)
+    assert result.skills == {}
+    assert str(result.errors[0]) == f"{folder / 'plugin.py'}: {problem}"
+
+
 def test_scaffolded_skill_loads(tmp_path):
     """A new skill from the scaffold is valid as written."""
     for host in ("word", "excel"):

@@ -74,3 +74,11 @@ def test_async_invoke_repairs_the_same_way():
 
     with pytest.raises(ModelOutputError):
         asyncio.run(skill.ainvoke({"text": "A is 1"}, always_bad))
+
+
+def test_needed_capabilities_follow_the_call():
+    """Streaming is required only when the answer is streamed; structured skills never require json_schema."""
+    skills = {name: load_skill(default_skills_dir() / name) for name in ("summarize", "proofread")}
+    assert skills["summarize"].needed_capabilities(streaming=True) == {"streaming"}
+    assert skills["summarize"].needed_capabilities(streaming=False) == frozenset()
+    assert skills["proofread"].needed_capabilities(streaming=False) == frozenset()

@@ -67,3 +67,43 @@ def test_every_built_in_prompt_is_a_valid_semantic_kernel_prompt_config():
         template = KernelPromptTemplate(prompt_template_config=config)
         names = {v.name for v in template.prompt_template_config.input_variables}
         assert names == set(parse_prompt(yaml.safe_load(path.read_text())).input_variables)
+
+
+@pytest.mark.slow
+def test_built_in_plugins_register_and_run_in_a_semantic_kernel():
+    """Each plugin is a real SK plugin: its @kernel_function methods register and run through a Kernel."""
+    import asyncio
+
+    from semantic_kernel import Kernel
+    from semantic_kernel.functions import KernelArguments
+
+    from backend.skills.loader import discover
+
+    skills = discover(default_skills_dir()).skills
+    with_plugins = {skill_id: skill for skill_id, skill in skills.items() if skill.spec.plugin}
+    assert set(with_plugins) == {
+        "proofread",
+        "explain_formula",
+        "write_formula",
+        "analyze_range",
+        "clean_data",
+        "text_to_table",
+    }
+    kernel = Kernel()
+    for skill_id, skill in with_plugins.items():
+        plugin = kernel.add_plugin(skill.plugin, plugin_name=skill_id)
+        assert plugin.functions, skill_id
+    result = asyncio.run(
+        kernel.invoke(
+            plugin_name="explain_formula",
+            function_name="parse_formula",
+            arguments=KernelArguments(formula="=SUM(A1:A3)"),
+        )
+    )
+    assert '"name": "SUM"' in str(result)
+    result = asyncio.run(
+        kernel.invoke(
+            plugin_name="text_to_table", function_name="check_table", arguments=KernelArguments(table='[["a"],[1]]')
+        )
+    )
+    assert str(result) == "ok"

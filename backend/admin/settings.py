@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend.admin import audit
 from backend.admin.settings_schema import SETTINGS_PATCH_SCHEMA
@@ -32,9 +32,13 @@ def settings_row(tenant_id: str) -> TenantSettings:
     """The tenant's settings row, created with the defaults on first use."""
     row = db.session.get(TenantSettings, tenant_id)
     if row is None:
-        row = TenantSettings(tenant_id=tenant_id, **copy.deepcopy(DEFAULT_POLICY))
-        db.session.add(row)
-        db.session.flush()
+        # Committed at once: a write transaction left open here would block the accounting writes of the request.
+        try:
+            db.session.add(TenantSettings(tenant_id=tenant_id, **copy.deepcopy(DEFAULT_POLICY)))
+            db.session.commit()
+        except IntegrityError:  # a concurrent request made it first
+            db.session.rollback()
+        row = db.session.get(TenantSettings, tenant_id)
     return row
 
 
@@ -74,26 +78,11 @@ def validation_errors(patch: Any) -> list[dict[str, str]]:
     return errors
 
 
-def check_provider_urls(providers: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """A tenant may point its own providers only at the hosts the operator allows (and only over http/https)."""
-    allowed = {h.lower() for h in current_app.config.get("ALLOWED_MODEL_HOSTS") or []}
-    errors = []
-    for index, provider in enumerate(providers):
-        url = provider.get("base_url")
-        if not url:
-            continue
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in ("http", "https") or host not in allowed:
-            errors.append({"field": f"providers/{index}/base_url", "message": "host is not in the allowed model hosts"})
-    return errors
-
-
 def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownNames) -> dict[str, Any]:
     """Validate and merge a PATCH (top-level keys replace), audit each changed key, and return the new document."""
     errors = validation_errors(patch)
     if not errors and "providers" in patch:
-        errors = check_provider_urls(patch["providers"]) + known.check_providers(patch["providers"])
+        errors = known.check_providers(patch["providers"])
     if not errors:
         errors = known.check_policy(patch)
     if errors:
@@ -155,26 +144,37 @@ def _replace_providers(tenant_id: str, providers: list[dict[str, Any]]) -> None:
 class KnownNames:
     """What a settings change may refer to: platform providers, every model, every skill. Built by the caller."""
 
-    def __init__(self, platform_providers: set[str], model_refs: set[str], skill_ids: set[str]) -> None:
-        self.platform_providers = platform_providers
+    def __init__(self, platform: Any, tenant_id: str, model_refs: set[str], skill_ids: set[str]) -> None:
+        self.platform = platform  # the platform Catalog
+        self.tenant_id = tenant_id
         self.model_refs = model_refs
         self.skill_ids = skill_ids
 
+    @property
+    def platform_providers(self) -> set[str]:
+        """Names of the platform's providers."""
+        return set(self.platform.providers)
+
     def check_providers(self, providers: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Own providers need a type, models and a URL or key; narrowing rows must name a platform provider."""
+        """Each entry must build into a provider exactly as routing will build it (hosts, types, models)."""
+        from backend.catalog import selfhosted_pricing
+        from backend.catalog.parsing import CatalogError
+        from backend.catalog.tenant import tenant_provider
+
+        allowed_hosts = current_app.config.get("ALLOWED_MODEL_HOSTS") or []
+        pricing = selfhosted_pricing(current_app.config)
         errors = []
+        names = [doc["name"] for doc in providers]
         for index, doc in enumerate(providers):
-            field = f"providers/{index}"
-            if doc.get("type") is None:
-                if doc["name"] not in self.platform_providers:
-                    errors.append({"field": f"{field}/name", "message": "no platform provider has this name"})
+            if names.count(doc["name"]) > 1:
+                errors.append({"field": f"providers/{index}/name", "message": "provider names must be unique"})
+            if doc.get("type") is None and doc["name"] not in self.platform.providers:
+                errors.append({"field": f"providers/{index}/type", "message": "a new provider needs a type"})
                 continue
-            if doc["name"] in self.platform_providers:
-                errors.append({"field": f"{field}/name", "message": "a platform provider already has this name"})
-            if not doc.get("models"):
-                errors.append({"field": f"{field}/models", "message": "a provider needs at least one model"})
-            if doc["type"] in ("selfhosted", "azure_openai") and not doc.get("base_url"):
-                errors.append({"field": f"{field}/base_url", "message": "this provider type needs a base_url"})
+            try:
+                tenant_provider(doc, self.platform, self.tenant_id, allowed_hosts, pricing, f"providers/{index}")
+            except CatalogError as exc:
+                errors.append({"field": f"providers/{index}", "message": str(exc)[:300]})
         return errors
 
     def check_policy(self, patch: dict[str, Any]) -> list[dict[str, str]]:

@@ -69,6 +69,7 @@ SETTINGS_PATCH_SCHEMA = {
             "additionalProperties": False,
             "properties": {
                 "mode": {"enum": list(ROUTING_MODES)},
+                "pinned_fallback": {"type": "boolean"},
                 "pins": {
                     "type": "object",
                     "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,63}$"},

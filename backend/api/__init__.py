@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.api import addin_static, auth_routes, health, me, meta
+from backend.api import addin_static, admin, auth_routes, health, jobs, me, meta, skills
 
 
 def init_app(app: Flask) -> None:
@@ -12,8 +12,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(meta.bp)
     app.register_blueprint(me.bp)
+    app.register_blueprint(skills.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(addin_static.bp)
+    app.register_blueprint(jobs.bp)
     if app.config.get("ENABLE_DIAGNOSTICS"):
         from backend.api import diagnostics  # imported only when enabled: it has no authentication
 

@@ -22,14 +22,12 @@ ADMIN_ERRORS = {403: "Not an admin of this tenant", 422: "Invalid settings", 409
 
 def known_names(tenant_id: str) -> KnownNames:
     """Platform providers, every model the tenant could use, and every installed skill."""
-    from backend.catalog import catalog_for_tenant, platform_catalog
+    from backend.catalog import platform_catalog, tenant_catalog
 
-    platform = platform_catalog(current_app)
-    tenant_catalog = catalog_for_tenant(current_app, tenant_id)
-    refs = {model.ref for provider in tenant_catalog.providers for model in provider.models}
-    refs |= {model.ref for provider in platform.providers for model in provider.models}
-    skills = set(current_app.extensions.get("skills", {}))
-    return KnownNames({p.name for p in platform.providers}, refs, skills)
+    platform = platform_catalog()
+    refs = {model.ref for config in tenant_catalog(tenant_id).providers.values() for model in config.models}
+    skills = set(current_app.extensions["skills"].skills)
+    return KnownNames(platform, tenant_id, refs, skills)
 
 
 @bp.get("/tenant")
@@ -83,7 +81,7 @@ def usage() -> Response:
     group_by = request.args.get("group_by", "day")
     if group_by not in GROUPINGS:
         raise ApiError(400, "bad_request", f"group_by must be one of {', '.join(GROUPINGS)}.")
-    rows = usage_rows(db.session, current_identity().tenant_id, start, end, group_by)
+    rows = usage_rows(db.engine, current_identity().tenant_id, start, end, group_by)
     return jsonify(
         {
             "from": start.date().isoformat(),

@@ -37,15 +37,18 @@ def int_arg(name: str, default: int, highest: int) -> int:
 
 
 async def diagnostic_tokens(tokens: int, interval_seconds: float, fail_at: int | None) -> AsyncIterator[tuple]:
-    """Yield `token` events at a steady pace, then `done`; counts whether it completed, failed or was cancelled."""
+    """Yield `token` events on a fixed schedule, then `done`; counts whether it completed, failed or was cancelled."""
     outcome = "cancelled"
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     try:
         for index in range(tokens):
             if index == fail_at:
                 outcome = "failed"
                 raise RuntimeError("diagnostic failure requested")
-            if interval_seconds:
-                await asyncio.sleep(interval_seconds)
+            # Paced on a fixed schedule, like a model that streams at its own rate: a late token does not delay
+            # the ones after it, so the benchmark sees the server's lag rather than an accumulated drift.
+            await asyncio.sleep(max(0.0, started + (index + 1) * interval_seconds - loop.time()))
             yield "token", {"index": index, "sent_at": time.time()}
         yield "done", {"tokens": tokens}
         outcome = "completed"

@@ -41,6 +41,7 @@ class Catalog:
     models: dict[str, ModelSpec] = field(init=False)
 
     def __post_init__(self) -> None:
+        """Index every model by its ref."""
         models = {m.ref: m for p in self.providers.values() for m in p.models}
         object.__setattr__(self, "models", models)
 

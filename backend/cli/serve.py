@@ -1,4 +1,4 @@
-"""`switchboard run` (web) and `switchboard worker` (Celery)."""
+"""`switchboard run`: the web app and API under gunicorn, configured by backend/gunicorn_conf.py."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def gunicorn_argv(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes [default: CPU count].")
-@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), help="Worker model [default: see gunicorn_conf].")
+@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), help="Worker model [default: gevent].")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")
 def run(host: str, port: int, workers: int | None, worker_class: str | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn."""

@@ -1,17 +1,19 @@
-"""Execute one job from its row: the Celery task calls `execute_job(job_id)`; safe to run twice."""
+"""Execute one job from its row: the Celery task calls `execute_job(job_id, step_callers)`; safe to run twice."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from backend import asyncbridge
 from backend.extensions import db
+from backend.jobs.heartbeat import Heartbeat
 from backend.jobs.plans import PLANS
 from backend.jobs.runner import JobCancelled, JobContext, StepCaller, StepFailed
 from backend.jobs.store import TERMINAL, decompress_input
@@ -24,38 +26,65 @@ log = logging.getLogger(__name__)
 StepCallerFactory = Callable[[Job, Any, dict[str, Any]], StepCaller]
 
 
-def claim(job_id: str) -> Job | None:
-    """Mark the job running unless it already ended; None when there is nothing (left) to do."""
+BUSY = "busy"  # execute_job's answer when another worker holds the job: look again later
+
+
+def claim(job_id: str) -> Job | str | None:
+    """Mark the job running for this delivery; None when it ended, BUSY while another live worker runs it."""
     job = db.session.get(Job, job_id)
     if job is None or job.status in TERMINAL:
         return None
     if job.cancel_requested:
         finish(job, "cancelled", error=None)
         return None
-    db.session.execute(update(Job).where(Job.id == job_id).values(status="running", updated_at=utcnow()))
+    now = utcnow()
+    stale = now - timedelta(seconds=float(current_app.config["JOB_STALE_SECONDS"]))
+    # A conditional UPDATE is the lease: of two deliveries racing (a redelivery while the first still runs),
+    # only one wins, and a job whose worker died (stale heartbeat) can be taken over.
+    abandoned = or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale)
+    free = or_(Job.status == "queued", and_(Job.status == "running", abandoned))
+    claimed = db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, free)
+        .values(status="running", heartbeat_at=now, attempts=Job.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    if claimed.rowcount != 1:
+        log.info("job runs elsewhere; this delivery will look again later", extra={"job_id": job_id})
+        return BUSY
     db.session.refresh(job)
+    log.info("job started", extra={"job_id": job_id, "attempt": job.attempts})
     return job
 
 
 def execute_job(job_id: str, step_callers: StepCallerFactory) -> str | None:
-    """Run the job's plan to its end and store the outcome; returns the final status."""
+    """Run the job's plan to its end and store the outcome; returns the final status (None: nothing was done)."""
     job = claim(job_id)
-    if job is None:
-        return None
+    if job is None or job == BUSY:
+        return job
+    with Heartbeat(db.engine, job.id, float(current_app.config["JOB_HEARTBEAT_SECONDS"])):
+        return _run_plan(job, step_callers)
+
+
+def _run_plan(job: Job, step_callers: StepCallerFactory) -> str:
+    """The plan of the job's skill, with every way it can end mapped to a final status."""
     skill = current_app.extensions["skills"].get(job.skill_id)
     plan = PLANS.get(job.skill_id)
     if skill is None or plan is None:
         return finish(job, "failed", error={"code": "unknown_skill", "message": "This skill cannot run as a job."})
     data = decompress_input(job.input_compressed)
-    concurrency = int(current_app.config.get("JOB_CONCURRENCY", 4))
-    context = JobContext(job, step_callers(job, skill, data), concurrency, asyncbridge.run_sync, asyncbridge.iterate)
-    count = token_counter()
+    concurrency = int(current_app.config["JOB_CONCURRENCY"])
     try:
-        output = plan(context, skill, data, count)
+        context = JobContext(job, step_callers(job, skill, data), concurrency, asyncbridge.iterate)
+        context.chunk_tokens = int(current_app.config["JOB_CHUNK_TOKENS"])
+        context.reduce_tokens = int(current_app.config["JOB_REDUCE_INPUT_TOKENS"])
+        output = plan(context, skill, data, token_counter())
     except JobCancelled:
+        db.session.rollback()
         return finish(job, "cancelled", error=None)
     except StepFailed as exc:
+        db.session.rollback()
         error = {"code": exc.code, "message": str(exc), "step": exc.key}
         return finish(job, "failed", error=error)
     except Exception:  # noqa: BLE001 - the job must end in a state the owner can see; the trace goes to the log
@@ -73,8 +102,15 @@ def finish(job: Job, status: str, error: dict | None = None, output: Any = None)
     else:
         values["stage"] = status
     # Never overwrite a job another delivery has already finished.
-    db.session.execute(update(Job).where(Job.id == job.id, Job.status.not_in(TERMINAL)).values(**values))
+    ended = db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.not_in(TERMINAL))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    if ended.rowcount == 1:
+        log.info("job finished", extra={"job_id": job.id, "status": status})
     return status
 
 
@@ -85,13 +121,13 @@ def job_usage(job_id: str) -> dict[str, Any]:
         func.coalesce(func.sum(SkillRun.input_tokens), 0),
         func.coalesce(func.sum(SkillRun.output_tokens), 0),
         func.coalesce(func.sum(SkillRun.cost_usd), 0),
-    ).where(SkillRun.job_id == job_id)
+    ).where(SkillRun.job_id == job_id, SkillRun.outcome == "succeeded")
     calls, tokens_in, tokens_out, cost = db.session.execute(query).one()
     return {
         "calls": calls,
         "input_tokens": int(tokens_in),
         "output_tokens": int(tokens_out),
-        "cost_usd": float(Decimal(cost)),
+        "cost_usd": float(Decimal(str(cost))),
     }
 
 

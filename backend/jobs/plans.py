@@ -17,9 +17,6 @@ from backend.skills.builtin.range_stats import analyze_values
 from backend.skills.runtime import Skill
 
 TokenCounter = Callable[[str], int]
-# Room left in a call for the prompt's own text and the answer: chunks use this share of the context budget.
-CHUNK_TOKENS = 3000
-REDUCE_INPUT_TOKENS = 6000
 
 
 def _common(data: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +25,7 @@ def _common(data: dict[str, Any]) -> dict[str, Any]:
 
 def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
     """Summarize each chunk, then combine summaries in groups that fit, level by level, into one."""
-    chunks = chunk_paragraphs(split_paragraphs(data["document"]), CHUNK_TOKENS, count)
+    chunks = chunk_paragraphs(split_paragraphs(data["document"]), ctx.chunk_tokens, count)
     steps = [
         Step(f"map:{c.index:05d}", skill.build_request({**_common(data), "part": c.text}, prompt="default"))
         for c in chunks
@@ -36,7 +33,7 @@ def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
     partials = ctx.run_steps(steps, 0.0, 0.8, f"summarizing {len(chunks)} parts")
     level = 1
     while len(partials) > 1:
-        groups = reduce_groups(partials, REDUCE_INPUT_TOKENS, count)
+        groups = reduce_groups(partials, ctx.reduce_tokens, count)
         if len(groups) == len(partials):  # nothing fits together; combine pairwise to guarantee progress
             groups = [list(range(i, min(i + 2, len(partials)))) for i in range(0, len(partials), 2)]
         reduce_data = {**_common(data), "length": data.get("length", "medium")}
@@ -60,7 +57,7 @@ def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
 def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
     """Translate chunk by chunk; a chunk whose paragraph count changed is redone paragraph by paragraph."""
     paragraphs = split_paragraphs(data["document"])
-    chunks = chunk_paragraphs(paragraphs, CHUNK_TOKENS, count)
+    chunks = chunk_paragraphs(paragraphs, ctx.chunk_tokens, count)
     fixed = {"target_language": data["target_language"], **_common(data)}
     steps = [Step(f"map:{c.index:05d}", skill.build_request({**fixed, "part": c.text})) for c in chunks]
     translated = ctx.run_steps(steps, 0.0, 0.9, f"translating {len(chunks)} parts")

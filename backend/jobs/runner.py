@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,10 @@ from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
 
 log = logging.getLogger(__name__)
+CANCEL_POLL_SECONDS = 0.5  # how quickly a cancel reaches the calls in flight
+# Room left in a call for the prompt's own text and the answer: a chunk, and the summaries one reduce combines.
+CHUNK_TOKENS = 3000
+REDUCE_INPUT_TOKENS = 6000
 
 
 @dataclass
@@ -46,6 +49,7 @@ class StepFailed(Exception):
     """A step failed for good; the job fails, keeping the steps that finished."""
 
     def __init__(self, key: str, code: str, message: str) -> None:
+        """A failure of step `key` with the contract's error code and a message for a person."""
         super().__init__(message)
         self.key = key
         self.code = code
@@ -54,13 +58,15 @@ class StepFailed(Exception):
 class JobContext:
     """What a job plan uses: run steps (resuming stored ones), report progress, check for cancellation."""
 
-    def __init__(self, job: Job, call: StepCaller, concurrency: int, run_async: Callable, iterate: Callable) -> None:
+    def __init__(self, job: Job, call: StepCaller, concurrency: int, iterate: Callable) -> None:
+        """A context for `job` whose steps go through `call`, at most `concurrency` at once, on the bridge loop."""
         self.job = job
         self._call = call
         self._concurrency = max(1, concurrency)
-        self._run_async = run_async  # asyncbridge.run_sync
-        self._iterate = iterate  # asyncbridge.iterate
+        self._iterate = iterate  # asyncbridge.iterate: the fan-out runs on the process's one asyncio loop
         self._engine = db.engine
+        self.chunk_tokens = CHUNK_TOKENS
+        self.reduce_tokens = REDUCE_INPUT_TOKENS
 
     def stored_results(self, keys: list[str]) -> dict[str, Any]:
         """Results already stored for these step keys (from an earlier, interrupted delivery)."""
@@ -74,12 +80,14 @@ class JobContext:
         self.progress(progress_from + (progress_to - progress_from) * len(results) / max(1, len(steps)), stage)
         if pending:
             self.check_cancelled()
-            for key, outcome in self._iterate(lambda: self._fan_out(pending)):
-                self._store(key, outcome)
-                results[key] = outcome.result
-                done = len(results) / len(steps)
-                self.progress(progress_from + (progress_to - progress_from) * done, stage)
-                self.check_cancelled()
+            outcomes = self._iterate(lambda: self._fan_out(pending))
+            try:
+                for key, outcome in outcomes:
+                    done = (len(results) + 1) / len(steps)
+                    self._store(key, outcome, progress_from + (progress_to - progress_from) * done, stage)
+                    results[key] = outcome.result
+            finally:
+                outcomes.close()  # after a failure here too: stop the calls still in flight
         return [results[s.key] for s in steps]
 
     async def _fan_out(self, steps: list[Step]) -> AsyncIterator[tuple[str, StepOutcome]]:
@@ -94,7 +102,14 @@ class JobContext:
         watcher = asyncio.create_task(self._watch_cancel(tasks))
         try:
             for finished in asyncio.as_completed(tasks):
-                yield await finished
+                try:
+                    outcome = await finished
+                except asyncio.CancelledError:
+                    # The watcher cancelled our calls (this generator itself was not cancelled): the job stops.
+                    if watcher.done() and not watcher.cancelled():
+                        raise JobCancelled() from None
+                    raise
+                yield outcome
         finally:
             watcher.cancel()
             for task in tasks:
@@ -104,27 +119,31 @@ class JobContext:
     async def _watch_cancel(self, tasks: list[asyncio.Task]) -> None:
         """Poll the cancel flag; when set, cancel every call in flight (aborting their HTTP requests)."""
         while True:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
             if await asyncio.to_thread(self._cancel_requested):
                 for task in tasks:
                     task.cancel()
                 return
 
     def _cancel_requested(self) -> bool:
+        """A fresh read of the cancel flag on a connection of its own (callable from any thread)."""
         with self._engine.connect() as connection:
-            return bool(connection.scalar(select(Job.cancel_requested).where(Job.id == self.job.id)))
+            return bool(connection.scalar(select(Job.__table__.c.cancel_requested).where(Job.id == self.job.id)))
 
-    def _store(self, key: str, outcome: StepOutcome) -> None:
-        """Store the step and its metering in one transaction, so a step is never metered twice."""
+    def _store(self, key: str, outcome: StepOutcome, progress: float, stage: str) -> None:
+        """Store the step, its metering and the progress in one transaction, so a step is never metered twice."""
         db.session.add(JobStep(job_id=self.job.id, tenant_id=self.job.tenant_id, key=key, result=outcome.result))
         for run in outcome.runs:
             db.session.add(SkillRun(tenant_id=self.job.tenant_id, user_id=self.job.user_id, job_id=self.job.id, **run))
         try:
-            db.session.commit()
+            db.session.flush()
         except IntegrityError:
             # Another delivery of this job stored the step first; its metering stands, ours is dropped.
             db.session.rollback()
             log.warning("job step stored twice; keeping the first", extra={"job_id": self.job.id, "step": key})
+            return
+        db.session.execute(update(Job).where(Job.id == self.job.id).values(**progress_values(progress, stage)))
+        db.session.commit()
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled when the owner asked to cancel."""
@@ -133,11 +152,10 @@ class JobContext:
 
     def progress(self, fraction: float, stage: str) -> None:
         """Store progress (0..1) and the stage message, without touching the rest of the row."""
-        values = {"progress": min(max(fraction, 0.0), 1.0), "stage": stage[:200], "updated_at": utcnow()}
-        db.session.execute(update(Job).where(Job.id == self.job.id).values(**values))
+        db.session.execute(update(Job).where(Job.id == self.job.id).values(**progress_values(fraction, stage)))
         db.session.commit()
 
 
-def elapsed_ms(started: float) -> int:
-    """Milliseconds since a perf_counter reading."""
-    return int((time.perf_counter() - started) * 1000)
+def progress_values(fraction: float, stage: str) -> dict[str, Any]:
+    """The job columns that report progress."""
+    return {"progress": min(max(fraction, 0.0), 1.0), "stage": stage[:200], "updated_at": utcnow()}

@@ -12,6 +12,7 @@ from backend.errors import ApiError
 from backend.jobs.plans import PLANS
 from backend.jobs.store import create_job
 from backend.models import Job
+from backend.skills.inputs import InvalidInput, input_errors
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +30,21 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
         raise ApiError(404, "unknown_skill", "No long-running skill has this id.")
     if skill_id in (settings_row(identity.tenant_id).disabled_skills or []):
         raise ApiError(403, "skill_disabled", "Your organisation has turned this skill off.")
-    skill.check_input(data)
+    # The schema only: the skill's size limit is for direct calls; a job's limit is JOB_MAX_INPUT_BYTES.
+    fields = input_errors(skill.spec.input_schema, data)
+    if fields:
+        raise InvalidInput(skill_id, fields)
     job, created = create_job(identity.tenant_id, identity.user_id, skill_id, data, options, key)
     if created:
         enqueue(job.id)
     return job, created
 
 
-def enqueue(job_id: str) -> None:
+def enqueue(job_id: str, countdown: float | None = None) -> None:
     """Send the job to the workers; a broker failure leaves it queued for `switchboard jobs requeue`."""
     from backend.tasks.jobs import run_job
 
     try:
-        run_job.delay(job_id)
+        run_job.apply_async((job_id,), queue=current_app.config.get("JOB_QUEUE") or None, countdown=countdown)
     except Exception:  # noqa: BLE001 - the job is stored; losing the broker must not lose it
         log.exception("could not queue job; it stays queued", extra={"job_id": job_id})

@@ -74,6 +74,7 @@ class RedisCircuitBreaker:
         self._success = client.register_script(_SUCCESS)
 
     def _key(self, ref: str) -> str:
+        """The Redis hash of one model ref."""
         return f"{self.prefix}circuit:{ref}"
 
     def states(self, refs: list[str], now: float | None = None) -> dict[str, str]:

@@ -74,7 +74,8 @@ COMPILED_CACHE_SIZE = 4096
 
 def policy_for(tenant_id: str, settings: Any) -> TenantPolicy:
     """The compiled policy of a TenantSettings row, cached on (tenant, version): rows bump `version` on every change."""
-    key = (tenant_id, int(settings.version))
+    # updated_at as well as version: two databases (tests, or a restored backup) can share (tenant, version).
+    key = (tenant_id, int(settings.version), str(getattr(settings, "updated_at", "")))
     policy = _compiled.get(key)
     if policy is None:
         if len(_compiled) >= COMPILED_CACHE_SIZE:

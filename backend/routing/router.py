@@ -139,9 +139,11 @@ def order(entries: list[TableEntry], policy: TenantPolicy, need: RoutingNeed, sk
     """Sort the fitting models by the tenant's mode; pinned mode may skip unpinned ones."""
 
     def cost(e: TableEntry) -> float:
+        """The most this call could cost on the model, in millionths of a dollar (only the order matters)."""
         return e.price_in * need.prompt_tokens + e.price_out * need.max_output_tokens
 
     def below_preferred(e: TableEntry) -> bool:
+        """Whether the model is weaker than the tier the skill prefers."""
         return need.preferred_tier is not None and e.model.tier > need.preferred_tier
 
     mode, pins = policy.mode, policy.pins.get(need.skill_id)

@@ -57,6 +57,8 @@ def _describe(error) -> str:
         return "must be one of " + ", ".join(json.dumps(v) for v in expected)
     if rule in ("maxLength", "minLength", "maxItems", "minItems", "maximum", "minimum", "pattern", "format"):
         return f"violates {rule} {expected}"
+    if rule == "anyOf" and all(set(option) == {"required"} for option in expected):
+        return "needs one of the fields: " + ", ".join(name for option in expected for name in option["required"])
     if rule == "additionalProperties":
         return "has properties that are not allowed"
     return f"violates '{rule}'"

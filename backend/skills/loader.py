@@ -3,6 +3,7 @@ and the others still load."""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +56,21 @@ def _check_prompt(spec_path: Path, prompt: PromptTemplate, known: set[str], spot
     leaked = in_system & spotlighted
     if leaked:
         raise SkillLoadError(spec_path, f"document variables may not appear in the system message: {sorted(leaked)}")
-    used = in_system | prompt.variables_in("user") | prompt.variables_in("assistant")
+    used = prompt.variables_used()
     unknown = used - known - set(prompt.input_variables)
     if unknown:
         raise SkillLoadError(spec_path, f"the prompt uses undeclared variables: {sorted(unknown)}")
+
+
+def _check_plugin_source(path: Path, class_name: str) -> None:
+    """Catch a plugin's syntax errors and a missing class at start, without importing it (SK's import is slow)."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise SkillLoadError(path, f"has a syntax error on line {exc.lineno}: {exc.msg}") from None
+    if not any(isinstance(node, ast.ClassDef) and node.name == class_name for node in tree.body):
+        raise SkillLoadError(path, f"defines no class '{class_name}'")
 
 
 def load_skill(folder: Path) -> Skill:
@@ -72,6 +84,7 @@ def load_skill(folder: Path) -> Skill:
         file_name, _, class_name = spec.plugin.partition(":")
         if not class_name or not (folder / file_name).is_file():
             raise SkillLoadError(spec_path, f"'plugin' must be 'FILE.py:ClassName' naming a file in {folder.name}/")
+        _check_plugin_source(folder / file_name, class_name)
     known = set(spec.input_schema.get("properties", {})) | set(spec.spotlight)
     prompts = {}
     for name, file_name in spec.prompt_files.items():

@@ -69,19 +69,25 @@ class Skill:
             self._plugin = getattr(module, class_name)()
         return self._plugin
 
+    def needed_capabilities(self, streaming: bool) -> frozenset[str]:
+        """Model capabilities this call requires: the skill's own, with "streaming" only for a streamed answer."""
+        needs = set(self.spec.model.capabilities) - {"streaming"}
+        return frozenset(needs | {"streaming"} if streaming else needs)
+
     def check_input(self, data: Any) -> None:
         """Raise 422 (schema) or 413 (size) for an input that may not go to a model."""
         inputs.check_input(self.spec, data)
 
-    def variables(self, data: dict[str, Any], nonce: str) -> dict[str, str]:
+    def variables(self, data: dict[str, Any], nonce: str, used: set[str] | None = None) -> dict[str, str]:
         """Template variables: the input's fields, the plugin's computed values, document content spotlighted."""
         defaults = {k: p["default"] for k, p in self.spec.input_schema.get("properties", {}).items() if "default" in p}
         values: dict[str, Any] = {**defaults, **{k: v for k, v in data.items() if k != self.spec.history_input}}
         prepare = getattr(self.plugin, "prepare", None)
         if prepare is not None:
             values.update(prepare(data))
-        rendered = {name: format_value(value) for name, value in values.items() if value is not None}
-        for name in self.spec.spotlight:
+        wanted = set(values) | set(self.spec.spotlight) if used is None else used  # documents can be huge
+        rendered = {name: format_value(v) for name, v in values.items() if v is not None and name in wanted}
+        for name in (n for n in self.spec.spotlight if n in wanted):
             text = rendered.get(name)
             if text:
                 rendered[name] = spotlight.spotlight_document(text, name, nonce, self.spec.spotlight_mode)
@@ -92,7 +98,8 @@ class Skill:
     def build_request(self, data: dict[str, Any], *, prompt: str = "default", nonce: str | None = None) -> ChatRequest:
         """The ChatRequest for this input: system prompt (plus the data notice), history, then user turn(s)."""
         nonce = nonce or spotlight.new_nonce()
-        messages = self.prompts[prompt].render(self.variables(data, nonce))
+        template = self.prompts[prompt]
+        messages = template.render(self.variables(data, nonce, template.variables_used()))
         system = messages[0]
         if self.spec.spotlight:
             system.content += "\n\n" + spotlight.system_notice(nonce, self.spec.spotlight_mode)

@@ -38,6 +38,10 @@ class PromptTemplate:
                 found |= {_VARIABLE.match(block).group("name") for block in _BLOCK.findall(text)}
         return found
 
+    def variables_used(self) -> set[str]:
+        """Names of the variables referenced by any message."""
+        return self.variables_in("system") | self.variables_in("user") | self.variables_in("assistant")
+
     def render(self, variables: dict[str, str]) -> list[ChatMessage]:
         """The chat messages with each {{$name}} replaced by its value (missing values render empty)."""
 

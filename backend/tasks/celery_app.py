@@ -15,7 +15,7 @@ from backend.extensions import db
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 # Modules whose tasks every worker registers; a package that defines tasks adds its module here.
-TASK_MODULES = ["backend.tasks.builtin"]
+TASK_MODULES = ["backend.tasks.builtin", "backend.tasks.jobs"]
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+from celery import current_app as current_celery_app
 from celery import shared_task
+from celery.signals import worker_ready
+from flask import current_app
+from sqlalchemy import select
 
-from backend.jobs.execute import execute_job
+from backend.extensions import db
+from backend.jobs.execute import BUSY, execute_job
+from backend.jobs.model_calls import load_step_callers
+from backend.jobs.submit import enqueue
+from backend.models import Job
+from backend.tenancy import tenant_scope, unscoped
 
 
 @shared_task(name="switchboard.run_job", acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: str) -> str | None:
-    """Run one queued job to completion, or resume it after a crash."""
-    from backend.dispatch import job_step_callers
+    """Run one queued job to completion, or resume it after a crash, inside the job's tenant scope."""
+    with unscoped():
+        tenant_id = db.session.scalar(select(Job.tenant_id).where(Job.id == job_id))
+    if tenant_id is None:
+        return None  # purged, or never committed: nothing to do
+    try:
+        with tenant_scope(tenant_id):
+            status = execute_job(job_id, load_step_callers(current_app))
+    finally:
+        db.session.remove()
+    if status == BUSY:
+        # An early redelivery (RabbitMQ after a connection loss, Redis after the visibility timeout) while the
+        # first worker may still be alive: look again once its heartbeat would have gone stale.
+        enqueue(job_id, countdown=float(current_app.config["JOB_STALE_SECONDS"]))
+    return status
 
-    return execute_job(job_id, job_step_callers)
+
+def start_job_sweeper(**_: object) -> None:
+    """When a worker is ready, start its sweeper of jobs whose worker died (see backend.jobs.recovery)."""
+    from backend.jobs.recovery import start_sweeper
+
+    flask_app = getattr(current_celery_app, "flask_app", None)
+    if flask_app is not None:
+        start_sweeper(flask_app)
+
+
+worker_ready.connect(start_job_sweeper, weak=False, dispatch_uid="switchboard.job_sweeper")

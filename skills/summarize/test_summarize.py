@@ -25,7 +25,16 @@ def test_length_defaults_to_medium_and_missing_document_is_marked_empty():
     SKILL.invoke({"text": SELECTION}, model)
     user = model.requests[0].messages[1].content
     assert "Length: medium." in user
-    assert "for context only:\n(none)" in user
+    assert "for the selection):\n(none)" in user
+
+
+def test_whole_document_without_selection():
+    """Selection or document: either alone is valid; neither is a 422."""
+    model = FakeModel("The report in brief.")
+    assert SKILL.invoke({"document": "Annual report. Revenue grew."}, model) == "The report in brief."
+    assert "Selected text:\n(none)" in model.requests[0].messages[1].content
+    with pytest.raises(InvalidInput):
+        SKILL.invoke({"length": "short"}, FakeModel())
 
 
 def test_unknown_length_is_rejected_with_the_field():

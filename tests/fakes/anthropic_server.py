@@ -14,10 +14,9 @@ from tests.fakes.common import (
     Handler,
     RecordedRequest,
     count_prompt_tokens,
-    play_tokens,
-    retry_after_headers,
     split_tokens,
 )
+from tests.fakes.faults import play_tokens, retry_after_headers
 
 ERROR_TYPES = {
     400: "invalid_request_error",

@@ -16,10 +16,9 @@ from tests.fakes.common import (
     Handler,
     RecordedRequest,
     count_prompt_tokens,
-    play_tokens,
-    retry_after_headers,
     split_tokens,
 )
+from tests.fakes.faults import play_tokens, retry_after_headers
 
 AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_api_key", 403: "permission_denied", 429: "rate_limit"}

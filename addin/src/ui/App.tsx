@@ -62,12 +62,15 @@ export function App({ client, host }: Props) {
     setPending(null);
     try {
       const input = { ...(await host.readInput(scope)), ...(instructions.trim() ? { instructions: instructions.trim() } : {}) };
+      // A skill that takes a target cell (write_formula) gets the one the user typed.
+      const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
+      if (target.trim() && "target_cell" in accepts) input.target_cell = target.trim();
       if (skill.long_running) await jobs.submit(skill, input);
       else await run.start(skill, input);
     } catch (error) {
       showProblem(error);
     }
-  }, [skill, host, scope, instructions, jobs, run, showProblem]);
+  }, [skill, host, scope, instructions, target, jobs, run, showProblem]);
 
   const requestFor = useCallback(
     (mode: WriteRequest["mode"], text: string, output: unknown, forSkill: Pick<Skill, "id" | "output">): WriteRequest => ({

@@ -1,0 +1,132 @@
+// The end-to-end scenarios: each seeds the fake host, drives the pane like a user, and checks the document.
+const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 30000);
+
+/** Plain text for comparing an inserted answer with what the pane showed (Markdown marks and spacing removed). */
+export function plain(text) {
+  return String(text).replace(/^\s*[-*+]\s+|^\s*\d+\.\s+/gm, "").replace(/[*_#`>]/g, "").replace(/\s+/g, " ").trim();
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** Wait for the skill list; a problem banner instead means the backend is not ready for this scenario. */
+async function pickSkill(frame, skillId) {
+  const picker = frame.getByTestId("skill-picker");
+  const problem = frame.locator("[data-testid^=problem-]");
+  await Promise.race([picker.waitFor({ timeout: TIMEOUT }), problem.first().waitFor({ timeout: TIMEOUT })]);
+  if (await problem.count()) throw new Error(`the pane shows a problem instead of skills: ${await problem.first().innerText()}`);
+  const ids = await picker.locator("option").evaluateAll((options) => options.map((o) => o.value));
+  assert(ids.includes(skillId), `skill ${skillId} is not offered for this host (got: ${ids.join(", ") || "none"})`);
+  await picker.selectOption(skillId);
+}
+
+/** Record every distinct text the answer shows, to prove it arrived in pieces. */
+async function watchAnswer(paneFrame) {
+  await paneFrame().evaluate(() => {
+    window.__answerStates = [];
+    new MutationObserver(() => {
+      const answer = document.querySelector("[data-testid=answer]");
+      const text = answer ? answer.textContent : "";
+      const states = window.__answerStates;
+      if (text && states[states.length - 1] !== text) states.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+async function runAndWaitForAnswer(host) {
+  await host.frame.getByTestId("run").click();
+  const done = host.frame.getByTestId("insert");
+  const failed = host.frame.locator("[data-testid^=problem-]");
+  await Promise.race([done.waitFor({ timeout: TIMEOUT }), failed.first().waitFor({ timeout: TIMEOUT })]);
+  if (await failed.count()) throw new Error(`the run failed: ${await failed.first().innerText()}`);
+  return host.frame.getByTestId("answer").innerText();
+}
+
+const wordSummarize = {
+  name: "word-summarize",
+  state: {
+    host: "Word",
+    paragraphs: [
+      "Quarterly report",
+      "Revenue grew 12% in the third quarter, driven by demand in Europe and by forty new enterprise customers. Costs rose 4%, mostly from hiring.",
+      "Next steps: open the Madrid office and hire two engineers.",
+    ],
+    selection: [1, 1],
+  },
+  async run(host) {
+    await pickSkill(host.frame, "summarize");
+    await host.screenshot("skills-loaded");
+    await watchAnswer(host.paneFrame);
+    const answer = await runAndWaitForAnswer(host);
+    await host.screenshot("answer-streamed");
+    const states = await host.paneFrame().evaluate(() => window.__answerStates);
+    assert(answer.trim().length > 0, "the answer is empty");
+    assert(states.length >= 2, `the answer did not stream: it appeared in ${states.length} piece(s)`);
+    const provenance = await host.frame.getByTestId("provenance").innerText();
+    assert(/tokens/.test(provenance), `no usage in the provenance badge: ${provenance}`);
+    await host.frame.getByTestId("insert").click();
+    await host.frame.getByTestId("notice").waitFor({ timeout: TIMEOUT });
+    const paragraphs = await host.paneFrame().evaluate(() => window.__fakeHost.doc.paragraphs);
+    await host.screenshot("inserted");
+    assert(paragraphs.length === 4, `expected one paragraph inserted, the document has ${paragraphs.length}`);
+    assert(plain(paragraphs[2]) === plain(answer), `the document does not hold the answer after the selection: ${paragraphs[2]}`);
+    return { pieces: states.length, provenance };
+  },
+};
+
+const excelWriteFormula = {
+  name: "excel-write-formula",
+  state: { host: "Excel", cells: { A1: 10, A2: 20, A3: 30 }, selected: "A1:A3" },
+  async run(host) {
+    await pickSkill(host.frame, "write_formula");
+    await host.frame.getByTestId("instructions").fill("Add up the selected cells");
+    await runAndWaitForAnswer(host);
+    await host.frame.getByTestId("insert").click();
+    await host.frame.getByTestId("preview").waitFor({ timeout: TIMEOUT });
+    await host.screenshot("preview");
+    await host.frame.getByTestId("confirm-write").click();
+    await host.frame.getByTestId("notice").waitFor({ timeout: TIMEOUT });
+    await host.screenshot("written");
+    const a4 = await host.paneFrame().evaluate(() => window.__fakeHost.cells.A4);
+    assert(a4 && String(a4.formula).startsWith("="), `A4 holds no formula: ${JSON.stringify(a4)}`);
+    return { formula: a4.formula };
+  },
+};
+
+const longJob = {
+  name: "word-long-job",
+  state: {
+    host: "Word",
+    paragraphs: Array.from({ length: 12 }, (_, i) => `Section ${i + 1}. The committee reviewed item ${i + 1} and agreed on the next steps for the project.`),
+    selection: [0, 0],
+  },
+  async run(host) {
+    await pickSkill(host.frame, "summarize_document");
+    await host.frame.getByTestId("scope").selectOption("document");
+    await host.frame.getByTestId("run").click();
+    const job = host.frame.locator("[data-testid^=job-]").first();
+    await job.waitFor({ timeout: TIMEOUT });
+    const seen = new Set();
+    const deadline = Date.now() + Math.max(TIMEOUT, 60000);
+    let status = "";
+    while (Date.now() < deadline) {
+      status = (await job.getAttribute("data-status")) || "";
+      seen.add(`${status} ${await job.getByTestId("job-progress").innerText()}`);
+      if (seen.size === 1) await host.screenshot("job-progress");
+      if (!["queued", "running"].includes(status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await host.screenshot("job-finished");
+    assert(status === "succeeded", `the job ended ${status || "never"} (seen: ${[...seen].join(", ")})`);
+    assert([...seen].some((s) => /^(queued|running) /.test(s)), "no progress was shown before the result");
+    await job.getByRole("button", { name: "Open result" }).click();
+    await host.frame.getByTestId("notice").waitFor({ timeout: TIMEOUT });
+    const paragraphs = await host.paneFrame().evaluate(() => window.__fakeHost.doc.paragraphs);
+    await host.screenshot("result-inserted");
+    assert(paragraphs.length === 13 && paragraphs[1].trim().length > 0, "the job's result was not inserted into the document");
+    return { progress: [...seen] };
+  },
+};
+
+export const SCENARIOS = [wordSummarize, excelWriteFormula, longJob];

@@ -1,0 +1,133 @@
+"""Running one skill for one caller: check, build the prompt, dispatch to a model, parse and sanitise the answer.
+
+`invoke_once` answers in one piece (JSON); `invoke_streaming` yields the contract's SSE events in order:
+meta, delta..., then done (or error). Structured skills (json, edits, table) never stream text: their stream is meta
+then done, after validation and at most one repair call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+
+from backend.admin.settings import settings_row
+from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult
+from backend.errors import ApiError
+from backend.extensions import db
+from backend.skills import current_skills
+from backend.skills.runtime import Skill
+from backend.skills.structured import ModelOutputError, OutputInvalid, repair_request
+
+
+@dataclass
+class Invocation:
+    """A checked request to run a skill: the skill, the caller, the input and the tenant's dispatcher."""
+
+    skill: Skill
+    tenant_id: str
+    user_id: str
+    data: dict[str, Any]
+    dispatcher: Dispatcher
+
+    def dispatch_request(self, chat) -> DispatchRequest:
+        """The dispatcher's request for one chat of this skill."""
+        needs = self.skill.spec.model
+        return DispatchRequest(
+            tenant_id=self.tenant_id,
+            user_id=self.user_id,
+            skill_id=self.skill.spec.id,
+            chat=chat,
+            sensitivity=self.data.get("sensitivity") or "general",
+            capabilities=frozenset(needs.capabilities),
+            preferred_tier=needs.preferred_tier,
+        )
+
+    @property
+    def link_hosts(self) -> tuple[str, ...]:
+        """Hosts whose links may stay in answers shown in the task pane."""
+        return tuple(current_app.config.get("OUTPUT_LINK_HOSTS") or ())
+
+
+def prepare(skill_id: str, tenant_id: str, user_id: str, data: Any) -> Invocation:
+    """Find the skill, refuse what may not run (404 unknown, 403 disabled, 409 jobs only, 422/413 input)."""
+    skill = current_skills().get(skill_id)
+    if skill is None:
+        raise ApiError(404, "unknown_skill", "No skill has this id.")
+    settings = settings_row(tenant_id)
+    if skill_id in (settings.disabled_skills or []):
+        raise ApiError(403, "skill_disabled", "Your organisation has turned this skill off.")
+    if skill.spec.long_running:
+        raise ApiError(409, "use_a_job", "This skill runs in the background: create a job with POST /api/jobs.")
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "`input` must be an object.")
+    skill.check_input(data)
+    dispatcher = Dispatcher.for_tenant(current_app._get_current_object(), tenant_id, settings)
+    db.session.commit()  # end the request's transaction: accounting writes on other connections must not wait on it
+    return Invocation(skill, tenant_id, user_id, data, dispatcher)
+
+
+def usage_document(results: list[DispatchResult]) -> dict[str, Any]:
+    """The contract's usage object, summed over the calls one answer took (a repair is a second call)."""
+    return {
+        "input_tokens": sum(r.usage.input_tokens for r in results),
+        "output_tokens": sum(r.usage.output_tokens for r in results),
+        "cost_usd": float(sum((r.cost_usd for r in results), Decimal(0))),
+    }
+
+
+def invoke_once(invocation: Invocation) -> dict[str, Any]:
+    """Run the skill and answer in one piece: {run_id, output, model, usage}."""
+    output, results = _complete(invocation)
+    last = results[-1]
+    return {"run_id": last.run_id, "output": output, "model": last.model_info(), "usage": usage_document(results)}
+
+
+def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
+    """One call, and for a structured skill whose answer does not validate, one repair call."""
+    skill, data = invocation.skill, invocation.data
+    chat = skill.build_request(data)
+    results = [invocation.dispatcher.complete(invocation.dispatch_request(chat))]
+    try:
+        return skill.parse_output(results[0].text, data, invocation.link_hosts), results
+    except OutputInvalid as problem:
+        repair = repair_request(chat, results[0].text, str(problem), skill.spec.response_schema)
+    results.append(invocation.dispatcher.complete(invocation.dispatch_request(repair)))
+    try:
+        return skill.parse_output(results[1].text, data, invocation.link_hosts), results
+    except OutputInvalid as problem:
+        raise ModelOutputError(skill.spec.id, str(problem)) from None
+
+
+def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
+    """The SSE events of one run. Errors before the first event raise (the view answers with an HTTP error)."""
+    if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
+        output, results = _complete(invocation)
+        last = results[-1]
+        yield "meta", {"run_id": last.run_id, "model": last.model_info()}
+        yield "done", {"output": output, "usage": usage_document(results), "model": last.model_info()}
+        return
+    skill, data = invocation.skill, invocation.data
+    sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
+    events = invocation.dispatcher.stream(invocation.dispatch_request(skill.build_request(data)))
+    try:
+        for kind, value in events:
+            if kind == "meta":
+                yield "meta", value
+            elif kind == "delta":
+                text = sanitizer.feed(value)
+                if text:
+                    yield "delta", {"text": text}
+            elif kind == "done":
+                tail = sanitizer.flush()
+                if tail:
+                    yield "delta", {"text": tail}
+                yield (
+                    "done",
+                    {"output": sanitizer.finish(), "usage": usage_document([value]), "model": value.model_info()},
+                )
+    finally:
+        events.close()

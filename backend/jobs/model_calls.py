@@ -1,0 +1,128 @@
+"""The model call behind each job step: E2's dispatcher (routing, circuits, budgets, fallbacks), made awaitable.
+
+`Dispatcher.complete` records its SkillRun itself, in a transaction of its own. A job step must instead store its
+metering in the same transaction as the step (backend.jobs.runner), or a worker dying between the two would meter a
+step twice when the job resumes. So the same fallback loop runs here on the bridge loop, with awaited provider calls
+(which a cancel aborts), and hands the SkillRun fields back to the runner instead of inserting them. A call that
+fails or is cancelled is recorded at once (it cost nothing, and no step will carry it).
+
+Switch the factory with JOB_STEP_CALLERS = "module:function" (for instance to a dispatch-layer version).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+
+from backend.admin.settings import settings_row
+from backend.dispatch import Dispatcher, DispatchRequest, all_failed, provider_instance, stop_error
+from backend.errors import ApiError
+from backend.jobs.runner import Step, StepCaller, StepFailed, StepOutcome
+from backend.metering.usage import RunRecord
+from backend.providers.base import ProviderError
+
+# Errors after which trying the same step again later can help (the router already tried every candidate).
+RETRYABLE_CODES = frozenset({"all_models_failed", "rate_limited"})
+
+
+def load_step_callers(app: Flask) -> Callable[..., StepCaller]:
+    """The factory named by JOB_STEP_CALLERS ("module:function")."""
+    module_name, _, function_name = str(app.config["JOB_STEP_CALLERS"]).partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def job_step_callers(job: Any, skill: Any, data: dict[str, Any]) -> StepCaller:
+    """A step caller for one job: each step is one routed, metered model call, retried with backoff."""
+    app = current_app._get_current_object()
+    dispatcher = Dispatcher.for_tenant(app, job.tenant_id, settings_row(job.tenant_id))
+    attempts = max(1, int(app.config["JOB_STEP_ATTEMPTS"]))
+    backoff = float(app.config["JOB_RETRY_BACKOFF_SECONDS"])
+    needs = {
+        "sensitivity": data.get("sensitivity") or "general",
+        "capabilities": skill.needed_capabilities(False),
+        "preferred_tier": skill.spec.model.preferred_tier,
+    }
+    ids = {"tenant_id": job.tenant_id, "user_id": job.user_id, "skill_id": job.skill_id, "job_id": job.id}
+
+    async def call(step: Step) -> StepOutcome:
+        """Dispatch the step's ChatRequest; retry the whole routing after a pause while failures are transient."""
+        request = DispatchRequest(chat=step.payload, **ids, **needs)
+        delay = backoff
+        for attempt in range(1, attempts + 1):
+            try:
+                return await dispatch_step(app, dispatcher, request)
+            except ApiError as error:
+                if error.code not in RETRYABLE_CODES or attempt == attempts:
+                    raise StepFailed(step.key, error.code, error.message) from None
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    return call
+
+
+async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchRequest) -> StepOutcome:
+    """One pass of the dispatcher's fallback loop with awaited provider calls; the SkillRun is returned, not stored."""
+    run = await asyncio.to_thread(in_context, app, dispatcher._admit, request)
+    decision = run.decision
+    try:
+        for model in decision.candidates:
+            if not await asyncio.to_thread(dispatcher._may_try, decision, model):
+                continue
+            provider = provider_instance(dispatcher.registry, dispatcher.catalog.provider_of(model))
+            try:
+                completion = await provider.complete(model, request.chat)
+            except ProviderError as error:
+                await asyncio.to_thread(dispatcher._failed, decision, model, error)
+                if error.retryable:
+                    continue
+                raise stop_error(decision, error) from None
+            await asyncio.to_thread(dispatcher._succeeded, decision, model)
+            elapsed = int((time.monotonic() - run.started) * 1000)
+            record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model,
+                               usage=completion.usage, latency_ms=elapsed, time_to_first_token_ms=elapsed,
+                               routing=decision.to_json(), job_id=request.job_id)  # fmt: skip
+            # Settle the budget hold now; the SkillRun row is written with the step (run.finished stops finish()).
+            run.finished = True
+            await asyncio.to_thread(run.budgets.settle, run.hold, record.cost_usd)
+            return StepOutcome(completion.text, [skill_run_fields(record)])
+        raise all_failed(decision)
+    except ApiError as failure:
+        await asyncio.to_thread(run.finish, None, None, "failed", failure.code)
+        raise
+    except asyncio.CancelledError:
+        run.finish(None, None, "cancelled", "cancelled")  # the job was cancelled: release the hold, say so
+        raise
+    finally:
+        if not run.finished:
+            run.finish(None, None, "failed", "internal_error")
+
+
+def in_context(app: Flask, function: Callable[..., Any], *args: Any) -> Any:
+    """Call function inside an app context (for a worker thread of asyncio.to_thread)."""
+    with app.app_context():
+        return function(*args)
+
+
+def skill_run_fields(record: RunRecord) -> dict[str, Any]:
+    """The SkillRun columns of a finished call, except tenant, user and job, which the runner fills in."""
+    usage = record.usage
+    return {
+        "skill_id": record.skill_id,
+        "provider": record.model.provider if record.model else None,
+        "model": record.model.id if record.model else None,
+        "location": record.location or (record.model.location if record.model else None),
+        "input_tokens": usage.input_tokens if usage else 0,
+        "output_tokens": usage.output_tokens if usage else 0,
+        "cost_usd": record.cost_usd,
+        "time_to_first_token_ms": record.time_to_first_token_ms,
+        "latency_ms": record.latency_ms,
+        "outcome": record.outcome,
+        "error_code": record.error_code,
+        "routing": record.routing or {},
+    }

@@ -1,0 +1,94 @@
+"""Faults the fake provider servers inject, and the token loop that applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.fakes.common import Handler
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something going wrong with one request: an error status, a stall, a cut or malformed stream, slow tokens."""
+
+    kind: str  # status | stall | cut | malformed | error_event | slow
+    status: int = 0
+    retry_after: str | None = None
+    seconds: float = 0.0
+    after_tokens: int = 0
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Fault:
+        """Answer with a 5xx status before any token."""
+        return cls("status", status=status)
+
+    @classmethod
+    def rate_limited(cls, retry_after: str | None = "7") -> Fault:
+        """Answer 429, with a Retry-After header unless retry_after is None."""
+        return cls("status", status=429, retry_after=retry_after)
+
+    @classmethod
+    def overloaded(cls) -> Fault:
+        """Answer Anthropic's 529 overloaded."""
+        return cls("status", status=529)
+
+    @classmethod
+    def http_status(cls, status: int) -> Fault:
+        """Answer any status, e.g. 400, 401, 403, 404, 422."""
+        return cls("status", status=status)
+
+    @classmethod
+    def stall(cls, seconds: float) -> Fault:
+        """Wait this long before the first token (streaming: after the response headers; otherwise before them)."""
+        return cls("stall", seconds=seconds)
+
+    @classmethod
+    def cut_after(cls, tokens: int) -> Fault:
+        """Stream this many tokens, then drop the connection mid-body."""
+        return cls("cut", after_tokens=tokens)
+
+    @classmethod
+    def malformed_after(cls, tokens: int) -> Fault:
+        """Stream this many tokens, then send an SSE event whose data is not JSON."""
+        return cls("malformed", after_tokens=tokens)
+
+    @classmethod
+    def error_event(cls, tokens: int, status: int = 529) -> Fault:
+        """Stream this many tokens, then an in-stream error event (Anthropic: `event: error`; OpenAI: `error` data)."""
+        return cls("error_event", status=status, after_tokens=tokens)
+
+    @classmethod
+    def slow(cls, per_token: float) -> Fault:
+        """Wait this long before every token."""
+        return cls("slow", seconds=per_token)
+
+
+BREAKING_FAULTS = ("cut", "malformed", "error_event")
+
+
+def play_tokens(handler: Handler, tokens: list[str], fault: Fault | None, send_token, send_break) -> bool:
+    """Stream tokens through send_token, applying slow and breaking faults; False when the stream was broken.
+
+    A cut drops the connection; malformed and error_event faults are written by send_break(fault), then the body ends.
+    """
+    for index in range(len(tokens) + 1):
+        if fault is not None and fault.kind in BREAKING_FAULTS and index == min(fault.after_tokens, len(tokens)):
+            if fault.kind == "cut":
+                handler.drop_connection()
+            else:
+                send_break(fault)
+                handler.end_sse()
+            return False
+        if index == len(tokens):
+            return True
+        if fault is not None and fault.kind == "slow" and not handler.pause(fault.seconds):
+            return False
+        send_token(tokens[index])
+    return True
+
+
+def retry_after_headers(fault: Fault) -> dict[str, str]:
+    """The Retry-After header of a fault, if it has one."""
+    return {"retry-after": fault.retry_after} if fault.retry_after is not None else {}

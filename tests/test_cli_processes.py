@@ -1,0 +1,169 @@
+"""`switchboard up` and its supervisor: children start, a dead child stops the rest, a signal leaves nothing running."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend import create_app
+from backend.tasks.builtin import ping
+
+SUPERVISE = """
+import json, sys
+from backend.cli.supervisor import ChildSpec, Supervisor
+specs = [ChildSpec(name, argv) for name, argv in json.loads(sys.argv[1])]
+sys.exit(Supervisor(specs, grace_seconds=float(sys.argv[2]), say=lambda line: print(line, flush=True)).run())
+"""
+# A shell leader with a background grandchild: stopping must reach the whole process group, not just the leader.
+SLEEPER_WITH_GRANDCHILD = ["sh", "-c", "sleep 300 & sleep 300"]
+IGNORES_SIGTERM = [
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('deaf', flush=True); time.sleep(300)",
+]
+
+
+def live_processes_in_sessions(sessions: set[int]) -> list[int]:
+    """Pids of processes (zombies excepted) whose session is one of `sessions`, read from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        if int(session) in sessions and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
+    """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def started_children(log: Path, count: int) -> dict[str, int]:
+    """Names and pids of the children the supervisor reported starting, once all `count` are reported."""
+    started = dict(re.findall(r"started (\S+) \(pid (\d+)\)", log.read_text(errors="replace")))
+    return {name: int(pid) for name, pid in started.items()} if len(started) == count else {}
+
+
+def supervise(specs: list[tuple[str, list[str]]], grace: float, log: Path) -> subprocess.Popen:
+    """Run a Supervisor over `specs` in a process of its own, its output (and its children's) going to `log`."""
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [sys.executable, "-c", SUPERVISE, json.dumps(specs), str(grace)], stdout=output, stderr=subprocess.STDOUT
+        )
+
+
+def test_sigint_stops_every_child_and_grandchild(tmp_path):
+    """Ctrl-C: exit status 0 and no process of any child's group left, grandchildren included."""
+    log = tmp_path / "supervisor.log"
+    supervisor = supervise([("a", SLEEPER_WITH_GRANDCHILD), ("b", SLEEPER_WITH_GRANDCHILD)], 5, log)
+    sessions = set(wait_for(lambda: started_children(log, 2), 30, "both children").values())
+    wait_for(lambda: len(live_processes_in_sessions(sessions)) >= 4, 30, "children and grandchildren")
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(timeout=30) == 0
+    assert live_processes_in_sessions(sessions) == []
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path):
+    """SIGTERM is asked politely; after the grace period SIGKILL ends the child anyway."""
+    log = tmp_path / "supervisor.log"
+    supervisor = supervise([("deaf", IGNORES_SIGTERM)], 1, log)
+    sessions = set(wait_for(lambda: started_children(log, 1), 30, "the child").values())
+    wait_for(lambda: "deaf" in log.read_text().split(), 30, "the child to ignore SIGTERM")
+    started = time.monotonic()
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(timeout=30) == 0
+    assert time.monotonic() - started >= 1  # it did wait out the grace period first
+    assert live_processes_in_sessions(sessions) == []
+
+
+def test_a_dying_child_stops_the_others_and_fails(tmp_path):
+    """When one child exits, the supervisor stops the rest and exits with that child's status."""
+    log = tmp_path / "supervisor.log"
+    supervisor = supervise([("long", SLEEPER_WITH_GRANDCHILD), ("short", ["sh", "-c", "sleep 2; exit 3"])], 5, log)
+    sessions = set(wait_for(lambda: started_children(log, 2), 30, "both children").values())
+    assert supervisor.wait(timeout=60) == 3
+    assert "short exited with status 3" in log.read_text()
+    assert live_processes_in_sessions(sessions) == []
+
+
+def test_children_die_with_a_killed_supervisor(tmp_path):
+    """Even SIGKILL of the supervisor leaves no child behind: Linux sends each child SIGTERM (PR_SET_PDEATHSIG)."""
+    log = tmp_path / "supervisor.log"
+    supervisor = supervise([("sleeper", [sys.executable, "-c", "import time; time.sleep(300)"])], 5, log)
+    sessions = set(wait_for(lambda: started_children(log, 1), 30, "the child").values())
+    supervisor.kill()
+    supervisor.wait(timeout=30)
+    wait_for(lambda: live_processes_in_sessions(sessions) == [], 30, "the orphaned child to exit")
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def health(port: int) -> dict | None:
+    """The health document, or None while the server does not answer."""
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()
+    except (requests.ConnectionError, requests.Timeout, ValueError):
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
+    """The all-in-one: migrates, serves /api/health, its worker runs a task sent from elsewhere; Ctrl-C ends it all."""
+    instance = tmp_path / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env["SWITCHBOARD_INSTANCE_PATH"] = str(instance)
+    port = free_port()
+    log = tmp_path / "up.log"
+    with log.open("w") as output:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "up", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        children = wait_for(lambda: started_children(log, 2), 90, "switchboard up to start its children")
+        assert set(children) == {"web", "worker"}
+        document = wait_for(lambda: health(port), 120, "/api/health to answer")
+        assert document["status"] == "ok", document
+        assert document["checks"]["broker"] == "ok"
+        assert f"Switchboard: http://127.0.0.1:{port}/" in log.read_text()
+        # Another process (this test) enqueues on the same embedded SQLite broker; up's worker consumes it.
+        app = create_app({"INSTANCE_PATH": str(instance)})
+        assert app.extensions["celery"].conf.broker_url.startswith(f"sqla+sqlite:///{instance}")
+        assert ping.apply_async(ignore_result=False).get(timeout=60) == "pong"
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=90) == 0, log.read_text()[-3000:]
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert live_processes_in_sessions(set(children.values())) == []
+    assert health(port) is None

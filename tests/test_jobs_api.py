@@ -1,0 +1,186 @@
+"""The jobs API with real tokens and a real (in-process) worker: create, read, list, cancel, events; owners only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from backend.extensions import db
+from backend.models import Job
+from tests.auth_fixtures import TENANT_A, TENANT_B, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
+from tests.jobs_support import MarkerModel, document, markers, providers_file, wait_for
+
+
+@pytest.fixture
+def model():
+    """The fake model, answering at once."""
+    with MarkerModel() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(app_config, entra, tmp_path, model, monkeypatch) -> dict:  # noqa: F811
+    """An Entra-configured app on a broker file of its own, the fake model in its providers file."""
+    monkeypatch.setenv("TEST_FAKE_KEY", "sk-test-secret-0123456789")
+    return {
+        **entra_app_config(app_config, entra),
+        "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        "PROVIDERS_FILE": str(providers_file(tmp_path / "providers.yaml", model)),
+        "JOB_CHUNK_TOKENS": 200,
+        "JOB_SWEEP_SECONDS": 0,
+        "JOB_MAX_INPUT_BYTES": 3 * 1024 * 1024,
+        "JOB_EVENTS_POLL_SECONDS": 0.05,
+        "CELERY_POLL_INTERVAL": 0.05,
+    }
+
+
+@pytest.fixture
+def worker(app):
+    """A real Celery worker (threads, in this process) consuming the app's broker."""
+    with start_worker(app.extensions["celery"], perform_ping_check=False, shutdown_timeout=30) as running:
+        yield running
+
+
+def create(client, token, paragraphs=12, **fields):
+    """POST /api/jobs for a generated document."""
+    body = {"skill": "summarize_document", "input": {"document": document(paragraphs)}, **fields}
+    return client.post("/api/jobs", json=body, headers=bearer(token))
+
+
+def finished(client, token, job_id):
+    """The job once it ended."""
+
+    def ended():
+        body = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
+        return body if body["status"] in ("succeeded", "failed", "cancelled") else None
+
+    return wait_for(ended, 30, what="the job to end")
+
+
+def test_a_job_runs_to_its_output_and_its_owner_reads_it(app, client, tenants, make_token, worker, model):  # noqa: F811
+    """202 with Location, then succeeded with the complete summary, usage, and one metered call per step."""
+    token = make_token(TENANT_A)
+    response = create(client, token)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert (body["status"], body["progress"]) == ("queued", 0)
+    assert response.headers["Location"].endswith(f"/api/jobs/{body['id']}")
+    done = finished(client, token, body["id"])
+    assert done["status"] == "succeeded", done
+    assert done["progress"] == 1.0
+    assert done["output"]["summary"].split() == markers(12)
+    assert done["usage"]["calls"] == len(model.chat_requests()) and done["usage"]["input_tokens"] > 0
+
+
+def test_only_the_owner_sees_a_job(app, client, tenants, make_token):  # noqa: F811
+    """Another user of the tenant and a user of another tenant get 404 on read, cancel and events."""
+    owner, colleague = make_token(TENANT_A, "owner-oid"), make_token(TENANT_A, "colleague-oid")
+    stranger = make_token(TENANT_B, "owner-oid")  # the same oid in another tenant is another person
+    job_id = create(client, owner).get_json()["id"]
+    for token in (colleague, stranger):
+        assert client.get(f"/api/jobs/{job_id}", headers=bearer(token)).status_code == 404
+        assert client.post(f"/api/jobs/{job_id}/cancel", headers=bearer(token)).status_code == 404
+        response = client.get(f"/api/jobs/{job_id}/events", headers=bearer(token))
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+        assert client.get("/api/jobs", headers=bearer(token)).get_json()["jobs"] == []
+    assert client.get(f"/api/jobs/{job_id}", headers=bearer(owner)).status_code == 200
+    assert client.get(f"/api/jobs/{job_id}").status_code == 401
+
+
+def test_idempotency_key_returns_the_same_job(app, client, tenants, make_token):  # noqa: F811
+    """The same key from the same user: the same job; from another user: a job of their own."""
+    token, other = make_token(TENANT_A, "u1"), make_token(TENANT_A, "u2")
+    key = f"key-{uuid.uuid4().hex}"
+    first = create(client, token, idempotency_key=key).get_json()
+    again = create(client, token, idempotency_key=key)
+    assert again.status_code == 202 and again.get_json()["id"] == first["id"]
+    assert create(client, other, idempotency_key=key).get_json()["id"] != first["id"]
+    with app.app_context():
+        assert db.session.query(Job).count() == 2
+
+
+def test_list_is_newest_first_and_paginated(app, client, tenants, make_token):  # noqa: F811
+    """Pages of `limit` jobs follow the `next` cursor to the end."""
+    token = make_token(TENANT_A)
+    ids = [create(client, token, paragraphs=2).get_json()["id"] for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        query = "?limit=2" + (f"&before={cursor}" if cursor else "")
+        page = client.get(f"/api/jobs{query}", headers=bearer(token)).get_json()
+        seen += [job["id"] for job in page["jobs"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+
+
+def test_large_inputs_are_accepted_and_stored_compressed_and_too_large_is_413(app, client, tenants, make_token):  # noqa: F811
+    """An input just under JOB_MAX_INPUT_BYTES is accepted (beyond the skill's direct-call limit) and stored
+    compressed; one byte over the limit is 413 in the contract's shape."""
+    token = make_token(TENANT_A)
+    limit = app.config["JOB_MAX_INPUT_BYTES"]
+    text = document(6000)
+    text = (text * (limit // len(text) + 1))[: limit - 200]
+    body = json.dumps({"skill": "summarize_document", "input": {"document": text}})
+    assert len(body) <= limit
+    response = client.post("/api/jobs", data=body, content_type="application/json", headers=bearer(token))
+    assert response.status_code == 202, response.get_json()
+    with app.app_context():
+        stored = db.session.get(Job, response.get_json()["id"]).input_compressed
+    assert len(stored) < len(body) / 3
+    assert json.loads(zlib.decompress(stored))["document"] == text
+    over = json.dumps({"skill": "summarize_document", "input": {"document": "x" * limit}})
+    response = client.post("/api/jobs", data=over, content_type="application/json", headers=bearer(token))
+    assert response.status_code == 413
+    assert set(response.get_json()["error"]) >= {"code", "message"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"skill": "summarize", "input": {"text": "x"}}, 404, "unknown_skill"),
+        ({"skill": "summarize_document", "input": {}}, 422, "invalid_input"),
+        ({"skill": "summarize_document"}, 400, "bad_request"),
+    ],
+)
+def test_bad_requests_are_refused_in_the_contract_shape(app, client, tenants, make_token, body, status, code):  # noqa: F811
+    """A skill that is not long-running, a schema failure, a missing input."""
+    response = client.post("/api/jobs", json=body, headers=bearer(make_token(TENANT_A)))
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+
+
+def test_cancel_before_a_worker_takes_it(app, client, tenants, make_token, model):  # noqa: F811
+    """A queued job cancels at once, and a worker arriving later makes no call for it."""
+    token = make_token(TENANT_A)
+    job_id = create(client, token).get_json()["id"]
+    response = client.post(f"/api/jobs/{job_id}/cancel", headers=bearer(token))
+    assert response.status_code == 202 and response.get_json()["status"] == "cancelled"
+    with start_worker(app.extensions["celery"], perform_ping_check=False, shutdown_timeout=30):
+        other = create(client, token, paragraphs=2).get_json()["id"]
+        finished(client, token, other)  # the queue is drained up to a later job
+    assert client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()["status"] == "cancelled"
+    assert all("P00003" not in json.dumps(r.body) for r in model.chat_requests())
+
+
+def test_events_stream_progress_then_done(app, client, tenants, make_token, worker):  # noqa: F811
+    """`progress` events with growing fractions, then one `done` with the finished job."""
+    token = make_token(TENANT_A)
+    job_id = create(client, token, paragraphs=30).get_json()["id"]
+    response = client.get(f"/api/jobs/{job_id}/events", headers=bearer(token), buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    events = []
+    for block in b"".join(response.response).decode().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    names = [name for name, _ in events]
+    assert names[-1] == "done" and names.count("done") == 1 and set(names[:-1]) <= {"progress"}
+    fractions = [data["progress"] for name, data in events if name == "progress"]
+    assert fractions == sorted(fractions)
+    assert events[-1][1]["status"] == "succeeded" and events[-1][1]["output"]["summary"].split() == markers(30)
