@@ -28,6 +28,11 @@ def servers():
 @pytest.fixture
 def app_config(app_config, entra, servers, tmp_path, monkeypatch):  # noqa: F811
     """The loopback-Entra configuration plus a providers file naming both fakes."""
+    return providers_config(app_config, entra, servers, tmp_path, monkeypatch)
+
+
+def providers_config(app_config, entra, servers, tmp_path, monkeypatch) -> dict:  # noqa: F811
+    """The loopback-Entra configuration plus a providers file naming both fakes (for other test modules too)."""
     openai, claude = servers
     monkeypatch.setenv("TEST_FAKE_KEY", TEST_KEY)
     providers = tmp_path / "providers.yaml"

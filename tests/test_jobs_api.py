@@ -78,8 +78,9 @@ def test_a_job_runs_to_its_output_and_its_owner_reads_it(app, client, tenants, m
 
 def test_only_the_owner_sees_a_job(app, client, tenants, make_token):  # noqa: F811
     """Another user of the tenant and a user of another tenant get 404 on read, cancel and events."""
-    owner, colleague = make_token(TENANT_A, "owner-oid"), make_token(TENANT_A, "colleague-oid")
-    stranger = make_token(TENANT_B, "owner-oid")  # the same oid in another tenant is another person
+    owner_oid = str(uuid.uuid4())
+    owner, colleague = make_token(TENANT_A, owner_oid), make_token(TENANT_A, str(uuid.uuid4()))
+    stranger = make_token(TENANT_B, owner_oid)  # the same oid in another tenant is another person
     job_id = create(client, owner).get_json()["id"]
     for token in (colleague, stranger):
         assert client.get(f"/api/jobs/{job_id}", headers=bearer(token)).status_code == 404
@@ -94,7 +95,7 @@ def test_only_the_owner_sees_a_job(app, client, tenants, make_token):  # noqa: F
 
 def test_idempotency_key_returns_the_same_job(app, client, tenants, make_token):  # noqa: F811
     """The same key from the same user: the same job; from another user: a job of their own."""
-    token, other = make_token(TENANT_A, "u1"), make_token(TENANT_A, "u2")
+    token, other = make_token(TENANT_A), make_token(TENANT_A)
     key = f"key-{uuid.uuid4().hex}"
     first = create(client, token, idempotency_key=key).get_json()
     again = create(client, token, idempotency_key=key)

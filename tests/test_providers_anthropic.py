@@ -176,3 +176,12 @@ def test_a_missing_key_is_refused_rather_than_read_from_the_environment(server, 
     provider, model = provider_on(server, api_key=None)
     result = run(provider, lambda: collect(provider, model, chat()))
     assert result.error.kind == "auth" and server.requests == []
+
+
+def test_a_body_ending_without_message_stop_is_an_interrupted_stream(server):
+    provider, model = provider_on(server)
+    server.script(fault=Fault.end_early(2))
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.texts == ["The ", "quick "]
+    assert result.error.kind == "server"
+    assert result.error.usage.input_tokens == 5 and result.error.usage.estimated

@@ -256,3 +256,13 @@ def test_a_consumer_leaving_early_closes_the_stream_and_the_provider_stays_usabl
     first, completion = run(provider, leave_after_one_chunk_then_call_again)
     assert first.text == "The " and completion.text == REPLY
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_body_ending_without_a_finish_is_an_interrupted_stream(kind, server):
+    provider, model = provider_on(kind, server)
+    server.script(fault=Fault.end_early(2))
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.texts == ["The ", "quick "]
+    assert result.error.kind == "server" and "ended before" in str(result.error)
+    assert result.error.usage.estimated

@@ -64,7 +64,7 @@ def start_server(tmp: Path, *options: str, diagnostics: bool = True) -> tuple[su
             assert server.poll() is None, server.stderr.read().decode()
             return False
 
-    wait_until(answers, 60, "the server did not start")
+    wait_until(answers, 120, "the server did not start")
     return server, base
 
 
@@ -72,7 +72,7 @@ def stop(server: subprocess.Popen, how: int = signal.SIGTERM) -> int:
     """Signal the server and wait for it to exit."""
     server.send_signal(how)
     try:
-        return server.wait(timeout=40)
+        return server.wait(timeout=60)
     finally:
         if server.poll() is None:
             server.kill()

@@ -86,7 +86,10 @@ def test_a_broken_skill_names_file_and_problem_and_the_others_load(tmp_path, fil
 
 @pytest.mark.parametrize(
     ("source", "problem"),
-    [("class Other:\n    pass\n", "defines no class 'BrokenPlugin'"), ("def broken(:\n", "syntax error on line 1")],
+    [
+        ("class Other:\n    pass\n", "defines no class 'BrokenPlugin'"),
+        ("def broken(:\n", "has a syntax error on line 1: invalid syntax"),
+    ],
 )
 def test_a_broken_plugin_is_reported_at_start_without_importing_it(tmp_path, source, problem):
     """The plugin file is parsed, not imported, at load: syntax errors and a missing class name the file."""

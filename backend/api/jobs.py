@@ -67,9 +67,9 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     request.max_content_length = int(current_app.config["JOB_MAX_INPUT_BYTES"])
     body = json_body()
     identity = current_identity()
-    job, created = submit_job(identity, body)
-    status = 202 if created else 200
-    return jsonify(store.job_document(job)), status, {"Location": url_for("jobs.get_job", job_id=job.id)}
+    job, _created = submit_job(identity, body)
+    # 202 for a repeat too (same idempotency key): the answer describes the same accepted job either way.
+    return jsonify(store.job_document(job)), 202, {"Location": url_for("jobs.get_job", job_id=job.id)}
 
 
 @bp.get("")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 class Fault:
     """Something going wrong with one request: an error status, a stall, a cut or malformed stream, slow tokens."""
 
-    kind: str  # status | stall | cut | malformed | error_event | slow
+    kind: str  # status | stall | cut | end_early | malformed | error_event | slow
     status: int = 0
     retry_after: str | None = None
     seconds: float = 0.0
@@ -50,6 +50,11 @@ class Fault:
         return cls("cut", after_tokens=tokens)
 
     @classmethod
+    def end_early(cls, tokens: int) -> Fault:
+        """Stream this many tokens, then end the body cleanly without the finish event (a proxy giving up)."""
+        return cls("end_early", after_tokens=tokens)
+
+    @classmethod
     def malformed_after(cls, tokens: int) -> Fault:
         """Stream this many tokens, then send an SSE event whose data is not JSON."""
         return cls("malformed", after_tokens=tokens)
@@ -65,18 +70,21 @@ class Fault:
         return cls("slow", seconds=per_token)
 
 
-BREAKING_FAULTS = ("cut", "malformed", "error_event")
+BREAKING_FAULTS = ("cut", "end_early", "malformed", "error_event")
 
 
 def play_tokens(handler: Handler, tokens: list[str], fault: Fault | None, send_token, send_break) -> bool:
     """Stream tokens through send_token, applying slow and breaking faults; False when the stream was broken.
 
-    A cut drops the connection; malformed and error_event faults are written by send_break(fault), then the body ends.
+    A cut drops the connection and end_early ends the body; malformed and error_event faults are written by
+    send_break(fault), then the body ends.
     """
     for index in range(len(tokens) + 1):
         if fault is not None and fault.kind in BREAKING_FAULTS and index == min(fault.after_tokens, len(tokens)):
             if fault.kind == "cut":
                 handler.drop_connection()
+            elif fault.kind == "end_early":
+                handler.end_sse()
             else:
                 send_break(fault)
                 handler.end_sse()

@@ -3,14 +3,14 @@
 import { Button, Caption1, Field, Input, Select, Spinner, Textarea, Title3, Toolbar } from "@fluentui/react-components";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { ApiClient } from "../api/client";
-import type { Job, Skill } from "../api/types";
+import type { Job, Skill, SkillInput } from "../api/types";
 import type { HostAdapter, ReadScope, WritePreview, WriteRequest } from "../hosts/types";
 import { AnswerView } from "./AnswerView";
 import { JobsPanel } from "./JobsPanel";
 import { describeProblem, type ProblemView } from "./problems";
 import { ProvenanceBadge } from "./ProvenanceBadge";
 import { StatusBanner } from "./StatusBanner";
-import { outputAsText, useRun } from "./useRun";
+import { useRun } from "./useRun";
 import { useJobs } from "./useJobs";
 
 interface Props {
@@ -61,7 +61,7 @@ export function App({ client, host }: Props) {
     setNotice("");
     setPending(null);
     try {
-      const input = { ...(await host.readInput(scope)), ...(instructions.trim() ? { instructions: instructions.trim() } : {}) };
+      const input: SkillInput = { ...(await host.readInput(scope)), ...(instructions.trim() ? { instructions: instructions.trim() } : {}) };
       // A skill that takes a target cell (write_formula) gets the one the user typed.
       const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
       if (target.trim() && "target_cell" in accepts) input.target_cell = target.trim();
@@ -102,13 +102,15 @@ export function App({ client, host }: Props) {
     [host, showProblem],
   );
 
+  /** Show a finished job's result in the answer area, where Insert, Replace and Copy work as for any answer. */
   const openJobResult = useCallback(
     (job: Job) => {
-      const text = outputAsText(job.output);
-      setNotice(`Result of ${job.skill}`);
-      void write(requestFor("insert", text, job.output, { id: job.skill, output: typeof job.output === "string" ? "text" : "json" }));
+      setSkillId(job.skill);
+      setPending(null);
+      setNotice(`Result of ${job.skill}.`);
+      run.show(job.output, job.usage ?? null);
     },
-    [write, requestFor],
+    [run],
   );
 
   const copy = useCallback(async () => {

@@ -15,10 +15,17 @@ export interface RunState {
 
 const IDLE: RunState = { status: "idle", text: "", output: undefined, model: null, usage: null, problem: null };
 
-/** Text to show for a structured output (edits, tables, objects) when nothing streamed. */
+/** Fields that hold the readable answer of a structured output, in order of preference. */
+const TEXT_FIELDS = ["text", "summary", "translation", "answer", "content", "explanation"];
+
+/** Text for an output: a string as is, a known text field (or paragraphs) of an object, else a JSON block. */
 export function outputAsText(output: unknown): string {
   if (typeof output === "string") return output;
   if (output === undefined || output === null) return "";
+  const record = output as Record<string, unknown>;
+  const field = TEXT_FIELDS.find((name) => typeof record[name] === "string");
+  if (field) return record[field] as string;
+  if (Array.isArray(record.paragraphs) && record.paragraphs.every((p) => typeof p === "string")) return record.paragraphs.join("\n\n");
   return "```json\n" + JSON.stringify(output, null, 2) + "\n```";
 }
 
@@ -61,7 +68,13 @@ export function useRun(client: ApiClient | null) {
     [client],
   );
 
+  /** Show a finished result (a job's) as if it had just been answered, so it can be inserted the same way. */
+  const show = useCallback((output: unknown, usage: Usage | null) => {
+    controller.current?.abort();
+    setState({ status: "done", text: outputAsText(output), output, model: null, usage, problem: null });
+  }, []);
+
   const stop = useCallback(() => controller.current?.abort(), []);
   const reset = useCallback(() => setState(IDLE), []);
-  return { state, start, stop, reset };
+  return { state, start, show, stop, reset };
 }

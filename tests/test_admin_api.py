@@ -1,0 +1,132 @@
+"""Tenant administration over HTTP: settings (keys write-only), validation, audit, usage; admins of their tenant only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from backend.extensions import db
+from tests.auth_fixtures import TENANT_A, TENANT_B, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
+from tests.test_invoke import admin, invoke, providers_config, servers, user  # noqa: F401
+
+TENANT_KEY = "sk-tenant-own-key-7f3a9c1e55d2"
+
+
+def own_provider(**overrides) -> dict:
+    """A self-hosted provider of the tenant's own at an allowed host."""
+    provider = {
+        "name": "ourgpu",
+        "type": "selfhosted",
+        "base_url": "http://gpu.internal.example:8000/v1",
+        "api_key": TENANT_KEY,
+        "models": [{"id": "llama-70b", "context_window": 32000, "max_output_tokens": 4096, "location": "on-prem"}],
+    }
+    return {**provider, **overrides}
+
+
+@pytest.fixture
+def app_config(app_config, entra, servers, tmp_path, monkeypatch):  # noqa: F811
+    """The skills test configuration, allowing one self-hosted host for tenant providers."""
+    config = providers_config(app_config, entra, servers, tmp_path, monkeypatch)
+    return {**config, "ALLOWED_MODEL_HOSTS": ["gpu.internal.example"]}
+
+
+def test_a_key_set_is_never_returned_and_is_stored_encrypted(app, client, admin):
+    response = client.patch("/api/admin/tenant", json={"providers": [own_provider()]}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert TENANT_KEY not in response.get_data(as_text=True)
+    listed = client.get("/api/admin/tenant", headers=admin)
+    provider = next(p for p in listed.get_json()["providers"] if p["name"] == "ourgpu")
+    assert provider["api_key_set"] is True and "api_key" not in provider
+    assert TENANT_KEY not in listed.get_data(as_text=True)
+    audit = client.get("/api/admin/audit", headers=admin)
+    assert TENANT_KEY not in audit.get_data(as_text=True)
+    assert any(e["action"] == "settings.providers" for e in audit.get_json()["events"])
+    with app.app_context():
+        stored = db.session.execute(text("SELECT api_key_encrypted FROM tenant_providers")).scalar_one()
+        assert stored and TENANT_KEY not in stored
+
+
+def test_omitting_the_key_keeps_it_and_null_clears_it(client, admin):
+    client.patch("/api/admin/tenant", json={"providers": [own_provider()]}, headers=admin)
+    without_key = own_provider()
+    del without_key["api_key"]
+    kept = client.patch("/api/admin/tenant", json={"providers": [without_key]}, headers=admin).get_json()
+    assert next(p for p in kept["providers"] if p["name"] == "ourgpu")["api_key_set"] is True
+    cleared = client.patch("/api/admin/tenant", json={"providers": [own_provider(api_key=None)]}, headers=admin)
+    assert next(p for p in cleared.get_json()["providers"] if p["name"] == "ourgpu")["api_key_set"] is False
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"routing": {"mode": "fastest"}}, "routing/mode"),
+        ({"routing": {"pins": {"summarize": ["nobody/none"]}}}, "routing/pins/summarize"),
+        ({"disabled_skills": ["no_such_skill"]}, "disabled_skills"),
+        ({"budgets": {"tenant_monthly_usd": -5}}, "budgets/tenant_monthly_usd"),
+        ({"data_policy": {"confidential": {"providers": ["ghost"]}}}, "data_policy/confidential/providers"),
+        ({"providers": [own_provider(base_url="http://evil.example.com/v1")]}, "providers/0"),
+        ({"providers": [own_provider(type="quantum")]}, "providers/0/type"),
+        ({"unknown_key": 1}, "(body)"),
+    ],
+)
+def test_invalid_settings_answer_422_with_the_field(client, admin, patch, field):
+    response = client.patch("/api/admin/tenant", json=patch, headers=admin)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_settings"
+    assert any(d["field"].startswith(field) for d in error["details"]), error["details"]
+
+
+def test_pins_to_known_models_are_accepted_and_audited_with_before_and_after(client, admin):
+    response = client.patch(
+        "/api/admin/tenant",
+        json={"routing": {"mode": "pinned", "pins": {"summarize": ["claude/claude-test"]}}},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.get_json()
+    event = client.get("/api/admin/audit", headers=admin).get_json()["events"][0]
+    assert event["action"] == "settings.routing" and event["actor"].startswith("user:")
+    assert event["before"]["routing"]["mode"] == "cost" and event["after"]["routing"]["mode"] == "pinned"
+
+
+def test_a_stale_version_is_a_conflict(client, admin):
+    version = client.get("/api/admin/tenant", headers=admin).get_json()["version"]
+    assert (
+        client.patch(
+            "/api/admin/tenant", json={"name": "Contoso Ltd", "expected_version": version}, headers=admin
+        ).status_code
+        == 200
+    )
+    stale = client.patch("/api/admin/tenant", json={"name": "Contoso 2", "expected_version": version}, headers=admin)
+    assert stale.status_code == 409
+
+
+def test_usage_groups_the_runs_just_made(client, user, admin):
+    for _ in range(3):
+        assert invoke(client, user).status_code == 200
+    by_skill = client.get("/api/admin/usage?group_by=skill", headers=admin).get_json()["rows"]
+    row = next(r for r in by_skill if r["skill"] == "summarize")
+    assert row["requests"] == 3
+    assert row["input_tokens"] > 0 and row["output_tokens"] > 0 and row["cost_usd"] > 0
+    by_day = client.get("/api/admin/usage?group_by=day", headers=admin).get_json()["rows"]
+    assert sum(r["requests"] for r in by_day) == 3
+    assert client.get("/api/admin/usage?group_by=galaxy", headers=admin).status_code == 400
+    assert client.get("/api/admin/usage?from=2026-13-01", headers=admin).status_code == 400
+
+
+def test_admin_routes_refuse_users_and_other_tenants(client, user, make_token):  # noqa: F811
+    other_admin = bearer(make_token(TENANT_B, "0b1c2d3e-0000-4000-8000-0000000000b2", roles=["Tenant.Admin"]))
+    for method, path in [
+        ("get", "/api/admin/tenant"),
+        ("patch", "/api/admin/tenant"),
+        ("get", "/api/admin/usage"),
+        ("get", "/api/admin/audit"),
+    ]:
+        response = getattr(client, method)(path, headers=user, json={"name": "x"} if method == "patch" else None)
+        assert response.status_code == 403, path
+    # An admin of tenant B changes tenant B only.
+    client.patch("/api/admin/tenant", json={"name": "Fabrikam renamed"}, headers=other_admin)
+    assert "renamed" not in json.dumps(client.get("/api/me", headers=user).get_json())
