@@ -37,6 +37,8 @@ DEFAULTS: dict[str, object] = {
     "GRAPH_BASE_URL": "https://graph.microsoft.com",
     "PROVIDERS_FILE": None,
     "ALLOWED_MODEL_HOSTS": [],
+    "OUTPUT_LINK_HOSTS": [],  # links to these hosts may stay in answers shown in the task pane
+    "SKILLS_DIR": None,  # default: the repository's skills/
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
@@ -53,9 +55,9 @@ DEFAULTS: dict[str, object] = {
     "REDIS_KEY_PREFIX": "switchboard:",
     # The bundled local model (backend/localmodel.py): llama.cpp server with the packaged Gemma 3 270M.
     "LOCAL_MODEL_PATH": None,  # a GGUF file; None = the packaged Gemma 3 270M
-    "LOCAL_MODEL_CONTEXT": 2048,  # context window given to llama.cpp (n_ctx)
+    "LOCAL_MODEL_CONTEXT": 8192,  # n_ctx: room for every built-in skill's prompt plus its longest answer
     "LOCAL_MODEL_CHAT_FORMAT": "gemma",  # llama.cpp chat template; its fallback (llama-2) makes Gemma answer nothing
-    "LOCAL_MODEL_MAX_OUTPUT_TOKENS": 512,
+    "LOCAL_MODEL_MAX_OUTPUT_TOKENS": 4096,
     "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS": 120.0,
     "LOCAL_MODEL_HOUR_USD": None,  # what an hour of the machine costs; None = SELFHOSTED_GPU_HOUR_USD
     "LOCAL_MODEL_TOKENS_PER_SECOND": 0.0,  # output throughput; 0 = measured with a short call at start
@@ -98,9 +100,9 @@ def fill_instance_defaults(app: Flask) -> None:
         app.config["BROKER_URL"] = f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
     if not app.config["RESULT_BACKEND"]:
         app.config["RESULT_BACKEND"] = f"db+sqlite:///{instance / 'celery-results.sqlite'}"
-    if isinstance(app.config["ALLOWED_MODEL_HOSTS"], str):
-        hosts = app.config["ALLOWED_MODEL_HOSTS"].split(",")
-        app.config["ALLOWED_MODEL_HOSTS"] = [h.strip() for h in hosts if h.strip()]
+    for key in ("ALLOWED_MODEL_HOSTS", "OUTPUT_LINK_HOSTS"):
+        if isinstance(app.config[key], str):  # from the environment: a comma-separated list
+            app.config[key] = [h.strip() for h in app.config[key].split(",") if h.strip()]
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
 

@@ -33,7 +33,7 @@ class Invocation:
     data: dict[str, Any]
     dispatcher: Dispatcher
 
-    def dispatch_request(self, chat) -> DispatchRequest:
+    def dispatch_request(self, chat, streaming: bool = False) -> DispatchRequest:
         """The dispatcher's request for one chat of this skill."""
         needs = self.skill.spec.model
         return DispatchRequest(
@@ -42,7 +42,7 @@ class Invocation:
             skill_id=self.skill.spec.id,
             chat=chat,
             sensitivity=self.data.get("sensitivity") or "general",
-            capabilities=frozenset(needs.capabilities),
+            capabilities=frozenset(self.skill.needed_capabilities(streaming)),
             preferred_tier=needs.preferred_tier,
         )
 
@@ -112,7 +112,7 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
         return
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
-    events = invocation.dispatcher.stream(invocation.dispatch_request(skill.build_request(data)))
+    events = invocation.dispatcher.stream(invocation.dispatch_request(skill.build_request(data), streaming=True))
     try:
         for kind, value in events:
             if kind == "meta":

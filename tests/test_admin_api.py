@@ -1,4 +1,4 @@
-"""Tenant administration over HTTP: settings (keys write-only), validation, audit, usage; admins of their tenant only."""
+"""Tenant administration over HTTP: keys write-only, validation, audit, usage; admins of their own tenant only."""
 
 from __future__ import annotations
 

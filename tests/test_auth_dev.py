@@ -138,3 +138,22 @@ def test_cli_dev_token_refuses_entra_mode(app):
     """Outside dev mode the command fails and prints no token."""
     result = CliRunner().invoke(main, ["dev-token"], env=_cli_env(app, mode="entra"))
     assert result.exit_code != 0 and result.stdout == ""
+
+
+class _Socket:
+    """Stands in for the server's listening-side socket in the WSGI environ."""
+
+    def __init__(self, address) -> None:
+        self.address = address
+
+    def getsockname(self):
+        """The local address the request arrived on."""
+        return self.address
+
+
+@pytest.mark.parametrize("address, allowed", [(("10.0.0.5", 8000), False), (("127.0.0.1", 8000), True), ("/s", True)])
+def test_dev_mode_serves_only_loopback_sockets(client, address, allowed):
+    """Whatever started the server, a dev-mode request that arrived on a public socket is refused."""
+    response = client.get("/api/me", environ_base={"werkzeug.socket": _Socket(address)})
+    expected = (401, "unauthorized") if allowed else (503, "dev_mode_exposed")
+    assert (response.status_code, response.get_json()["error"]["code"]) == expected

@@ -24,6 +24,12 @@ TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
 
 
 @pytest.fixture
+def app_config(app_config, each_backend_url) -> dict:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return {**app_config, "DATABASE_URL": each_backend_url}
+
+
+@pytest.fixture
 def seeded(app):
     """Two tenants, one user and two jobs each; yields {tenant: (user_id, [job ids])} inside an app context."""
     with app.app_context():

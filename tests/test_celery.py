@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
 import uuid
+from contextlib import closing
 
 import pytest
 import redis
@@ -16,6 +18,7 @@ from kombu import Exchange, Queue
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
+from backend.tasks.broker import prepare_broker
 from backend.tasks.builtin import ping
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -109,6 +112,17 @@ def test_sql_broker_polling_interval_comes_from_config(app_config):
         assert connection.transport.polling_interval == 0.25
     create_app({**app_config, "CELERY_POLL_INTERVAL": 0.5})
     assert Transport.polling_interval == 0.5
+
+
+def test_prepare_broker_readies_the_sqlite_file_for_several_processes(app):
+    """The embedded broker's file is in WAL mode (polls never block writers) and its tables exist before any race."""
+    celery_app = app.extensions["celery"]
+    prepare_broker(celery_app)
+    path = celery_app.conf.broker_url.removeprefix("sqla+sqlite:///")
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"kombu_queue", "kombu_message"} <= tables
 
 
 def test_health_reports_each_broker_ok(broker_app):

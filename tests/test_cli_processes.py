@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from backend import create_app
@@ -132,6 +134,37 @@ def health(port: int) -> dict | None:
         return requests.get(f"http://127.0.0.1:{port}/api/health", timeout=5).json()
     except (requests.ConnectionError, requests.Timeout, ValueError):
         return None
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.timeout(120)
+def test_switchboard_worker_consumes_the_queues_it_is_given(tmp_path):
+    """`switchboard worker --queues Q` in a process of its own runs tasks sent to Q on Redis, then stops on SIGTERM."""
+    queue = f"sb-test-{uuid.uuid4().hex[:12]}"
+    config = {"INSTANCE_PATH": str(tmp_path / "instance"), "BROKER_URL": "redis://127.0.0.1:6379/0"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env.update({f"SWITCHBOARD_{key}": value for key, value in config.items()})
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "worker", "-c", "1", "--queues", queue],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        create_app(config)  # the producer side: the same broker and result store as the worker
+        assert ping.apply_async(queue=queue, ignore_result=False).get(timeout=90) == "pong"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        client = redis.Redis.from_url(config["BROKER_URL"])
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.close()
+    assert f"switchboard-{worker.pid}@" in log.read_text()  # a node name of its own, unlike any other worker's
 
 
 @pytest.mark.slow

@@ -19,8 +19,16 @@ from backend.extensions import db
 from backend.models import Job, JobStep, SkillRun
 from tests.auth_fixtures import app_config as app_config  # noqa: F401 - the fixture chain: Entra-configured app
 from tests.auth_fixtures import bearer, entra, make_token, signing_key, tenants  # noqa: F401
-from tests.jobs_support import MarkerModel, WorkerProcess, document, free_port, markers, providers_file, wait_for
-from tests.jobs_support import worker_env
+from tests.jobs_support import (
+    MarkerModel,
+    WorkerProcess,
+    document,
+    free_port,
+    markers,
+    providers_file,
+    wait_for,
+    worker_env,
+)
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 PARAGRAPHS = 48
@@ -110,9 +118,7 @@ def counts(app, job_id: str) -> tuple[int, int]:
     """(stored steps, succeeded metered calls) of the job."""
     with app.app_context():
         steps = db.session.scalar(select(func.count()).select_from(JobStep).where(JobStep.job_id == job_id))
-        runs = db.session.scalar(
-            select(func.count()).where(SkillRun.job_id == job_id, SkillRun.outcome == "succeeded")
-        )
+        runs = db.session.scalar(select(func.count()).where(SkillRun.job_id == job_id, SkillRun.outcome == "succeeded"))
         return steps, runs
 
 

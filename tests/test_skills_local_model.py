@@ -46,7 +46,7 @@ def local_complete():
 
     def complete(request):
         provider = build_provider(config)
-        short = dataclasses.replace(request, max_output_tokens=min(request.max_output_tokens, 64))
+        short = dataclasses.replace(request, max_output_tokens=min(request.max_output_tokens, 32))
         return run(provider, lambda: provider.complete(model, short)).text
 
     yield complete

@@ -39,8 +39,9 @@ def init_app(app: Flask) -> None:
     if mode not in AUTH_MODES:
         raise ValueError(f"SWITCHBOARD_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
     if mode == "dev":
-        from backend.auth.dev import warn_banner
+        from backend.auth.dev import refuse_exposed_requests, warn_banner
 
         warn_banner(app)
+        refuse_exposed_requests(app)
     elif not (app.config["ENTRA_CLIENT_ID"] or app.config["ENTRA_APP_ID_URI"]):
         logging.getLogger(__name__).warning("no SWITCHBOARD_ENTRA_CLIENT_ID: every access token will be refused")

@@ -164,3 +164,20 @@ def check_bind(app: Flask, bind: str) -> None:
         return
     host = bind.rsplit(":", 1)[0] if bind.count(":") == 1 or bind.startswith("[") else bind
     check_bind_host(app, host.strip("[]"))
+
+
+def refuse_exposed_requests(app: Flask) -> None:
+    """In dev mode, answer 503 on any socket bound to a non-loopback address (whoever started the server)."""
+    from flask import request
+
+    from backend.errors import ApiError
+
+    @app.before_request
+    def _refuse_if_exposed() -> None:
+        sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+        if sock is None or app.config.get("AUTH_DEV_FORCE"):
+            return
+        local = sock.getsockname()
+        if isinstance(local, tuple) and not is_loopback(str(local[0])):
+            log.error("dev mode request on a non-loopback socket refused", extra={"local_address": str(local[0])})
+            raise ApiError(503, "dev_mode_exposed", "This server runs in dev auth mode and serves loopback only.")

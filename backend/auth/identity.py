@@ -101,7 +101,8 @@ def authenticate_request() -> Identity:
     _require_active(tenant)  # after the signature: only a genuine token learns its tenant's status
     user = _upsert_user(tenant.id, claims["oid"], _display_name(claims))
     roles = ["user"]
-    if ADMIN_APP_ROLE in (claims.get("roles") or []) or user.admin_granted:
+    app_roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
+    if ADMIN_APP_ROLE in app_roles or user.admin_granted:
         roles.append("tenant_admin")
     g.identity = Identity(tenant.id, user.id, user.object_id, user.display_name, tuple(roles))
     g._user_assertion = token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import current_app as current_celery_app
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 from flask import current_app
 from sqlalchemy import select
 
@@ -23,11 +23,8 @@ def run_job(job_id: str) -> str | None:
         tenant_id = db.session.scalar(select(Job.tenant_id).where(Job.id == job_id))
     if tenant_id is None:
         return None  # purged, or never committed: nothing to do
-    try:
-        with tenant_scope(tenant_id):
-            status = execute_job(job_id, load_step_callers(current_app))
-    finally:
-        db.session.remove()
+    with tenant_scope(tenant_id):
+        status = execute_job(job_id, load_step_callers(current_app))
     if status == BUSY:
         # An early redelivery (RabbitMQ after a connection loss, Redis after the visibility timeout) while the
         # first worker may still be alive: look again once its heartbeat would have gone stale.
@@ -44,4 +41,16 @@ def start_job_sweeper(**_: object) -> None:
         start_sweeper(flask_app)
 
 
+def warm_up_worker(**_: object) -> None:
+    """Before the pool forks, load what every job needs and takes seconds to load (the tokenizer, SK's connectors):
+    the children inherit it instead of each paying for it on its first job."""
+    from backend.providers import sk_services
+    from backend.routing.tokens import count_text_tokens
+
+    count_text_tokens("warm up")
+    sk_services.load_sk()
+    sk_services.load_openai_connector()
+
+
 worker_ready.connect(start_job_sweeper, weak=False, dispatch_uid="switchboard.job_sweeper")
+worker_init.connect(warm_up_worker, weak=False, dispatch_uid="switchboard.warm_up_worker")

@@ -1,5 +1,6 @@
-// Which model answered, where it ran, how many tokens it used and what it cost.
-import { Badge, Caption1, Tooltip } from "@fluentui/react-components";
+// Which model answered, where it ran, how many tokens it used and what it cost: shown in full, never in a tooltip
+// (a tooltip would cover the buttons under it and hide the facts from keyboard users).
+import { Badge, Caption1 } from "@fluentui/react-components";
 import type { ModelInfo, Usage } from "../api/types";
 
 /** Format a cost in US dollars with enough precision for fractions of a cent. */
@@ -9,20 +10,18 @@ export function formatCost(usd: number): string {
 }
 
 export function ProvenanceBadge({ model, usage }: { model: ModelInfo | null; usage: Usage | null }) {
-  if (!model) return null;
+  if (!model && !usage) return null;
   const tokens = usage ? usage.input_tokens + usage.output_tokens : null;
-  const detail = usage ? `${usage.input_tokens} in, ${usage.output_tokens} out, ${formatCost(usage.cost_usd)}` : "running";
   return (
-    <div className="provenance" data-testid="provenance" aria-label="Provenance of the answer">
-      <Tooltip content={`${model.provider}/${model.model} in ${model.location}: ${detail}`} relationship="description">
-        <Badge appearance="tint" color="brand" tabIndex={0}>
+    <div className="provenance" data-testid="provenance" role="group" aria-label="Provenance of the answer">
+      {model ? (
+        <Badge appearance="tint" color="brand">
           {model.model}
         </Badge>
-      </Tooltip>
+      ) : null}
       <Caption1>
-        {" "}
-        via {model.provider}, ran in {model.location}
-        {tokens !== null && usage ? ` · ${tokens} tokens · ${formatCost(usage.cost_usd)}` : ""}
+        {model ? `via ${model.provider}, ran in ${model.location}` : ""}
+        {usage && tokens !== null ? `${model ? " · " : ""}${tokens} tokens (${usage.input_tokens} in, ${usage.output_tokens} out) · ${formatCost(usage.cost_usd)}` : ""}
       </Caption1>
     </div>
   );

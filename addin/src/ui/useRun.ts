@@ -23,6 +23,10 @@ export function outputAsText(output: unknown): string {
   if (typeof output === "string") return output;
   if (output === undefined || output === null) return "";
   const record = output as Record<string, unknown>;
+  if (typeof record.formula === "string") {
+    const explanation = typeof record.explanation === "string" ? `\n\n${record.explanation}` : "";
+    return "`" + record.formula + "`" + explanation;
+  }
   const field = TEXT_FIELDS.find((name) => typeof record[name] === "string");
   if (field) return record[field] as string;
   if (Array.isArray(record.paragraphs) && record.paragraphs.every((p) => typeof p === "string")) return record.paragraphs.join("\n\n");

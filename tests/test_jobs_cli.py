@@ -1,0 +1,116 @@
+"""`switchboard jobs purge` (retention) and `switchboard jobs requeue` (recovery), and the pieces behind them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from backend.cli import main
+from backend.extensions import db
+from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
+from backend.jobs.store import compress_input
+from backend.models import Job, JobStep, SkillRun, Tenant, User
+from backend.models.columns import utcnow
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path) -> dict:
+    """A broker file of this test's own (requeue sends messages)."""
+    return {**app_config, "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"}
+
+
+@pytest.fixture
+def owner(app):
+    """A tenant and a user."""
+    with app.app_context():
+        db.session.add(Tenant(id="t1", name="Contoso"))
+        db.session.flush()
+        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+        db.session.commit()
+    return "t1", "u1"
+
+
+def add_job(app, status: str, **fields) -> str:
+    """A job row with one stored step and its metering."""
+    with app.app_context():
+        content = {"input_compressed": compress_input({"document": "secret text"}), "output": {"summary": "s"}}
+        job = Job(tenant_id="t1", user_id="u1", skill_id="summarize_document", status=status, options={},
+                  **content, **fields)  # fmt: skip
+        db.session.add(job)
+        db.session.flush()
+        db.session.add(JobStep(job_id=job.id, tenant_id="t1", key="map:00000", result="partial"))
+        db.session.add(SkillRun(tenant_id="t1", user_id="u1", skill_id="summarize_document", job_id=job.id,
+                                outcome="succeeded", input_tokens=5, routing={}))  # fmt: skip
+        db.session.commit()
+        return job.id
+
+
+def cli_env(app) -> dict[str, str]:
+    """The operator's environment pointing at the test app's storage."""
+    return {
+        "SWITCHBOARD_INSTANCE_PATH": app.instance_path,
+        "SWITCHBOARD_DATABASE_URL": app.config["DATABASE_URL"],
+        "SWITCHBOARD_BROKER_URL": app.config["BROKER_URL"],
+        "SWITCHBOARD_SECRET_KEY": app.config["SECRET_KEY"],
+        "SWITCHBOARD_JOB_STALE_SECONDS": "30",
+    }
+
+
+def test_purge_deletes_the_content_of_expired_finished_jobs_only(app, owner):
+    """Expired finished jobs lose input, output and steps; metering stays; unexpired or running jobs keep all."""
+    past, future = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+    expired = add_job(app, "succeeded", expires_at=past)
+    fresh = add_job(app, "succeeded", expires_at=future)
+    running = add_job(app, "running", expires_at=past, heartbeat_at=utcnow())
+    result = CliRunner().invoke(main, ["jobs", "purge"], env=cli_env(app))
+    assert result.exit_code == 0, result.output
+    assert "purged 1 jobs" in result.output
+    with app.app_context():
+        job = db.session.get(Job, expired)
+        assert (job.input_compressed, job.output, job.stage, job.status) == (None, None, "expired", "succeeded")
+        steps = dict(db.session.execute(select(JobStep.job_id, func.count()).group_by(JobStep.job_id)).all())
+        assert steps == {fresh: 1, running: 1}
+        assert db.session.scalar(select(func.count()).select_from(SkillRun)) == 3
+        assert db.session.get(Job, fresh).input_compressed is not None
+    again = CliRunner().invoke(main, ["jobs", "purge"], env=cli_env(app))
+    assert "purged 0 jobs" in again.output
+
+
+def test_requeue_takes_dead_and_lost_jobs_only(app, owner):
+    """Running with a stale heartbeat, or queued too long: queued again (and sent); live or finished: untouched."""
+    old = utcnow() - timedelta(minutes=10)
+    dead = add_job(app, "running", heartbeat_at=old)
+    lost = add_job(app, "queued")
+    alive = add_job(app, "running", heartbeat_at=utcnow())
+    done = add_job(app, "succeeded", heartbeat_at=old)
+    with app.app_context():
+        db.session.execute(db.session.get(Job, lost).__table__.update().values(updated_at=old).where(Job.id == lost))
+        db.session.commit()
+    result = CliRunner().invoke(main, ["jobs", "requeue", "--queued-seconds", "60"], env=cli_env(app))
+    assert result.exit_code == 0, result.output
+    assert sorted(result.output.split()) == sorted([dead, lost])
+    with app.app_context():
+        statuses = {job.id: job.status for job in db.session.scalars(select(Job))}
+        assert statuses == {dead: "queued", lost: "queued", alive: "running", done: "succeeded"}
+        with app.extensions["celery"].connection_for_read() as connection:
+            assert connection.default_channel._size("celery") == 2
+
+
+def test_chunks_respect_the_token_limit_and_keep_every_paragraph():
+    """Chunks stay under the limit, break before headings when half full, and cover every paragraph in order."""
+    paragraphs = []
+    for section in range(6):
+        paragraphs.append(f"{section + 1}. Section {section + 1}")
+        paragraphs += [" ".join(f"w{section}x{i}" for i in range(30 + 7 * j)) + "." for j in range(5)]
+    paragraphs.append("x " * 500)  # one paragraph larger than a chunk: split by words
+    count = len  # one "token" per character keeps the arithmetic visible
+
+    chunks = chunk_paragraphs(split_paragraphs("\n".join(paragraphs)), 600, count)
+    assert all(c.tokens <= 600 for c in chunks)
+    assert [c.first_paragraph for c in chunks] == sorted(c.first_paragraph for c in chunks)
+    text = "\n\n".join(c.text for c in chunks)
+    assert all(p.strip()[:40] in text for p in paragraphs)
+    assert sum(1 for c in chunks if c.text.split("\n\n")[0][0].isdigit()) >= 3, "sections start chunks"
