@@ -1,6 +1,7 @@
 """A worker process for the job tests: `switchboard worker`, plus test-only broker options from the environment.
 
-TEST_VISIBILITY_TIMEOUT sets Redis' visibility timeout (an hour by default) so a redelivery happens within a test.
+TEST_VISIBILITY_TIMEOUT sets Redis' visibility timeout (an hour by default), and its sweep to every second, so a
+redelivery happens within a test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def main(concurrency: int) -> None:
     if os.environ.get("TEST_VISIBILITY_TIMEOUT"):
         options = dict(celery_app.conf.broker_transport_options or {})
         options["visibility_timeout"] = float(os.environ["TEST_VISIBILITY_TIMEOUT"])
+        # Look for expired messages every second (by default every 10 x 10 s).
+        options.update(unacked_restore_interval=1, unacked_restore_throttle=1)
         celery_app.conf.broker_transport_options = options
     prepare_broker(celery_app)
     queue = app.config["JOB_QUEUE"]
