@@ -20,6 +20,7 @@ export default tseslint.config(
         URLSearchParams: "readonly",
         setTimeout: "readonly",
         setInterval: "readonly",
+        clearTimeout: "readonly",
         fetch: "readonly",
         console: "readonly",
         // code passed to page.evaluate runs in the browser

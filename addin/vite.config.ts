@@ -34,6 +34,17 @@ export default defineConfig(({ command }) => ({
     },
   },
   // The development manifest points at https://localhost:3000: the port is part of the manifest, hence fixed.
-  server: command === "serve" ? { host: "localhost", port: 3000, strictPort: true, https: devHttps() } : undefined,
+  // /api goes to the backend (SWITCHBOARD_BACKEND, default http://127.0.0.1:8000), so the pane and the API share an
+  // origin in development as in production: no CORS, and the dev-token endpoint sees a loopback caller.
+  server:
+    command === "serve"
+      ? {
+          host: "localhost",
+          port: 3000,
+          strictPort: true,
+          https: devHttps(),
+          proxy: { "/api": { target: process.env.SWITCHBOARD_BACKEND ?? "http://127.0.0.1:8000", xfwd: false } },
+        }
+      : undefined,
   test: { environment: "jsdom", include: ["tests/**/*.test.ts", "tests/**/*.test.tsx"] },
 }));

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, object] = {
     "JOB_STEP_CALLERS": "backend.jobs.model_calls:job_step_callers",  # "module:function" making step callers
     "JOB_STEP_ATTEMPTS": 3,  # tries of one step through the router before the job fails
     "JOB_RETRY_BACKOFF_SECONDS": 1.0,  # first wait between tries of a step; doubles each time
+    "JOB_RATE_LIMIT_MAX_WAIT_SECONDS": 900.0,  # how long one step may wait out rate limits before the job fails
     "JOB_HEARTBEAT_SECONDS": 5.0,  # a running job's worker touches heartbeat_at this often
     "JOB_STALE_SECONDS": 60.0,  # a running job whose heartbeat is older belongs to a dead worker: requeue it
     "JOB_SWEEP_SECONDS": 30.0,  # how often each worker looks for stale jobs (0: never; `switchboard jobs requeue`)

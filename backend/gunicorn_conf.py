@@ -36,24 +36,6 @@ def on_starting(server) -> None:
     path = tempfile.mkdtemp(prefix="switchboard-metrics-", dir=parent)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     server.switchboard_metrics_dir = path
-    refuse_exposed_dev_mode(server)
-
-
-def refuse_exposed_dev_mode(server) -> None:
-    """Dev mode signs its own tokens: never serve it on a non-loopback address unless explicitly forced."""
-    from flask import Flask
-
-    from backend.auth.dev import DevModeRefused, check_bind
-    from backend.config import load_config
-
-    app = Flask("backend", instance_relative_config=True, instance_path=os.environ.get("SWITCHBOARD_INSTANCE_PATH"))
-    load_config(app, None)
-    try:
-        for address in server.cfg.bind:
-            check_bind(app, address)
-    except DevModeRefused as refused:
-        server.log.error(str(refused))
-        raise SystemExit(2) from None
 
 
 def post_worker_init(worker) -> None:

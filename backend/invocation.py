@@ -46,6 +46,12 @@ class Invocation:
             preferred_tier=needs.preferred_tier,
         )
 
+    def model_document(self, info: dict[str, Any]) -> dict[str, Any]:
+        """The contract's model object, with the provider's notice (the bundled demo model says what it is)."""
+        provider = self.dispatcher.catalog.providers.get(info.get("provider"))
+        notice = provider.extra.get("notice") if provider is not None else None
+        return {**info, "notice": notice} if notice else info
+
     @property
     def link_hosts(self) -> tuple[str, ...]:
         """Hosts whose links may stay in answers shown in the task pane."""
@@ -83,7 +89,8 @@ def invoke_once(invocation: Invocation) -> dict[str, Any]:
     """Run the skill and answer in one piece: {run_id, output, model, usage}."""
     output, results = _complete(invocation)
     last = results[-1]
-    return {"run_id": last.run_id, "output": output, "model": last.model_info(), "usage": usage_document(results)}
+    model = invocation.model_document(last.model_info())
+    return {"run_id": last.run_id, "output": output, "model": model, "usage": usage_document(results)}
 
 
 def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
@@ -106,9 +113,9 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
     """The SSE events of one run. Errors before the first event raise (the view answers with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
         output, results = _complete(invocation)
-        last = results[-1]
-        yield "meta", {"run_id": last.run_id, "model": last.model_info()}
-        yield "done", {"output": output, "usage": usage_document(results), "model": last.model_info()}
+        model = invocation.model_document(results[-1].model_info())
+        yield "meta", {"run_id": results[-1].run_id, "model": model}
+        yield "done", {"output": output, "usage": usage_document(results), "model": model}
         return
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
@@ -116,7 +123,7 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
     try:
         for kind, value in events:
             if kind == "meta":
-                yield "meta", value
+                yield "meta", {**value, "model": invocation.model_document(value["model"])}
             elif kind == "delta":
                 text = sanitizer.feed(value)
                 if text:
@@ -125,9 +132,7 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
                 tail = sanitizer.flush()
                 if tail:
                     yield "delta", {"text": tail}
-                yield (
-                    "done",
-                    {"output": sanitizer.finish(), "usage": usage_document([value]), "model": value.model_info()},
-                )
+                model = invocation.model_document(value.model_info())
+                yield "done", {"output": sanitizer.finish(), "usage": usage_document([value]), "model": model}
     finally:
         events.close()

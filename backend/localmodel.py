@@ -48,6 +48,38 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def server_command(model_path: str, port: int, context: int, chat_format: str = "gemma") -> list[str]:
+    """The command line of a llama.cpp server for the model on 127.0.0.1:port."""
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", model_path]
+    command += ["--model_alias", MODEL_ID, "--n_ctx", str(context), "--chat_format", chat_format]
+    return [*command, "--host", "127.0.0.1", "--port", str(port)]
+
+
+def embedded_providers_document(config: Mapping[str, Any], port: int) -> dict[str, Any]:
+    """A providers file naming the bundled model as the `selfhosted` provider "local" (for `switchboard up`)."""
+    context = int(config.get("LOCAL_MODEL_CONTEXT") or 8192)
+    model = {
+        "id": MODEL_ID,
+        "context_window": context,
+        "max_output_tokens": min(int(config.get("LOCAL_MODEL_MAX_OUTPUT_TOKENS") or 4096), context),
+        "capabilities": ["streaming"],
+        "location": "on-prem",
+        "tier": 3,
+    }
+    return {
+        "providers": [
+            {
+                "name": PROVIDER_NAME,
+                "type": "selfhosted",
+                "base_url": f"http://127.0.0.1:{port}/v1",
+                "timeouts": {"connect": 2, "first_token": 60, "total": 300},
+                "extra": {"demo_grade": True, "notice": DEMO_NOTICE},
+                "models": [model],
+            }
+        ]
+    }
+
+
 class LocalModelServer:
     """One `python -m llama_cpp.server` child on 127.0.0.1, started and stopped by its owner."""
 
@@ -69,9 +101,7 @@ class LocalModelServer:
         """Start the server and wait until it answers /v1/models; raise RuntimeError if it dies or is too slow."""
         self.port = free_port()
         self._log = tempfile.TemporaryFile()  # the server's own output, shown only if it fails to start
-        command = [sys.executable, "-m", "llama_cpp.server", "--model", self.model_path]
-        command += ["--model_alias", MODEL_ID, "--n_ctx", str(self.context), "--chat_format", self.chat_format]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command = server_command(self.model_path, self.port, self.context, self.chat_format)
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         atexit.register(self.stop)  # never leave the child behind when the parent exits
         self._wait_ready()

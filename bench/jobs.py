@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `tests.fakes`
 from sqlalchemy import select  # noqa: E402
 
 from backend import create_app  # noqa: E402
+from backend.admin.settings import DEFAULT_POLICY  # noqa: E402
 from backend.database import Base  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.jobs.execute import execute_job  # noqa: E402
 from backend.jobs.model_calls import job_step_callers  # noqa: E402
 from backend.jobs.store import create_job  # noqa: E402
-from backend.models import Job, JobStep, Tenant, User  # noqa: E402
+from backend.models import Job, JobStep, Tenant, TenantSettings, User  # noqa: E402
 from backend.tenancy import tenant_scope  # noqa: E402
 from tests.fakes.harness import TEST_KEY  # noqa: E402
 from tests.jobs_support import MarkerModel, document, providers_file  # noqa: E402
@@ -47,7 +48,8 @@ def run_job(app, text: str, concurrency: int) -> tuple[float, dict[str, int]]:
         with tenant_scope("t1"):
             status = execute_job(job.id, job_step_callers)
         elapsed = time.perf_counter() - started
-        assert status == "succeeded", db.session.get(Job, job.id).error
+        db.session.expire_all()
+        assert status == "succeeded", (status, db.session.get(Job, job.id).error)
         phases: dict[str, int] = {}
         for key in db.session.scalars(select(JobStep.key).where(JobStep.job_id == job.id)):
             phase = key.rsplit(":", 1)[0]
@@ -86,6 +88,9 @@ def main() -> None:
             db.session.add(Tenant(id="t1", name="Bench"))
             db.session.flush()
             db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+            # Rate limits would pace the job (it waits them out): lift them, this measures the fan-out.
+            limits = {"user_requests_per_minute": 100_000, "tenant_requests_per_minute": 100_000}
+            db.session.add(TenantSettings(tenant_id="t1", **{**DEFAULT_POLICY, "rate_limits": limits}))
             db.session.commit()
         model.latency = 0.0
         run_job(app, document(20), 2)  # warm up: tokenizer, SK connectors, HTTP pool (seconds, once per process)

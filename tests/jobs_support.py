@@ -95,15 +95,16 @@ def free_port() -> int:
 
 
 def worker_env(config: dict, extra: dict | None = None) -> dict[str, str]:
-    """The environment of a worker process built from a test app's configuration."""
+    """The environment of a worker process built from a test app's configuration, plus `extra` variables as given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["TEST_FAKE_KEY"] = TEST_KEY
     for key in ("INSTANCE_PATH", "DATABASE_URL", "BROKER_URL", "RESULT_BACKEND", "SECRET_KEY", "PROVIDERS_FILE"):
         if config.get(key):
             env[f"SWITCHBOARD_{key}"] = str(config[key])
-    for key, value in {**config, **(extra or {})}.items():
+    for key, value in config.items():
         if key.startswith(("JOB_", "CELERY_", "CIRCUIT_")) and value is not None:
             env[f"SWITCHBOARD_{key}"] = str(value)
+    env.update({key: str(value) for key, value in (extra or {}).items()})
     return env
 
 

@@ -152,6 +152,12 @@
   };
 
   // ---- Office, OfficeRuntime, Word, Excel ----
+  function versionAtMost(version, newest) {
+    if (!newest) return false;
+    const [a, b] = String(version || "1.1").split(".").map(Number);
+    const [x, y] = newest.split(".").map(Number);
+    return a < x || (a === x && (b || 0) <= y);
+  }
   const context = { sync: () => Promise.resolve() };
   const host = state.host === "Excel" ? "Excel" : "Word";
   window.Office = {
@@ -161,7 +167,8 @@
     context: {
       host,
       officeTheme: { bodyBackgroundColor: "#ffffff" },
-      requirements: { isSetSupported: (name, version) => (name === "WordApi" || name === "ExcelApi" || name === "DialogApi") && Number(version || "1") <= 1.6 },
+      // The newest set of each API this fake implements what the adapters use from.
+      requirements: { isSetSupported: (name, version) => versionAtMost(version, { WordApi: "1.6", ExcelApi: "1.17", DialogApi: "1.1" }[name]) },
       ui: { displayDialogAsync: (_url, _options, callback) => callback({ status: "failed", error: { code: 12007 } }) },
     },
     onReady(callback) {

@@ -1,8 +1,10 @@
 // End-to-end tests of the BUILT pane in Debian's Chromium (playwright-core), in a page that plays the Word or Excel
-// host, against a REAL backend: BACKEND_URL=http://127.0.0.1:PORT npm run e2e
-// The backend must run with SWITCHBOARD_AUTH_MODE=dev (the pane signs in through its loopback dev-token endpoint),
-// serve the built pane at /addin/ (npm run build first), and have a provider that answers the skills used below.
+// host, against a REAL backend. `npm run e2e` starts one (e2e/serve_backend.py: dev auth, a fake provider, a worker)
+// with PYTHON (default ../.venv/bin/python); BACKEND_URL=http://127.0.0.1:PORT uses a running one instead, which must
+// run with SWITCHBOARD_AUTH_MODE=dev (the pane signs in through the loopback dev-token endpoint), serve the built pane
+// at /addin/ (npm run build first), and have a provider that answers the skills used below.
 // Screenshots and report.json go to ARTIFACTS_DIR (default: <repo>/test-artifacts/addin-e2e).
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -37,16 +39,39 @@ async function openHost(context, backend, artifacts, state) {
   return { page, frame, paneFrame, screenshot, consoleLines };
 }
 
+/** Start e2e/serve_backend.py and resolve with its URL once it listens. */
+function startBackend() {
+  const python = process.env.PYTHON || resolve(here, "../../.venv/bin/python");
+  const child = spawn(python, [join(here, "serve_backend.py")], { cwd: resolve(here, "../.."), stdio: ["ignore", "pipe", "pipe"] });
+  const log = [];
+  return new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the backend did not start:\n${log.join("").slice(-2000)}`)), 120000);
+    child.stderr.on("data", (data) => log.push(String(data)));
+    child.stdout.on("data", (data) => {
+      const match = /BACKEND_URL=(\S+)/.exec(String(data));
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl({ url: match[1], stop: () => child.kill("SIGTERM") });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`the backend exited (${code}):\n${log.join("").slice(-2000)}`)));
+  });
+}
+
 async function main() {
-  const backend = (process.env.BACKEND_URL || "").replace(/\/+$/, "");
+  let backend = (process.env.BACKEND_URL || "").replace(/\/+$/, "");
+  let stopBackend = () => undefined;
   if (!backend) {
-    console.error("Set BACKEND_URL to a running backend (dev auth mode), e.g. BACKEND_URL=http://127.0.0.1:5000 npm run e2e");
-    process.exit(2);
+    const started = await startBackend();
+    backend = started.url;
+    stopBackend = started.stop;
+    console.log(`started a backend at ${backend}`);
   }
   const artifacts = resolve(process.env.ARTIFACTS_DIR || join(here, "../../test-artifacts/addin-e2e"));
   mkdirSync(artifacts, { recursive: true });
   if (!existsSync(join(here, "../dist/taskpane.html"))) {
     console.error("No build: run `npm run build` first.");
+    stopBackend();
     process.exit(2);
   }
   const health = await fetch(`${backend}/api/health`).catch((error) => ({ ok: false, status: String(error) }));
@@ -90,6 +115,7 @@ async function main() {
   } finally {
     await context.close();
     rmSync(userDataDir, { recursive: true, force: true });
+    stopBackend();
   }
   writeFileSync(join(artifacts, "report.json"), JSON.stringify({ backend, results }, null, 2));
   const failed = results.filter((r) => !r.ok).length;

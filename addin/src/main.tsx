@@ -13,9 +13,14 @@ import "./pane.css";
 function mount(hostName: string | undefined): void {
   const root = createRoot(document.getElementById("root") as HTMLElement);
   const theme = themeForOffice(Office.context?.officeTheme);
-  const host = adapterFor(hostName);
-  if (!host) {
-    root.render(<FluentProvider theme={theme}>Switchboard runs in Word and Excel.</FluentProvider>);
+  const host = adapterFor(hostName, (name, version) => Office.context.requirements.isSetSupported(name, version));
+  if (host === null || host === "outdated") {
+    const message = host === null ? "Switchboard runs in Word and Excel." : "Switchboard needs a newer version of Office (Word API 1.3 or Excel API 1.7).";
+    root.render(
+      <FluentProvider theme={theme}>
+        <p role="alert">{message}</p>
+      </FluentProvider>,
+    );
     return;
   }
   const config = readConfig(window.location.search, import.meta.env as Record<string, string | undefined>);

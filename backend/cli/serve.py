@@ -32,12 +32,32 @@ def gunicorn_argv(
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")
 def run(host: str, port: int, workers: int | None, worker_class: str | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn."""
+    refuse_exposed_dev_mode(host)
     argv = gunicorn_argv(host, port, workers, worker_class, threads)
     # Replace this process: gunicorn's master then receives SIGINT/SIGTERM directly and shuts down gracefully,
     # and starts with nothing (prometheus_client in particular) imported before its multiprocess dir is set.
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv of our own interpreter, no shell wanted
+
+
+def refuse_exposed_dev_mode(host: str) -> None:
+    """Dev mode signs its own tokens: never serve it on a non-loopback address unless explicitly forced.
+
+    Checked here, before gunicorn starts, because importing the app in gunicorn's master would import ssl before a
+    gevent worker can patch it. Requests reaching a dev-mode server on another address are refused as well.
+    """
+    from flask import Flask
+
+    from backend.auth.dev import DevModeRefused, check_bind_host
+    from backend.config import load_config
+
+    app = Flask("backend", instance_relative_config=True, instance_path=os.environ.get("SWITCHBOARD_INSTANCE_PATH"))
+    load_config(app, None)
+    try:
+        check_bind_host(app, host)
+    except DevModeRefused as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 COMMANDS = [run]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from pathlib import Path
 
 import click
 
@@ -49,16 +50,34 @@ def base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def up_children(host: str, port: int, concurrency: int) -> list[ChildSpec]:
+def up_children(host: str, port: int, concurrency: int, env: dict[str, str] | None = None) -> list[ChildSpec]:
     """The processes of a one-machine deployment; add a line here for each new one (model server, add-in)."""
+    env = env or {}
     return [
         ChildSpec(
             "web",
             switchboard_argv("run", "--host", host, "--port", str(port)),
+            env=env,
             ready_url=f"{base_url(host, port)}/api/health",
         ),
-        ChildSpec("worker", switchboard_argv("worker", "--concurrency", str(concurrency))),
+        ChildSpec("worker", switchboard_argv("worker", "--concurrency", str(concurrency)), env=env),
     ]
+
+
+def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
+    """The bundled llama.cpp model as a child, and the environment that names it as the platform's provider."""
+    import yaml
+
+    from backend.localmodel import embedded_providers_document, free_port, packaged_gguf_path, server_command
+
+    port = free_port()
+    path = Path(app.instance_path) / "providers.embedded.yaml"
+    path.write_text(yaml.safe_dump(embedded_providers_document(app.config, port), sort_keys=False))
+    model_path = app.config.get("LOCAL_MODEL_PATH") or packaged_gguf_path()
+    context = int(app.config.get("LOCAL_MODEL_CONTEXT") or 8192)
+    argv = server_command(model_path, port, context, app.config.get("LOCAL_MODEL_CHAT_FORMAT") or "gemma")
+    spec = ChildSpec("local-model", argv, ready_url=f"http://127.0.0.1:{port}/v1/models")
+    return spec, {"SWITCHBOARD_PROVIDERS_FILE": str(path)}
 
 
 @click.command("up")
@@ -66,17 +85,30 @@ def up_children(host: str, port: int, concurrency: int) -> list[ChildSpec]:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(min=1))
 @click.option("--grace", default=25.0, show_default=True, type=float, help="Seconds to let children stop.")
+@click.option(
+    "--local-model/--no-local-model",
+    default=True,
+    show_default=True,
+    help="Serve the bundled demo model when no providers file is configured.",
+)
 @click.pass_context
-def up(ctx: click.Context, host: str, port: int, concurrency: int, grace: float) -> None:
+def up(ctx: click.Context, host: str, port: int, concurrency: int, grace: float, local_model: bool) -> None:
     """Everything on one machine: migrate the database, then run the web server and a worker until Ctrl-C."""
     from backend.cli.context import cli_app
     from backend.cli.database import upgrade
     from backend.tasks.broker import prepare_broker
 
     ctx.invoke(upgrade)
+    app = cli_app()
     # Create the embedded broker's tables now, before the web server and the worker race to.
-    prepare_broker(cli_app().extensions["celery"])
-    children = up_children(host, port, concurrency)
+    prepare_broker(app.extensions["celery"])
+    local, env = [], {}
+    if not app.config["PROVIDERS_FILE"] and local_model:
+        # No providers configured: the bundled demo model keeps the product working offline.
+        spec, env = embedded_local_model(app)
+        local.append(spec)
+        click.echo("switchboard up: no SWITCHBOARD_PROVIDERS_FILE: serving the bundled demo model (Gemma 3 270M)")
+    children = local + up_children(host, port, concurrency, env)
     click.echo(f"Switchboard: {base_url(host, port)}/ (Ctrl-C to stop)")
     supervisor = Supervisor(children, grace_seconds=grace, say=lambda line: click.echo(f"switchboard up: {line}"))
     sys.exit(supervisor.run())

@@ -42,6 +42,7 @@ def job_step_callers(job: Any, skill: Any, data: dict[str, Any]) -> StepCaller:
     dispatcher = Dispatcher.for_tenant(app, job.tenant_id, settings_row(job.tenant_id))
     attempts = max(1, int(app.config["JOB_STEP_ATTEMPTS"]))
     backoff = float(app.config["JOB_RETRY_BACKOFF_SECONDS"])
+    max_throttled = float(app.config["JOB_RATE_LIMIT_MAX_WAIT_SECONDS"])
     needs = {
         "sensitivity": data.get("sensitivity") or "general",
         "capabilities": skill.needed_capabilities(False),
@@ -52,16 +53,21 @@ def job_step_callers(job: Any, skill: Any, data: dict[str, Any]) -> StepCaller:
     async def call(step: Step) -> StepOutcome:
         """Dispatch the step's ChatRequest; retry the whole routing after a pause while failures are transient."""
         request = DispatchRequest(chat=step.payload, **ids, **needs)
-        delay = backoff
-        for attempt in range(1, attempts + 1):
+        delay, attempt, throttled = backoff, 1, 0.0
+        while True:
             try:
                 return await dispatch_step(app, dispatcher, request)
             except ApiError as error:
+                # A rate limit paces a job instead of failing it: wait as told, within JOB_RATE_LIMIT_MAX_WAIT_SECONDS.
+                pause = rate_limit_pause(error)
+                if pause is not None and throttled + pause <= max_throttled:
+                    throttled += pause
+                    await asyncio.sleep(pause)
+                    continue
                 if error.code not in RETRYABLE_CODES or attempt == attempts:
                     raise StepFailed(step.key, error.code, error.message) from None
             await asyncio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+            delay, attempt = delay * 2, attempt + 1
 
     return call
 
@@ -101,6 +107,16 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
     finally:
         if not run.finished:
             run.finish(None, None, "failed", "internal_error")
+
+
+def rate_limit_pause(error: ApiError) -> float | None:
+    """Seconds a rate-limited call asks to wait (its Retry-After), or None for any other error."""
+    if error.code != "rate_limited":
+        return None
+    try:
+        return max(0.1, float(error.headers.get("Retry-After", 1)))
+    except ValueError:
+        return 1.0
 
 
 def in_context(app: Flask, function: Callable[..., Any], *args: Any) -> Any:

@@ -1,0 +1,51 @@
+import { webDarkTheme, webLightTheme } from "@fluentui/react-components";
+import { describe, expect, it } from "vitest";
+import { ApiProblem } from "../src/api/errors";
+import { describeProblem } from "../src/ui/problems";
+import { isDark, themeForOffice } from "../src/ui/theme";
+
+describe("describeProblem", () => {
+  it("gives each failure the user can meet its own state", () => {
+    const kinds = [
+      new ApiProblem(429, "budget_exhausted", "Monthly budget reached.", undefined, 7200),
+      new ApiProblem(503, "all_models_failed", "No model answered."),
+      new ApiProblem(0, "offline", "Cannot reach the service."),
+      new ApiProblem(401, "unauthorized", "A valid access token is required."),
+      new ApiProblem(401, "sign_in_cancelled", "Sign-in was cancelled."),
+      new DOMException("aborted", "AbortError"),
+      new ApiProblem(422, "invalid_input", "The input is not valid."),
+      new TypeError("Word failed"),
+    ].map((error) => describeProblem(error).kind);
+    expect(kinds).toEqual(["budget", "models", "offline", "sign_in", "sign_in", "stopped", "error", "error"]);
+  });
+
+  it("says when the budget allows the next try", () => {
+    const view = describeProblem(new ApiProblem(429, "budget_exhausted", "x", undefined, 7200));
+    expect(view.message).toContain("Try again in 2 hours.");
+  });
+
+  it("never shows the text of an unexpected exception", () => {
+    expect(describeProblem(new Error("secret document text")).message).not.toContain("secret");
+  });
+});
+
+describe("themeForOffice", () => {
+  it("follows a dark Office theme and keeps the light one otherwise", () => {
+    expect(isDark("#262626")).toBe(true);
+    expect(isDark("#ffffff")).toBe(false);
+    expect(themeForOffice({ bodyBackgroundColor: "#262626" }).colorNeutralForeground1).toBe(webDarkTheme.colorNeutralForeground1);
+    expect(themeForOffice({ bodyBackgroundColor: "#262626" }).colorNeutralBackground1).toBe("#262626");
+    expect(themeForOffice(undefined)).toBe(webLightTheme);
+  });
+});
+
+describe("adapterFor", () => {
+  it("picks the adapter by host and refuses hosts whose API is too old", async () => {
+    const { adapterFor } = await import("../src/hosts");
+    const all = () => true;
+    expect((adapterFor("Word", all) as { host: string }).host).toBe("word");
+    expect((adapterFor("Excel", all) as { host: string }).host).toBe("excel");
+    expect(adapterFor("PowerPoint", all)).toBeNull();
+    expect(adapterFor("Excel", (name, version) => name === "ExcelApi" && version <= "1.6")).toBe("outdated");
+  });
+});

@@ -1,0 +1,130 @@
+"""Each long-running skill's plan through execute_job (what the worker runs) against the fake model over HTTP:
+outputs, resume from stored steps without new calls, retries with backoff, and a failure that keeps its steps."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.extensions import db
+from backend.jobs.execute import execute_job
+from backend.jobs.model_calls import job_step_callers
+from backend.jobs.store import create_job
+from backend.models import Job, JobStep, SkillRun, Tenant, User
+from backend.tenancy import tenant_scope
+from tests.fakes import Fault
+from tests.fakes.harness import TEST_KEY
+from tests.jobs_support import MarkerModel, document, markers, providers_file
+
+
+@pytest.fixture
+def model():
+    """The fake model, answering at once."""
+    with MarkerModel() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path, model, monkeypatch) -> dict:
+    """The fake model in the providers file, small chunks, quick retries."""
+    monkeypatch.setenv("TEST_FAKE_KEY", TEST_KEY)
+    return {
+        **app_config,
+        "PROVIDERS_FILE": str(providers_file(tmp_path / "providers.yaml", model)),
+        "JOB_CHUNK_TOKENS": 200,
+        "JOB_RETRY_BACKOFF_SECONDS": 0.05,
+        "CIRCUIT_FAILURE_THRESHOLD": 100,
+    }
+
+
+@pytest.fixture
+def owner(app):
+    """A tenant and a user."""
+    with app.app_context():
+        db.session.add(Tenant(id="t1", name="Contoso"))
+        db.session.flush()
+        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+        db.session.commit()
+
+
+def run(app, skill: str, data: dict) -> Job:
+    """Create and execute a job in the worker's way (inside the tenant scope); the finished row."""
+    with app.app_context():
+        job, _ = create_job("t1", "u1", skill, data, {}, None)
+        with tenant_scope("t1"):
+            execute_job(job.id, job_step_callers)
+        db.session.expire_all()
+        return db.session.get(Job, job.id)
+
+
+def step_count(app, job_id: str) -> int:
+    """Stored steps of a job."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(JobStep).where(JobStep.job_id == job_id))
+
+
+def test_summarize_document_maps_then_reduces(app, owner, model):
+    """Every chunk summarized once, then combined; one metered run per step; usage adds up."""
+    job = run(app, "summarize_document", {"document": document(40)})
+    assert job.status == "succeeded", job.error
+    assert job.output["summary"].split() == markers(40)
+    steps = step_count(app, job.id)
+    assert steps == len(model.chat_requests()) and steps >= 4
+    assert job.usage["calls"] == steps and job.progress == 1.0
+    with app.app_context():
+        runs = db.session.scalars(select(SkillRun).where(SkillRun.job_id == job.id)).all()
+        assert {(r.provider, r.model, r.outcome) for r in runs} == {("fake", "gpt-test", "succeeded")}
+
+
+def test_translate_document_returns_text_per_paragraph(app, owner, model):
+    """Chunks whose answer lost the paragraph structure are redone paragraph by paragraph."""
+    job = run(app, "translate_document", {"document": document(9), "target_language": "French"})
+    assert job.status == "succeeded", job.error
+    paragraphs = job.output["paragraphs"]
+    assert [p["index"] for p in paragraphs] == list(range(len(paragraphs)))
+    marked = [p["text"] for p in paragraphs if p["text"].startswith("P")]
+    assert marked == markers(9)
+
+
+def test_analyze_workbook_narrates_each_sheet_then_an_overview(app, owner, model):
+    """Exact statistics per sheet from Python; one call per sheet plus one overview."""
+    sheets = [
+        {"name": f"S{n}", "range": {"address": f"S{n}!A1:B4", "values": [["x", "y"], [1, 2], [3, 4], [5, 6 + n]]}}
+        for n in range(3)
+    ]
+    job = run(app, "analyze_workbook", {"sheets": sheets})
+    assert job.status == "succeeded", job.error
+    assert [s["name"] for s in job.output["sheets"]] == ["S0", "S1", "S2"]
+    assert len(model.chat_requests()) == 4
+
+
+def test_a_transient_failure_is_retried_with_backoff(app, owner, model):
+    """A 503 on one call: the step is tried again and the job succeeds; the failed try is metered as failed."""
+    model.fail_next(1, Fault.server_error(503))
+    job = run(app, "summarize_document", {"document": document(12)})
+    assert job.status == "succeeded", job.error
+    assert job.output["summary"].split() == markers(12)
+    assert len(model.chat_requests()) == step_count(app, job.id) + 1
+
+
+def test_a_step_that_keeps_failing_fails_the_job_and_keeps_what_finished(app, owner, model):
+    """After the last try, the job fails with a clear error naming the step; finished steps stay stored, and a
+    second delivery resumes from them."""
+    app.config["JOB_CONCURRENCY"] = 1
+    app.config["JOB_STEP_ATTEMPTS"] = 2
+    model.script(times=2)  # two chunks answer...
+    model.fail_next(2, Fault.http_status(500))  # ...then the third fails on both tries
+    job = run(app, "summarize_document", {"document": document(40)})
+    assert job.status == "failed"
+    assert job.error["code"] == "all_models_failed" and job.error["step"] == "map:00002"
+    assert step_count(app, job.id) == 2
+    calls = len(model.chat_requests())
+    with app.app_context():
+        db.session.execute(Job.__table__.update().where(Job.id == job.id).values(status="queued"))
+        db.session.commit()
+        with tenant_scope("t1"):
+            execute_job(job.id, job_step_callers)
+        db.session.expire_all()
+        resumed = db.session.get(Job, job.id)
+    assert resumed.status == "succeeded" and resumed.output["summary"].split() == markers(40)
+    assert len(model.chat_requests()) - calls == step_count(app, job.id) - 2, "stored steps were not called again"
