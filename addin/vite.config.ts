@@ -30,6 +30,7 @@ export default defineConfig(({ command }) => ({
         taskpane: resolve(import.meta.dirname, "taskpane.html"),
         dialog: resolve(import.meta.dirname, "dialog.html"),
         commands: resolve(import.meta.dirname, "commands.html"),
+        admin: resolve(import.meta.dirname, "admin.html"), // the tenant admin console (src/admin)
       },
     },
   },

@@ -104,8 +104,35 @@ def fill_instance_defaults(app: Flask) -> None:
     for key in ("ALLOWED_MODEL_HOSTS", "OUTPUT_LINK_HOSTS"):
         if isinstance(app.config[key], str):  # from the environment: a comma-separated list
             app.config[key] = [h.strip() for h in app.config[key].split(",") if h.strip()]
+    coerce_typed_settings(app)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret_key(instance)
+
+
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def coerce_typed_settings(app: Flask) -> None:
+    """Give boolean and numeric settings their default's type; refuse to start on a value that has none.
+
+    The environment is JSON-decoded, so "true" and "4096" arrive typed, but "off" stays a (truthy) string:
+    SWITCHBOARD_ENABLE_DIAGNOSTICS=off must not switch unauthenticated endpoints on.
+    """
+    for key, default in DEFAULTS.items():
+        value = app.config.get(key)
+        if not isinstance(value, str) or default is None or isinstance(default, str | list):
+            continue
+        text = value.strip().lower()
+        try:
+            if isinstance(default, bool):
+                if text not in _TRUE_WORDS | _FALSE_WORDS:
+                    raise ValueError(text)
+                app.config[key] = text in _TRUE_WORDS
+            else:
+                app.config[key] = type(default)(text)
+        except ValueError:
+            raise ValueError(f"Setting {key} must be a {type(default).__name__}, not {value!r}.") from None
 
 
 def instance_secret_key(instance: Path) -> str:

@@ -24,7 +24,7 @@ from backend.catalog import Catalog
 from backend.errors import ApiError
 from backend.metering.budgets import Reservation, budgets_for, max_call_micros
 from backend.metering.ratelimits import check_rate_limits
-from backend.metering.usage import RunRecord, record_run
+from backend.metering.usage import RunRecord, insert_run
 from backend.models.columns import new_id
 from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
 from backend.routing.circuit import circuit_breaker
@@ -130,11 +130,10 @@ class _Run:
         if self.finished:
             return record.cost_usd
         self.finished = True
-        self.budgets.settle(self.hold, record.cost_usd)
-        with self.app.app_context():
-            from backend.extensions import db
-
-            record_run(db.engine, record, self.run_id)
+        # Settlement and the SkillRun in one commit: half the write transactions, and never one without the other.
+        with self.budgets.engine.begin() as conn:
+            self.budgets.settle(self.hold, record.cost_usd, conn)
+            insert_run(conn, record, self.run_id)
         return record.cost_usd
 
 

@@ -20,7 +20,7 @@ ERROR_SCHEMA = {
     },
 }
 _PATH_PARAM = re.compile(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
-_DOCUMENTED_PREFIXES = ("/api/", "/metrics", "/admin", "/auth/")
+_DOCUMENTED_PREFIXES = ("/api/", "/metrics", "/admin", "/auth/", "/addin")
 
 
 def describe(
@@ -55,13 +55,16 @@ def describe(
 def build_spec(app: Flask) -> dict[str, Any]:
     """Walk the URL map and describe every public route, so the document can never miss one."""
     paths: dict[str, dict] = {}
+    operation_ids: set[str] = set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(_DOCUMENTED_PREFIXES) and rule.rule != "/":
             continue
         view = app.view_functions[rule.endpoint]
         path = _PATH_PARAM.sub(r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, view)
+            operation = _operation(rule, view)
+            operation["operationId"] = _unique_operation_id(operation["operationId"], method, operation_ids)
+            paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Switchboard API", "version": app.config.get("VERSION", "0.1.0")},
@@ -73,7 +76,18 @@ def build_spec(app: Flask) -> dict[str, Any]:
     }
 
 
+def _unique_operation_id(base: str, method: str, taken: set[str]) -> str:
+    """OpenAPI requires unique operation ids; one view may serve several rules or methods (/addin/ and /addin/x)."""
+    candidate, number = base, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}_{method.lower()}" if number == 2 else f"{base}_{method.lower()}_{number}"
+    taken.add(candidate)
+    return candidate
+
+
 def _operation(rule, view: Callable) -> dict[str, Any]:
+    """One operation object: summary, parameters, request body, responses and whether a bearer token is needed."""
     meta = getattr(view, "openapi", None) or {}
     doc = (view.__doc__ or "").strip().splitlines()
     operation: dict[str, Any] = {
@@ -82,7 +96,9 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
         "tags": meta.get("tags") or [rule.endpoint.split(".")[0]],
         "responses": {},
     }
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in rule.arguments]
+    # Only the variables in the path itself: a rule's defaults (/addin/ -> filename) are not path parameters.
+    in_path = _PATH_PARAM.findall(rule.rule)
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in in_path]
     for name, schema in meta.get("query", {}).items():
         params.append({"name": name, "in": "query", "required": False, "schema": schema})
     if params:
@@ -99,7 +115,8 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
             operation["responses"][str(status)] = {"description": description}
         else:
             operation["responses"][str(status)] = {"description": description, "content": error_ref}
-    if meta.get("auth", True):
+    # The contract: every /api/ route needs a token unless its view says otherwise (@describe(auth=False)).
+    if meta.get("auth", rule.rule.startswith("/api/")):
         operation["security"] = [{"bearer": []}]
         operation["responses"].setdefault("401", {"description": "Missing or invalid token", "content": error_ref})
     else:

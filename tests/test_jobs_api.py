@@ -55,6 +55,7 @@ def finished(client, token, job_id):
     """The job once it ended."""
 
     def ended():
+        """The job document once its status is final."""
         body = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
         return body if body["status"] in ("succeeded", "failed", "cancelled") else None
 

@@ -128,3 +128,19 @@ def test_a_step_that_keeps_failing_fails_the_job_and_keeps_what_finished(app, ow
         resumed = db.session.get(Job, job.id)
     assert resumed.status == "succeeded" and resumed.output["summary"].split() == markers(40)
     assert len(model.chat_requests()) - calls == step_count(app, job.id) - 2, "stored steps were not called again"
+
+
+def test_a_job_runs_and_resumes_on_postgresql(app_pg, model):
+    """The claim, the step store and the usage sums on PostgreSQL; a second delivery of a finished job is a no-op."""
+    with app_pg.app_context():
+        db.session.add(Tenant(id="t1", name="Contoso"))
+        db.session.flush()
+        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+        db.session.commit()
+    job = run(app_pg, "summarize_document", {"document": document(20)})
+    assert job.status == "succeeded", job.error
+    assert job.output["summary"].split() == markers(20)
+    assert job.usage["calls"] == step_count(app_pg, job.id) == len(model.chat_requests())
+    with app_pg.app_context(), tenant_scope("t1"):
+        assert execute_job(job.id, job_step_callers) is None
+    assert len(model.chat_requests()) == job.usage["calls"]

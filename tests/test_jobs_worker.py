@@ -50,6 +50,7 @@ class RedisServer:
         wait_for(self._answers, 10, what="redis-server to start")
 
     def _answers(self) -> bool:
+        """True once the server answers PING."""
         try:
             return redis.Redis(port=self.port, socket_timeout=0.5).ping()
         except redis.RedisError:

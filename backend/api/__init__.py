@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.api import addin_static, admin, auth_routes, health, jobs, me, meta, skills
+from backend.api import addin_static, admin, admin_providers, auth_routes, health, jobs, me, meta, skills
 
 
 def init_app(app: Flask) -> None:
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(me.bp)
     app.register_blueprint(skills.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_providers.bp)
     app.register_blueprint(auth_routes.bp)
     app.register_blueprint(addin_static.bp)
     app.register_blueprint(jobs.bp)

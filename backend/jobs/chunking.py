@@ -41,6 +41,7 @@ def chunk_paragraphs(paragraphs: list[str], max_tokens: int, count_tokens: Token
     current: list[tuple[int, str, int]] = []
 
     def flush() -> None:
+        """Close the chunk being built."""
         if current:
             text = "\n\n".join(piece for _, piece, _ in current)
             tokens = sum(t for _, _, t in current)

@@ -20,6 +20,7 @@ TokenCounter = Callable[[str], int]
 
 
 def _common(data: dict[str, Any]) -> dict[str, Any]:
+    """The input fields every step of a plan passes on."""
     return {"instructions": data.get("instructions", ""), "sensitivity": data.get("sensitivity")}
 
 

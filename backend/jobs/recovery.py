@@ -59,6 +59,7 @@ def start_sweeper(app: Flask) -> threading.Thread | None:
     stale = float(app.config["JOB_STALE_SECONDS"])
 
     def sweep_forever() -> None:
+        """Sweep, sleep, repeat, for the life of the worker."""
         while True:
             try:
                 with app.app_context():

@@ -95,6 +95,7 @@ class JobContext:
         gate = asyncio.Semaphore(self._concurrency)
 
         async def run(step: Step) -> tuple[str, StepOutcome]:
+            """One call, once a slot is free."""
             async with gate:
                 return step.key, await self._call(step)
 

@@ -60,6 +60,7 @@ def create_job(
 
 
 def _by_idempotency_key(tenant_id: str, user_id: str, key: str | None) -> Job | None:
+    """The caller's job with this idempotency key, if any."""
     query = select(Job).where(Job.tenant_id == tenant_id, Job.user_id == user_id, Job.idempotency_key == key)
     return db.session.scalars(query).first()
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from backend.errors import ApiError
-from backend.metering.store import insert_ignore
+from backend.metering.store import add_within_limit
 from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
@@ -83,31 +83,35 @@ class Budgets:
             ("tenant", TENANT_SCOPE, budgets.get("tenant_monthly_usd")),
             ("user", user_id, budgets.get("user_monthly_usd")),
         )
-        c = BudgetCounter
+        t = self.table.c
         with self.engine.begin() as conn:
             for scope, owner, limit_usd in scopes:  # always tenant then user: one lock order, no deadlocks
-                insert_ignore(conn, self.table, {"tenant_id": tenant_id, "user_id": owner, "period": period})
-                statement = update(c).where(c.tenant_id == tenant_id, c.user_id == owner, c.period == period)
-                if limit_usd is not None:
-                    limit = usd_to_micros(limit_usd)
-                    statement = statement.where(c.spent_micros + c.reserved_micros + micros <= limit)
-                if conn.execute(statement.values(reserved_micros=c.reserved_micros + micros)).rowcount != 1:
+                key = {"tenant_id": tenant_id, "user_id": owner, "period": period}
+                limit = None if limit_usd is None else usd_to_micros(limit_usd)
+                headroom = None if limit is None else t.spent_micros + t.reserved_micros + micros <= limit
+                # One upsert per counter: a new row starts at `micros`, so that case is checked here first.
+                fits = limit is None or micros <= limit
+                if not (fits and add_within_limit(conn, self.table, key, "reserved_micros", micros, headroom)):
                     raise BudgetExhausted(scope, seconds_until_next_month(now))  # rolls back the tenant's hold
         return Reservation(tenant_id, user_id, period, micros)
 
-    def settle(self, reservation: Reservation, actual_usd: Decimal | float) -> None:
-        """Release the reservation and add what the call actually cost (0 for a call that cost nothing)."""
+    def settle(self, reservation: Reservation, actual_usd: Decimal | float, conn: Connection | None = None) -> None:
+        """Release the reservation and add what the call actually cost (0 for a call that cost nothing).
+
+        With `conn`, inside the caller's transaction (the dispatcher records the SkillRun in the same commit).
+        """
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.settle(reservation, actual_usd, own)
         actual = usd_to_micros(actual_usd)
         c = BudgetCounter
-        with self.engine.begin() as conn:
-            for owner in (TENANT_SCOPE, reservation.user_id):
-                conn.execute(
-                    update(c)
-                    .where(c.tenant_id == reservation.tenant_id, c.user_id == owner, c.period == reservation.period)
-                    .values(
-                        reserved_micros=c.reserved_micros - reservation.micros, spent_micros=c.spent_micros + actual
-                    )
-                )
+        for owner in (TENANT_SCOPE, reservation.user_id):  # tenant then user: the reserve's lock order
+            conn.execute(
+                update(c)
+                .where(c.tenant_id == reservation.tenant_id, c.user_id == owner, c.period == reservation.period)
+                .values(reserved_micros=c.reserved_micros - reservation.micros, spent_micros=c.spent_micros + actual)
+            )
+        return None
 
     def usage(self, tenant_id: str, user_id: str = TENANT_SCOPE, period: str | None = None) -> dict[str, Decimal]:
         """Spent and reserved USD of a tenant (or one of its users) in a month (default: this one)."""

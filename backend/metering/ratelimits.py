@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete
 
 from backend.errors import ApiError
-from backend.metering.store import insert_ignore, key_prefix, shared_redis
+from backend.metering.store import add_within_limit, key_prefix, shared_redis
 from backend.models.accounting import RateLimitCounter
 
 WINDOW_SECONDS = 60
@@ -106,24 +106,26 @@ class DatabaseRateLimiter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.table = RateLimitCounter.__table__
+        self._swept_window = -1  # the window this process last deleted old counter rows in
 
     def acquire(self, checks: list[LimitCheck], now: float | None = None) -> None:
         """Charge every check, or none and raise RateLimited."""
         if not checks:
             return
         window, retry_after = window_of(time.time() if now is None else now)
-        c = RateLimitCounter
+        used = self.table.c.used
         with self.engine.begin() as conn:
             for check in checks:
-                insert_ignore(conn, self.table, {"key": check.key, "window": window, "used": 0})
-                charged = conn.execute(
-                    update(c)
-                    .where(c.key == check.key, c.window == window, c.used + check.amount <= check.limit)
-                    .values(used=c.used + check.amount)
-                )
-                if charged.rowcount != 1:
+                key = {"key": check.key, "window": window}
+                headroom = used + check.amount <= check.limit
+                # One upsert per counter; a new row starts at the amount, so that case is checked here first.
+                fits = check.amount <= check.limit
+                if not (fits and add_within_limit(conn, self.table, key, "used", check.amount, headroom)):
                     raise RateLimited(check.name, retry_after)  # rolls back every charge of this request
-                conn.execute(delete(c).where(c.key == check.key, c.window < window - 1))  # old windows
+        if window != self._swept_window:  # old windows: once per window and process, not on every request
+            self._swept_window = window
+            with self.engine.begin() as conn:
+                conn.execute(delete(RateLimitCounter).where(RateLimitCounter.window < window - 1))
 
 
 def rate_limiter(app: Flask) -> RedisRateLimiter | DatabaseRateLimiter:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend.models.runs import SkillRun
 from backend.providers.base import ModelSpec, Usage
@@ -43,6 +43,12 @@ class RunRecord:
 
 def record_run(engine: Engine, record: RunRecord, run_id: str | None = None) -> str:
     """Insert the SkillRun of one call in its own short transaction and return its id."""
+    with engine.begin() as conn:
+        return insert_run(conn, record, run_id)
+
+
+def insert_run(conn: Connection, record: RunRecord, run_id: str | None = None) -> str:
+    """Insert the SkillRun of one call inside the caller's transaction (e.g. with the budget settlement)."""
     from backend.models.columns import new_id
 
     run_id = run_id or new_id()
@@ -65,8 +71,7 @@ def record_run(engine: Engine, record: RunRecord, run_id: str | None = None) -> 
         "error_code": record.error_code,
         "routing": record.routing or {},
     }
-    with engine.begin() as conn:
-        conn.execute(insert(SkillRun).values(**values))
+    conn.execute(insert(SkillRun).values(**values))
     return run_id
 
 

@@ -171,6 +171,7 @@ class CachedCircuitStates:
     def __init__(self, breaker: RedisCircuitBreaker | DatabaseCircuitBreaker, ttl: float) -> None:
         self.breaker, self.ttl = breaker, ttl
         self._cache: dict[str, tuple[str, float]] = {}
+        self._failed: set[str] = set()  # refs this process recorded a failure of since its last success write
 
     def states(self, refs: list[str], now: float | None = None) -> dict[str, str]:
         """The state of each ref; only refs not read within the last `ttl` seconds are fetched, in one batch."""
@@ -183,12 +184,23 @@ class CachedCircuitStates:
 
     def record_failure(self, ref: str, retry_after: float | None = None, now: float | None = None) -> None:
         """Record in the shared store and forget the cached state."""
+        self._failed.add(ref)
         self.breaker.record_failure(ref, retry_after=retry_after, now=now)
         self._cache.pop(ref, None)
 
     def record_success(self, ref: str, now: float | None = None) -> None:
-        """Record in the shared store and forget the cached state."""
+        """Record in the shared store and forget the cached state.
+
+        Skipped (no write per call) while the circuit was seen closed within `ttl` and this process has recorded
+        no failure of it since its last success: then there is nothing of ours to reset. Each process resets the
+        failures it counted itself, so a model's failures are never left standing by a success.
+        """
+        hit = self._cache.get(ref)
+        fresh = hit is not None and hit[0] == "closed" and time.monotonic() - hit[1] < self.ttl
+        if fresh and ref not in self._failed:
+            return
         self.breaker.record_success(ref, now=now)
+        self._failed.discard(ref)
         self._cache.pop(ref, None)
 
     def try_probe(self, ref: str, now: float | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:03:30.519661
+Create Date: 2026-11-28 16:42:22.790047
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("spent_micros", sa.BigInteger(), nullable=False),
         sa.Column("reserved_micros", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("tenant_id", "user_id", "period"),
+        sa.PrimaryKeyConstraint("tenant_id", "user_id", "period", name=op.f("pk_budget_counters")),
     )
     op.create_table(
         "circuit_states",
@@ -36,14 +36,14 @@ def upgrade() -> None:
         sa.Column("open_until", sa.Float(), nullable=False),
         sa.Column("tripped", sa.Boolean(), nullable=False),
         sa.Column("probe_until", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("ref"),
+        sa.PrimaryKeyConstraint("ref", name=op.f("pk_circuit_states")),
     )
     op.create_table(
         "rate_limit_counters",
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("window", sa.BigInteger(), nullable=False),
         sa.Column("used", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("key", "window"),
+        sa.PrimaryKeyConstraint("key", "window", name=op.f("pk_rate_limit_counters")),
     )
     op.create_table(
         "tenants",
@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
     op.create_table(
         "audit_events",
@@ -69,8 +69,10 @@ def upgrade() -> None:
         ),
         sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_audit_events_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_tenant_created", ["tenant_id", "created_at"], unique=False)
@@ -92,8 +94,10 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_providers_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_providers")),
         sa.UniqueConstraint("tenant_id", "name", name="uq_tenant_providers_name"),
     )
     with op.batch_alter_table("tenant_providers", schema=None) as batch_op:
@@ -121,8 +125,10 @@ def upgrade() -> None:
         ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("tenant_id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_settings_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenant_settings")),
     )
     op.create_table(
         "user_token_caches",
@@ -130,8 +136,10 @@ def upgrade() -> None:
         sa.Column("object_id", sa.String(length=64), nullable=False),
         sa.Column("cache_encrypted", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("tenant_id", "object_id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_user_token_caches_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "object_id", name=op.f("pk_user_token_caches")),
     )
     op.create_table(
         "users",
@@ -142,8 +150,10 @@ def upgrade() -> None:
         sa.Column("admin_granted", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_users_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("tenant_id", "object_id", name="uq_users_tenant_object"),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
@@ -174,11 +184,15 @@ def upgrade() -> None:
         ),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_jobs_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_jobs_user_id_users"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("tenant_id", "user_id", "idempotency_key", name="uq_jobs_idempotency"),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -195,9 +209,11 @@ def upgrade() -> None:
             "result", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_job_steps_job_id_jobs"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_job_steps_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_steps")),
         sa.UniqueConstraint("job_id", "key", name="uq_job_steps_key"),
     )
     with op.batch_alter_table("job_steps", schema=None) as batch_op:
@@ -224,10 +240,14 @@ def upgrade() -> None:
             "routing", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("id"),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_skill_runs_job_id_jobs"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_skill_runs_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_skill_runs_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_skill_runs")),
     )
     with op.batch_alter_table("skill_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_skill_runs_job_id"), ["job_id"], unique=False)

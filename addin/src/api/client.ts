@@ -75,7 +75,8 @@ export class ApiClient {
     await this.send("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`, undefined);
   }
 
-  private async json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  /** A JSON request (subclasses such as the admin client add their own routes). */
+  protected async json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const response = await this.send(method, path, body, signal, "application/json");
     return (await response.json()) as T;
   }

@@ -1,0 +1,296 @@
+"""What Switchboard adds to a model call: the same fake provider called directly and through `switchboard run`.
+
+One run starts bench/fast_fake_provider.py and `switchboard run` (gunicorn, gevent, its defaults) in dev auth mode,
+onboards a tenant with budgets and rate limits set (high enough never to refuse, so every request reserves, settles
+and charges counters), and mints RS256 dev tokens for several users: each request is validated by the production
+path, routed, rate limited, budgeted and metered (one SkillRun). For 1, 10 and 100 concurrent clients it then runs
+the direct calls and the calls through Switchboard (`POST /api/skills/summarize/invoke`, JSON), each for a fixed
+time, from a separate load process (asyncio on raw keep-alive sockets), and prints latency p50/p99 for both, the
+added latency (through minus direct, per percentile), requests/s, errors, server CPU and the load average.
+
+    .venv/bin/python bench/overhead.py                                   # SQLite in a temp instance folder
+    .venv/bin/python bench/overhead.py --database-url postgresql://postgres@127.0.0.1:5432/sb_bench_x \\
+        --redis-url redis://127.0.0.1:6379/5                             # the scale-out configuration
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from streams import cpu_seconds, free_port  # noqa: E402 - the sibling bench's process helpers
+
+BENCH_KEY = "sk-bench-not-a-secret"
+TENANT_ID = "00000000-0000-4000-8000-00000000be11"
+TEXT = "The quarterly report shows revenue up eight percent, costs flat, and two new offices opening in spring. " * 4
+PROVIDERS = """providers:
+  - name: bench
+    type: openai
+    base_url: {base_url}
+    api_key_env: SWITCHBOARD_BENCH_KEY
+    timeouts: {{connect: 2, first_token: 10, total: 30}}
+    models:
+      - {{id: gpt-bench, context_window: 128000, max_output_tokens: 4096, location: us-east, tier: 3,
+          capabilities: [streaming], price_per_million: {{input: 0.15, output: 0.6}}}}
+"""
+# High enough never to refuse during a run, so each request does the full accounting work.
+BUDGETS = {"tenant_monthly_usd": 1_000_000, "user_monthly_usd": 100_000}
+RATE_LIMITS = {
+    "user_requests_per_minute": 1_000_000,
+    "tenant_requests_per_minute": 10_000_000,
+    "user_tokens_per_minute": 1_000_000_000,
+    "tenant_tokens_per_minute": 10_000_000_000,
+}
+
+
+def http_request(path: str, port: int, body: dict, headers: dict[str, str]) -> bytes:
+    """A raw HTTP/1.1 keep-alive POST with a JSON body."""
+    payload = json.dumps(body).encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    head += f"Content-Length: {len(payload)}\r\n\r\n"
+    return head.encode() + payload
+
+
+def direct_requests(port: int) -> list[bytes]:
+    """The direct call: what the OpenAI SDK sends the provider for this skill (same prompt size)."""
+    messages = [
+        {"role": "system", "content": "You summarize documents for the person who is reading them."},
+        {"role": "user", "content": f"Summarize the selected text. Length: medium.\n\nSelected text:\n{TEXT}"},
+    ]
+    body = {"model": "gpt-bench", "messages": messages, "max_tokens": 1024, "temperature": 0.2}
+    return [http_request("/v1/chat/completions", port, body, {"Authorization": f"Bearer {BENCH_KEY}"})]
+
+
+def switchboard_requests(port: int, tokens: list[str]) -> list[bytes]:
+    """The same call through Switchboard, one prepared request per user token."""
+    body = {"input": {"text": TEXT, "length": "medium"}}
+    return [
+        http_request(
+            "/api/skills/summarize/invoke",
+            port,
+            body,
+            {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+        for token in tokens
+    ]
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one Content-Length response; return its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
+async def client_loop(port: int, request: bytes, warmup_end: float, end: float, out: dict) -> None:
+    """One client: send, wait for the answer, repeat on one keep-alive connection until `end`."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    clock = time.perf_counter
+    try:
+        while (start := clock()) < end:
+            writer.write(request)
+            status = await read_response(reader)
+            done = clock()
+            if start >= warmup_end:
+                if status == 200:
+                    out["latencies"].append(done - start)
+                else:
+                    out["errors"][status] = out["errors"].get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def run_load(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float) -> dict:
+    """`clients` concurrent clients for warmup + seconds; latencies of the measured part only."""
+    out: dict = {"latencies": [], "errors": {}}
+    begin = time.perf_counter()
+    warmup_end, end = begin + warmup, begin + warmup + seconds
+    tasks = [client_loop(port, requests[i % len(requests)], warmup_end, end, out) for i in range(clients)]
+    await asyncio.gather(*tasks)
+    return out
+
+
+def load_process(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, results) -> None:
+    """Entry point of the load process; also reports its own CPU time."""
+    out = asyncio.run(run_load(port, requests, clients, warmup, seconds))
+    results.put((out["latencies"], out["errors"], time.process_time()))
+
+
+def measure(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, pids: list[int]) -> dict:
+    """One load step in a fresh process: percentiles, throughput, errors, CPU of the servers and the client."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
+    process = context.Process(target=load_process, args=(port, requests, clients, warmup, seconds, results))
+    process.start()
+    latencies, errors, client_cpu = results.get()
+    process.join()
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    latencies.sort()
+    return {
+        "n": len(latencies),
+        "p50": percentile(latencies, 0.50) * 1000,
+        "p99": percentile(latencies, 0.99) * 1000,
+        "rps": len(latencies) / seconds,
+        "errors": errors,
+        "server_cpu": cpu,
+        "client_cpu": client_cpu,
+        "load": os.getloadavg()[0],
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile of sorted values (nearest rank); NaN when empty."""
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def start_fake() -> tuple[subprocess.Popen, int]:
+    """Start the fast fake provider; return it and its port."""
+    fake = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("fast_fake_provider.py"))], stdout=subprocess.PIPE, text=True
+    )
+    line = fake.stdout.readline().split()
+    if len(line) != 2 or line[0] != "PORT":
+        fake.kill()
+        raise RuntimeError("the fake provider did not start")
+    return fake, int(line[1])
+
+
+def prepare_tenant(env: dict[str, str], users: int, results) -> None:
+    """In a child process with the server's environment: onboard the tenant, set its limits, mint user tokens."""
+    os.environ.update(env)
+    from backend import create_app
+    from backend.admin.settings import settings_row
+    from backend.auth.dev import ensure_dev_tenant, mint_dev_token
+    from backend.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        ensure_dev_tenant(TENANT_ID, name="Bench tenant")
+        row = settings_row(TENANT_ID)
+        row.budgets, row.rate_limits = dict(BUDGETS), dict(RATE_LIMITS)
+        db.session.commit()
+        results.put([mint_dev_token(TENANT_ID, f"bench-user-{i}", (), 7200) for i in range(users)])
+
+
+def start_switchboard(env: dict[str, str], options: list[str]) -> tuple[subprocess.Popen, int]:
+    """Start `switchboard run` on a free port; return it once /api/health answers."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("switchboard")), "run", "--port", str(port), *options]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5).read()
+            return server, port
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("switchboard did not start")
+
+
+def server_env(args: argparse.Namespace, instance: str, fake_port: int) -> dict[str, str]:
+    """The environment of the Switchboard server (and of the tenant set-up)."""
+    providers = Path(instance) / "providers.yaml"
+    providers.write_text(PROVIDERS.format(base_url=f"http://127.0.0.1:{fake_port}/v1"))
+    env = {
+        **os.environ,
+        "SWITCHBOARD_INSTANCE_PATH": instance,
+        "SWITCHBOARD_AUTH_MODE": "dev",
+        "SWITCHBOARD_PROVIDERS_FILE": str(providers),
+        "SWITCHBOARD_BENCH_KEY": BENCH_KEY,
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+    }
+    if args.database_url:
+        env["SWITCHBOARD_DATABASE_URL"] = args.database_url
+    if args.redis_url:
+        env["SWITCHBOARD_REDIS_URL"] = args.redis_url
+        env["SWITCHBOARD_REDIS_KEY_PREFIX"] = f"sb-bench-{uuid.uuid4().hex[:8]}:"
+    return env
+
+
+def print_table(rows: list[dict]) -> None:
+    """One line per concurrency level: direct, through Switchboard, added."""
+    print(
+        f"{'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>6} | {'switchboard p50':>15} {'p99':>7} {'rps':>6}"
+        f" {'errors':>6} {'cpu s':>6} | {'added p50':>9} {'p99':>7} | {'load':>5}"
+    )
+    for row in rows:
+        d, s = row["direct"], row["switchboard"]
+        errors = sum(s["errors"].values()) + sum(d["errors"].values())
+        print(
+            f"{row['clients']:>7} | {d['p50']:>10.2f} {d['p99']:>7.2f} {d['rps']:>6.0f} | {s['p50']:>15.2f}"
+            f" {s['p99']:>7.2f} {s['rps']:>6.0f} {errors:>6} {s['server_cpu']:>6.1f} |"
+            f" {s['p50'] - d['p50']:>9.2f} {s['p99'] - d['p99']:>7.2f} | {s['load']:>5.2f}"
+        )
+
+
+def main() -> None:
+    """Set up, measure each level (direct then through Switchboard), print the table and the raw numbers."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", default="1,10,100", help="concurrent clients per step, comma separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per step")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each step")
+    parser.add_argument("--users", type=int, default=10, help="distinct users (tokens) the clients cycle through")
+    parser.add_argument("--database-url", help="SWITCHBOARD_DATABASE_URL (default: SQLite in a temp instance)")
+    parser.add_argument("--redis-url", help="SWITCHBOARD_REDIS_URL (default: none; counters in the database)")
+    parser.add_argument("--run-options", default="", help="extra options of `switchboard run`, e.g. '--workers 3'")
+    parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    args = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    fake, fake_port = start_fake()
+    server = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="sb-overhead-") as instance:
+            env = server_env(args, instance, fake_port)
+            switchboard_cli = str(Path(sys.executable).with_name("switchboard"))
+            subprocess.run([switchboard_cli, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+            results = context.Queue()
+            setup = context.Process(target=prepare_tenant, args=(env, args.users, results))
+            setup.start()
+            tokens = results.get(timeout=120)
+            setup.join()
+            server, port = start_switchboard(env, args.run_options.split())
+            direct, through = direct_requests(fake_port), switchboard_requests(port, tokens)
+            rows = []
+            for clients in [int(level) for level in args.levels.split(",")]:
+                row = {"clients": clients}
+                row["direct"] = measure(fake_port, direct, clients, args.warmup, args.seconds, [fake.pid])
+                row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid])
+                rows.append(row)
+            db = "PostgreSQL" if args.database_url else "SQLite"
+            print(f"database: {db}; counters: {'Redis' if args.redis_url else 'database'}; {os.cpu_count()} CPUs")
+            print("latencies in ms; added = through Switchboard minus direct, per percentile; cpu s = server CPU")
+            print_table(rows)
+            if args.json:
+                print(json.dumps(rows, indent=1))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        fake.terminate()
+        fake.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

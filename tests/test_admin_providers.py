@@ -1,0 +1,81 @@
+"""The admin console's catalog and connection test: real provider calls to the loopback fakes, keys never shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.auth_fixtures import TENANT_A, bearer, entra, make_token, signing_key, tenants  # noqa: F401
+from tests.fakes import Fault
+from tests.fakes.common import closed_port_url
+from tests.fakes.harness import TEST_KEY
+from tests.test_invoke import admin, providers_config, servers, user  # noqa: F401
+
+OWN_KEY = "sk-own-tenant-key-5e1d0a9b77"
+
+
+@pytest.fixture
+def app_config(app_config, entra, servers, tmp_path, monkeypatch):  # noqa: F811
+    """The skills configuration; tenants may point providers at loopback (where the fakes listen)."""
+    return {**providers_config(app_config, entra, servers, tmp_path, monkeypatch), "ALLOWED_MODEL_HOSTS": ["127.0.0.1"]}
+
+
+def own_provider(base_url: str, api_key: str) -> dict:
+    """A self-hosted provider of the tenant's own."""
+    models = [{"id": "gpt-test", "context_window": 32000, "max_output_tokens": 512, "location": "on-prem"}]
+    return {"name": "ourgpu", "type": "selfhosted", "base_url": base_url, "api_key": api_key, "models": models}
+
+
+def set_providers(client, admin, providers: list[dict]) -> None:  # noqa: F811
+    """PATCH the tenant's providers and insist it worked."""
+    response = client.patch("/api/admin/tenant", json={"providers": providers}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_catalog_lists_platform_and_own_providers_and_every_skill_without_keys(client, admin, servers):  # noqa: F811
+    openai, _ = servers
+    set_providers(client, admin, [own_provider(openai.base_url, OWN_KEY), {"name": "claude", "enabled": False}])
+    client.patch("/api/admin/tenant", json={"disabled_skills": ["translate"]}, headers=admin)
+    response = client.get("/api/admin/catalog", headers=admin)
+    assert response.status_code == 200
+    body = response.get_json()
+    by_name = {p["name"]: p for p in body["providers"]}
+    assert by_name["cheap"]["owner"] == "platform" and "base_url" not in by_name["cheap"]
+    assert by_name["claude"]["enabled"] is False
+    assert by_name["ourgpu"]["owner"] == "tenant" and by_name["ourgpu"]["base_url"] == openai.base_url
+    assert [m["ref"] for m in by_name["ourgpu"]["models"]] == ["ourgpu/gpt-test"]
+    assert body["platform_providers"] == ["cheap", "claude"]
+    assert "translate" in {s["id"] for s in body["skills"]}  # disabled skills are listed, so they can be re-enabled
+    text = response.get_data(as_text=True)
+    assert OWN_KEY not in text and TEST_KEY not in text
+
+
+def test_a_platform_provider_answers_ok(client, admin, servers):  # noqa: F811
+    openai, _ = servers
+    before = len(openai.requests)
+    body = client.post("/api/admin/providers/cheap/test", headers=admin).get_json()
+    assert body["ok"] is True and body["model"] == "cheap/gpt-test" and body["latency_ms"] >= 0
+    assert len(openai.requests) == before + 1  # one real call reached the provider
+
+
+def test_a_wrong_key_answers_auth_and_never_echoes_the_key(client, admin, servers):  # noqa: F811
+    openai, _ = servers
+    set_providers(client, admin, [own_provider(openai.base_url, OWN_KEY)])
+    response = client.post("/api/admin/providers/ourgpu/test", headers=admin)
+    assert response.get_json() == {"ok": False, "model": "ourgpu/gpt-test", "error": "auth", "status": 401}
+    assert OWN_KEY not in response.get_data(as_text=True)
+    set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])
+    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True
+
+
+def test_server_errors_and_unreachable_hosts_answer_their_kind(client, admin, servers):  # noqa: F811
+    openai, _ = servers
+    openai.script(fault=Fault.server_error(500), times=5)  # the SDK's own retries see the same failure
+    assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["error"] == "server"
+    set_providers(client, admin, [own_provider(f"{closed_port_url()}/v1", TEST_KEY)])
+    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["error"] == "connect"
+
+
+def test_unknown_providers_are_404_and_users_are_refused(client, admin, user):  # noqa: F811
+    assert client.post("/api/admin/providers/nobody/test", headers=admin).status_code == 404
+    assert client.post("/api/admin/providers/cheap/test", headers=user).status_code == 403
+    assert client.get("/api/admin/catalog", headers=user).status_code == 403

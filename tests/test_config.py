@@ -1,0 +1,211 @@
+"""Configuration order (defaults, instance file, SWITCHBOARD_* environment) and imports free of side effects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from backend import create_app
+from backend.config import DEFAULTS
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def operator_env(tmp_path, monkeypatch) -> Path:
+    """An environment holding no SWITCHBOARD_* variable but the instance folder; returns that folder."""
+    for name in list(os.environ):
+        if name.startswith("SWITCHBOARD_"):
+            monkeypatch.delenv(name)
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    monkeypatch.setenv("SWITCHBOARD_INSTANCE_PATH", str(instance))
+    return instance
+
+
+def test_defaults_apply_without_file_or_environment(operator_env):
+    app = create_app()
+    assert app.instance_path == str(operator_env)
+    assert app.config["MAX_CONTENT_LENGTH"] == DEFAULTS["MAX_CONTENT_LENGTH"]
+    assert app.config["LOG_LEVEL"] == DEFAULTS["LOG_LEVEL"]
+    assert app.config["ALLOWED_MODEL_HOSTS"] == []
+    assert app.config["DATABASE_URL"] == f"sqlite:///{operator_env / 'switchboard.sqlite'}"
+    assert app.config["BROKER_URL"].startswith("sqla+sqlite:///") and str(operator_env) in app.config["BROKER_URL"]
+    # The generated secret key is kept in the instance folder, readable by the owner only, and reused.
+    key_file = operator_env / "secret_key"
+    assert app.config["SECRET_KEY"] == key_file.read_text().strip() and len(app.config["SECRET_KEY"]) >= 32
+    assert key_file.stat().st_mode & 0o077 == 0
+    assert create_app().config["SECRET_KEY"] == app.config["SECRET_KEY"]
+
+
+def test_the_instance_file_overrides_defaults_and_the_environment_overrides_both(operator_env, monkeypatch):
+    (operator_env / "switchboard.cfg").write_text(
+        textwrap.dedent(
+            """
+            MAX_CONTENT_LENGTH = 1234
+            LOG_LEVEL = "WARNING"
+            JOB_CONCURRENCY = 7
+            ALLOWED_MODEL_HOSTS = ["gpu.file.example"]
+            """
+        )
+    )
+    from_file = create_app()
+    assert from_file.config["MAX_CONTENT_LENGTH"] == 1234
+    assert from_file.config["LOG_LEVEL"] == "WARNING"
+    assert from_file.config["JOB_CONCURRENCY"] == 7
+    assert from_file.config["ALLOWED_MODEL_HOSTS"] == ["gpu.file.example"]
+
+    monkeypatch.setenv("SWITCHBOARD_MAX_CONTENT_LENGTH", "4321")  # JSON-decoded: an int
+    monkeypatch.setenv("SWITCHBOARD_LOG_LEVEL", "ERROR")  # not JSON: kept as a string
+    monkeypatch.setenv("SWITCHBOARD_ENTRA_ALLOW_HTTP_AUTHORITY", "true")
+    from_env = create_app()
+    assert from_env.config["MAX_CONTENT_LENGTH"] == 4321
+    assert from_env.config["LOG_LEVEL"] == "ERROR"
+    assert from_env.config["ENTRA_ALLOW_HTTP_AUTHORITY"] is True
+    assert from_env.config["JOB_CONCURRENCY"] == 7  # the file still applies where the environment is silent
+    assert from_env.config["ALLOWED_MODEL_HOSTS"] == ["gpu.file.example"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "hosts"),
+    [
+        ("gpu.internal", ["gpu.internal"]),
+        ("gpu1.internal, gpu2.internal:8000,,", ["gpu1.internal", "gpu2.internal:8000"]),
+        ('["a.example", "b.example"]', ["a.example", "b.example"]),
+        ("10.0.0.5", ["10.0.0.5"]),
+        ("", []),
+    ],
+)
+def test_allowed_model_hosts_are_parsed_as_a_list(operator_env, monkeypatch, raw, hosts):
+    monkeypatch.setenv("SWITCHBOARD_ALLOWED_MODEL_HOSTS", raw)
+    assert create_app().config["ALLOWED_MODEL_HOSTS"] == hosts
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("off", False), ("no", False), ("0", False), ("false", False), ("on", True), ("YES", True)]
+)
+def test_boolean_settings_understand_the_usual_words(operator_env, monkeypatch, raw, expected):
+    monkeypatch.setenv("SWITCHBOARD_ENABLE_DIAGNOSTICS", raw)
+    app = create_app()
+    assert app.config["ENABLE_DIAGNOSTICS"] is expected
+    assert ("diagnostics" in app.blueprints) is expected  # "off" must not expose the unauthenticated endpoints
+
+
+def test_numeric_settings_from_the_instance_file_are_typed(operator_env):
+    (operator_env / "switchboard.cfg").write_text("MAX_CONTENT_LENGTH = '2048'\nCIRCUIT_COOLDOWN_SECONDS = '12'\n")
+    app = create_app()
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048 and app.config["CIRCUIT_COOLDOWN_SECONDS"] == 12.0
+
+
+@pytest.mark.parametrize(("name", "raw"), [("MAX_CONTENT_LENGTH", "2MB"), ("LOG_JSON", "maybe")])
+def test_an_untypable_setting_stops_the_start_with_its_name(operator_env, monkeypatch, name, raw):
+    monkeypatch.setenv(f"SWITCHBOARD_{name}", raw)
+    with pytest.raises(ValueError, match=name):
+        create_app()
+
+
+def test_test_config_replaces_file_and_environment(operator_env, monkeypatch, tmp_path):
+    (operator_env / "switchboard.cfg").write_text("LOG_LEVEL = 'WARNING'\n")
+    monkeypatch.setenv("SWITCHBOARD_MAX_CONTENT_LENGTH", "4321")
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"), "SECRET_KEY": "k" * 40})
+    assert app.config["LOG_LEVEL"] == DEFAULTS["LOG_LEVEL"]
+    assert app.config["MAX_CONTENT_LENGTH"] == DEFAULTS["MAX_CONTENT_LENGTH"]
+    assert app.instance_path == str(tmp_path / "other")
+
+
+# Imports every backend module in a fresh interpreter with sockets and os.environ instrumented. Connections and name
+# lookups fail loudly; environment reads are recorded when the first frame outside os/stdlib is in backend/.
+IMPORT_PROBE = textwrap.dedent(
+    """
+    import collections.abc, importlib, json, os, pkgutil, socket, sys, traceback
+
+    WATCHED = sys.argv[1] + os.sep  # the package folder whose own reads count
+    ENTRY_POINTS = {"backend.wsgi", "backend.worker", "backend.cli.__main__"}  # they build the app by design
+    STDLIB_MAPPING = (os.sep + "os.py", os.sep + "_collections_abc.py")  # frozen copies are named "<frozen ...>"
+    events = []
+
+    def reader():
+        frame = sys._getframe(2)
+        while frame and (frame.f_code.co_filename.startswith("<") or frame.f_code.co_filename.endswith(STDLIB_MAPPING)):
+            frame = frame.f_back
+        return frame.f_code.co_filename if frame else ""
+
+    class RecordingEnviron(collections.abc.MutableMapping):
+        def __init__(self, real):
+            self.real = real
+        def _note(self, key):
+            if reader().startswith(WATCHED):
+                events.append(["env", str(key), reader()])
+        def __getitem__(self, key):
+            self._note(key)
+            return self.real[key]
+        def __contains__(self, key):
+            self._note(key)
+            return key in self.real
+        def __setitem__(self, key, value):
+            self.real[key] = value
+        def __delitem__(self, key):
+            del self.real[key]
+        def __iter__(self):
+            self._note("*")
+            return iter(self.real)
+        def __len__(self):
+            return len(self.real)
+        def copy(self):
+            self._note("*")
+            return dict(self.real)
+
+    def refuse(kind):
+        def blocked(*args, **kwargs):
+            events.append([kind, repr(args)[:200], "".join(traceback.format_stack(limit=6))])
+            raise OSError(f"{kind} during import")
+        return blocked
+
+    socket.socket.connect = refuse("connect")
+    socket.socket.connect_ex = refuse("connect")
+    socket.getaddrinfo = refuse("getaddrinfo")
+    os.environ = RecordingEnviron(os.environ)
+
+    names = sys.argv[2:]
+    if not names:
+        import backend
+        names = [m.name for m in pkgutil.walk_packages(backend.__path__, "backend.") if m.name not in ENTRY_POINTS]
+    for name in names:
+        importlib.import_module(name)
+    print(json.dumps({"modules": names, "events": events}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_importing_every_backend_module_connects_nowhere_and_reads_no_environment():
+    command = [sys.executable, "-c", IMPORT_PROBE, str(REPOSITORY / "backend")]
+    result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(report["modules"]) > 40 and "backend.api.meta" in report["modules"]
+    assert report["events"] == []
+
+
+def test_the_import_probe_catches_a_module_that_reads_the_environment_or_connects(tmp_path):
+    # The probe must be able to fail: a throwaway package that reads the environment and connects at import.
+    package = tmp_path / "offender"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "import os, socket\n"
+        "LEVEL = os.environ.get('SWITCHBOARD_LOG_LEVEL')\n"
+        "try:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError:\n    pass\n"
+    )
+    command = [sys.executable, "-c", IMPORT_PROBE, str(package), "offender"]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = json.loads(result.stdout.strip().splitlines()[-1])["events"]
+    assert [event[:2] for event in events if event[0] == "env"] == [["env", "SWITCHBOARD_LOG_LEVEL"]]
+    assert any(event[0] in ("connect", "getaddrinfo") for event in events)

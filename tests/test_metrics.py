@@ -1,0 +1,113 @@
+"""/metrics: valid Prometheus text, requests counted by route template, and summed over gunicorn's workers."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fakes.entra import FakeEntra
+from tests.live_server import LiveServer
+
+REQUESTS = "switchboard_http_requests"
+
+
+def samples(text: str, name: str) -> dict[tuple, float]:
+    """The `<name>_total` samples of an exposition text, keyed by their sorted labels."""
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    found = {}
+    for sample in families[name].samples if name in families else []:
+        if sample.name == f"{name}_total":
+            found[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def count(text: str, method: str, endpoint: str, status: str) -> float:
+    """Requests counted for one (method, endpoint, status), 0 if none yet."""
+    key = (("endpoint", endpoint), ("method", method), ("status", status))
+    return samples(text, REQUESTS).get(key, 0.0)
+
+
+def test_the_exposition_parses_and_counts_by_route_template(client):
+    before = client.get("/metrics")
+    assert before.status_code == 200 and before.content_type.startswith("text/plain")
+    start = count(before.text, "GET", "/api/jobs/<job_id>", "401")
+    for job_id in ("first-job", "second-job", "third-job"):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 401
+    after = client.get("/metrics").text
+    assert count(after, "GET", "/api/jobs/<job_id>", "401") == start + 3
+    endpoints = {dict(labels)["endpoint"] for labels in samples(after, REQUESTS)}
+    assert not any("first-job" in endpoint for endpoint in endpoints)  # raw paths never become labels
+    assert count(after, "GET", "/metrics", "200") >= 1
+    families = {family.name for family in text_string_to_metric_families(after)}
+    assert {"switchboard_http_request_seconds", "switchboard_streams_open"} <= families
+
+
+def test_unmatched_paths_share_one_label(client):
+    start = count(client.get("/metrics").text, "GET", "unmatched", "404")
+    for path in ("/a", "/b/c", "/api/nothing-here"):
+        assert client.get(path).status_code == 404
+    assert count(client.get("/metrics").text, "GET", "unmatched", "404") == start + 3
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`switchboard run` with two workers, sharing a Prometheus multiprocess directory."""
+    with FakeEntra() as entra:
+        live = LiveServer.start(tmp_path_factory.mktemp("metrics-server"), entra.base_url)
+        yield live
+        live.stop()
+
+
+def worker_pids(master_pid: int) -> set[int]:
+    """The gunicorn master's child processes."""
+    return {int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()}
+
+
+def counted_by_worker(metrics_dir: Path, pid: int, scratch: Path) -> float:
+    """GET /api/me 401s in one worker's own counter file, read alone through prometheus_client's collector."""
+    alone = scratch / str(pid)
+    alone.mkdir(exist_ok=True)
+    for old in alone.iterdir():
+        old.unlink()
+    source = metrics_dir / f"counter_{pid}.db"
+    if not source.exists():
+        return 0.0
+    shutil.copy(source, alone / source.name)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(alone))
+    for family in registry.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == f"{REQUESTS}_total" and labels == {
+                "method": "GET",
+                "endpoint": "/api/me",
+                "status": "401",
+            }:
+                return sample.value
+    return 0.0
+
+
+@pytest.mark.slow
+def test_two_workers_are_aggregated(server, tmp_path):
+    (metrics_dir,) = [path for path in server.metrics_parent.iterdir() if path.name.startswith("switchboard-metrics-")]
+    workers = worker_pids(server.process.pid)
+    assert len(workers) == 2
+    sent = 0
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        # Concurrent requests on fresh connections spread over both workers; keep going until both served some.
+        for _ in range(20):
+            statuses = list(pool.map(lambda _: server.request("GET", "/api/me").status, range(16)))
+            assert set(statuses) == {401}
+            sent += len(statuses)
+            per_worker = {pid: counted_by_worker(metrics_dir, pid, tmp_path) for pid in workers}
+            if all(per_worker.values()):
+                break
+    assert all(per_worker.values()), f"one worker served everything: {per_worker}"
+    assert sum(per_worker.values()) == sent
+    assert count(server.request("GET", "/metrics").body.decode(), "GET", "/api/me", "401") == sent
