@@ -121,6 +121,8 @@ def coerce_typed_settings(app: Flask) -> None:
     """
     for key, default in DEFAULTS.items():
         value = app.config.get(key)
+        if isinstance(default, bool) and type(value) is int:  # "0" / "1" arrive JSON-decoded as numbers
+            app.config[key] = bool(value)
         if not isinstance(value, str) or default is None or isinstance(default, str | list):
             continue
         text = value.strip().lower()

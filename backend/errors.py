@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+# An over-limit body up to this size is read and dropped before answering 413: gunicorn would otherwise close the
+# connection while the client is still sending, and the client would see a broken pipe instead of the error.
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 # Werkzeug's HTTP errors, named in the contract's snake_case codes with a message fit for a person.
 HTTP_ERROR_CODES: dict[int, tuple[str, str]] = {
@@ -72,6 +76,19 @@ def _from_http_exception(exc: HTTPException) -> ApiError:
     return ApiError(status, code, message, headers=headers)
 
 
+def drain_request_body() -> None:
+    """Read the rest of a declared-length body (bounded by DRAIN_LIMIT_BYTES) so the answer reaches the client."""
+    remaining = request.content_length or 0
+    if remaining > DRAIN_LIMIT_BYTES:
+        return
+    stream = request.environ.get("wsgi.input")
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(remaining, 64 * 1024))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers: deliberate errors, HTTP errors, and anything unexpected (500, trace only in logs)."""
 
@@ -81,6 +98,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException) -> Response:
+        if exc.code == 413:
+            drain_request_body()
         return error_response(_from_http_exception(exc))
 
     @app.errorhandler(Exception)

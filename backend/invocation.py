@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 
 from backend.admin.settings import settings_row
+from backend.auth.ttlcache import hot_cache
 from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult
 from backend.errors import ApiError
 from backend.extensions import db
@@ -63,7 +64,7 @@ def prepare(skill_id: str, tenant_id: str, user_id: str, data: Any) -> Invocatio
     skill = current_skills().get(skill_id)
     if skill is None:
         raise ApiError(404, "unknown_skill", "No skill has this id.")
-    settings = settings_row(tenant_id)
+    settings = tenant_settings(tenant_id)
     if skill_id in (settings.disabled_skills or []):
         raise ApiError(403, "skill_disabled", "Your organisation has turned this skill off.")
     if skill.spec.long_running:
@@ -74,6 +75,18 @@ def prepare(skill_id: str, tenant_id: str, user_id: str, data: Any) -> Invocatio
     dispatcher = Dispatcher.for_tenant(current_app._get_current_object(), tenant_id, settings)
     db.session.commit()  # end the request's transaction: accounting writes on other connections must not wait on it
     return Invocation(skill, tenant_id, user_id, data, dispatcher)
+
+
+def tenant_settings(tenant_id: str) -> Any:
+    """The tenant's settings row, read at most every HOT_CACHE_SECONDS per process (and again at once after this
+    process writes one). The cached row is detached from every session: it is only ever read."""
+    cache = hot_cache(current_app, "settings")
+    row = cache.get(tenant_id)
+    if row is None:
+        row = settings_row(tenant_id)
+        db.session.expunge(row)
+        cache.put(tenant_id, row)
+    return row
 
 
 def usage_document(results: list[DispatchResult]) -> dict[str, Any]:

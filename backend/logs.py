@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 import uuid
 from datetime import UTC, datetime
 
@@ -46,6 +47,33 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
+    def formatException(self, ei) -> str:  # noqa: N802 - logging.Formatter's name
+        """The trace without exception messages: they may quote documents, tokens or SQL parameters."""
+        return redacted_trace(ei[1]) if ei[1] is not None else ""
+
+
+class PlainFormatter(logging.Formatter):
+    """Human-readable lines for a terminal (LOG_JSON off), with the same withheld exception messages."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging.Formatter's name
+        """The trace without exception messages."""
+        return redacted_trace(ei[1]) if ei[1] is not None else ""
+
+
+def redacted_trace(error: BaseException) -> str:
+    """Frames and exception types of an error and the errors that led to it, each message withheld."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    parts = []
+    for cause in reversed(chain):
+        kind = type(cause)
+        name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        frames = "".join(traceback.format_tb(cause.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{name}: (message withheld)")
+    return "\n\nwhich led to:\n\n".join(parts)
+
 
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     """Send the root logger to stderr, as JSON lines by default; idempotent."""
@@ -57,7 +85,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
         handler.addFilter(RequestIdFilter())
         root.addHandler(handler)
     fmt = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(fmt))
+    handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter(fmt))
     root.setLevel(level)
 
 

@@ -251,6 +251,8 @@ def main() -> None:
     parser.add_argument("--levels", default="1,10,100", help="concurrent clients per step, comma separated")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per step")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each step")
+    parser.add_argument("--server-warmup", type=float, default=15.0, help="unmeasured seconds of load at start")
+    parser.add_argument("--warmup-clients", type=int, default=20, help="concurrent clients of that warm-up")
     parser.add_argument("--users", type=int, default=10, help="distinct users (tokens) the clients cycle through")
     parser.add_argument("--database-url", help="SWITCHBOARD_DATABASE_URL (default: SQLite in a temp instance)")
     parser.add_argument("--redis-url", help="SWITCHBOARD_REDIS_URL (default: none; counters in the database)")
@@ -272,6 +274,8 @@ def main() -> None:
             setup.join()
             server, port = start_switchboard(env, args.run_options.split())
             direct, through = direct_requests(fake_port), switchboard_requests(port, tokens)
+            # Each worker's first calls import Semantic Kernel and the SDKs and load the tokenizer: not measured.
+            measure(port, through, args.warmup_clients, 0.0, args.server_warmup, [server.pid])
             rows = []
             for clients in [int(level) for level in args.levels.split(",")]:
                 row = {"clients": clients}

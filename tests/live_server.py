@@ -28,6 +28,8 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 CLIENT_ID = "5e0f6a3c-1111-4222-8333-944455556666"
 TENANT = "aaaaaaaa-0000-4000-8000-00000000000a"
 SIGNING_KID = "signing-key-1"
+# What the failing route's exceptions say: document text must never reach a log line through an exception message.
+FAILURE_TEXT = "the quarterly figures of Project Nightingale"
 
 
 def free_port() -> int:
@@ -161,8 +163,11 @@ def add_failing_route(app: Flask) -> Flask:
 
     @blueprint.get("/api/_test/explode")
     def explode():
-        """Fail as a bug would."""
-        raise DeliberateFailure("kaboom from the test route")
+        """Fail as a bug would, with document text in the messages of the error and of its cause."""
+        try:
+            {}[FAILURE_TEXT]
+        except KeyError as missing:
+            raise DeliberateFailure(f"could not summarize {FAILURE_TEXT}") from missing
 
     app.register_blueprint(blueprint)
     return app

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+import yaml
 
 from backend import create_app
 from backend.tasks.builtin import ping
@@ -170,7 +171,8 @@ def test_switchboard_worker_consumes_the_queues_it_is_given(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
-    """The all-in-one: migrates, serves /api/health, its worker runs a task sent from elsewhere; Ctrl-C ends it all."""
+    """The all-in-one: migrates, serves /api/health and the bundled model, its worker runs a task sent from elsewhere;
+    Ctrl-C ends it all."""
     instance = tmp_path / "instance"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
     env["SWITCHBOARD_INSTANCE_PATH"] = str(instance)
@@ -184,8 +186,12 @@ def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
             stderr=subprocess.STDOUT,
         )
     try:
-        children = wait_for(lambda: started_children(log, 2), 90, "switchboard up to start its children")
-        assert set(children) == {"web", "worker"}
+        children = wait_for(lambda: started_children(log, 3), 90, "switchboard up to start its children")
+        # No providers file: the bundled demo model is served and named as the platform's only provider.
+        assert set(children) == {"local-model", "web", "worker"}
+        providers = yaml.safe_load((instance / "providers.embedded.yaml").read_text())["providers"]
+        assert [(p["name"], p["type"]) for p in providers] == [("local", "selfhosted")]
+        wait_for(lambda: "local-model ready" in log.read_text() or None, 120, "the bundled model to answer")
         document = wait_for(lambda: health(port), 120, "/api/health to answer")
         assert document["status"] == "ok", document
         assert document["checks"]["broker"] == "ok"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from backend.logs import JsonFormatter
+from backend.logs import JsonFormatter, PlainFormatter
 from tests.fakes.entra import FakeEntra
 from tests.live_server import LiveServer
 
@@ -81,8 +81,9 @@ def test_a_request_id_with_line_breaks_is_replaced(client, supplied):
 
 
 def test_the_formatter_writes_extra_fields_and_the_trace_on_one_line():
+    secret = "boom-" + "document-text"  # built at run time: the source line shown in the trace does not hold it
     try:
-        raise ValueError("boom")
+        raise ValueError(secret)
     except ValueError:
         record = logging.LogRecord("switchboard.test", logging.ERROR, __file__, 1, "failed %s", ("once",), None)
         record.exc_info = sys.exc_info()
@@ -92,4 +93,21 @@ def test_the_formatter_writes_extra_fields_and_the_trace_on_one_line():
     assert "\n" not in line
     entry = json.loads(line)
     assert entry["message"] == "failed once" and entry["request_id"] == "req-12345678" and entry["status"] == 500
-    assert entry["level"] == "ERROR" and "ValueError: boom" in entry["exception"]
+    assert entry["level"] == "ERROR" and "ValueError: (message withheld)" in entry["exception"]
+    assert "test_the_formatter_writes_extra_fields" in entry["exception"] and secret not in line
+
+
+def test_exception_messages_are_withheld_in_plain_text_logs_too():
+    secret = "secret-" + "document-text"
+    try:
+        try:
+            raise KeyError(secret)
+        except KeyError as missing:
+            raise RuntimeError(f"while reading {secret}") from missing
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("switchboard.test", logging.ERROR, __file__, 1, "failed", (), exc_info)
+    record.request_id = None
+    text = PlainFormatter("%(message)s").format(record)
+    assert secret not in text
+    assert text.index("KeyError") < text.index("RuntimeError")  # the cause first, as Python prints it

@@ -124,6 +124,7 @@ export const ADMIN_SCENARIOS = [
       await page.fill("input[name=baseUrl]", env.gpu);
       await page.fill("input[name=modelId]", "llama-e2e");
       await page.fill("input[name=endpoint-key]", env.gpuKey);
+      check((await pageText(page)).includes(env.gpuKey), "the leak check cannot see a typed key"); // the detector works
       await saveAndWait(page, () => page.getByRole("button", { name: "Add endpoint" }).click());
       const row = page.getByTestId("provider-ourgpu");
       await row.getByTestId("key-set").waitFor({ timeout: TIMEOUT });
@@ -156,6 +157,34 @@ export const ADMIN_SCENARIOS = [
         check(!text.includes(env.gpuKey), `the key is in ${path}`);
       }
       return { responsesChecked: session.bodies.length };
+    },
+  },
+  {
+    name: "limits-and-skills",
+    async run(env) {
+      const session = await env.open({ user: "e2e-admin", admin: true });
+      const { page } = session;
+      await page.getByTestId("tab-limits").waitFor({ timeout: TIMEOUT });
+      await page.getByTestId("tab-limits").click();
+      await page.fill("input[name=user_requests_per_minute]", "0"); // the schema's minimum is 1: the API says so
+      await page.getByRole("button", { name: "Save limits" }).click();
+      await page.getByText("less than the minimum of 1").waitFor({ timeout: TIMEOUT });
+      await session.screenshot("limits-422");
+      await page.fill("input[name=user_requests_per_minute]", "120");
+      await page.fill("input[name=tenant_monthly_usd]", "500");
+      await saveAndWait(page, () => page.getByRole("button", { name: "Save limits" }).click());
+      await page.getByRole("switch", { name: /\(translate,/ }).click();
+      await saveAndWait(page, () => page.getByRole("button", { name: "Save skills" }).click());
+      await session.screenshot("limits-saved");
+      const admin = await env.devToken("e2e-admin", true);
+      const settings = await (await fetch(`${env.backend}/api/admin/tenant`, { headers: { Authorization: `Bearer ${admin}` } })).json();
+      check(settings.budgets.tenant_monthly_usd === 500, `budget not saved: ${JSON.stringify(settings.budgets)}`);
+      check(settings.rate_limits.user_requests_per_minute === 120, `rate limit not saved: ${JSON.stringify(settings.rate_limits)}`);
+      check(JSON.stringify(settings.disabled_skills) === '["translate"]', `skills: ${JSON.stringify(settings.disabled_skills)}`);
+      const user = await env.devToken("e2e-user", false);
+      const skills = await (await fetch(`${env.backend}/api/skills?host=word`, { headers: { Authorization: `Bearer ${user}` } })).json();
+      check(!skills.skills.some((s) => s.id === "translate"), "translate is still offered to users");
+      return { disabled: settings.disabled_skills };
     },
   },
   {

@@ -35,6 +35,9 @@ AUTH_MODES = ("entra", "dev")
 
 def init_app(app: Flask) -> None:
     """Check the auth mode and, in dev mode, print the warning banner."""
+    from backend.auth.ttlcache import watch_row_changes
+
+    watch_row_changes()  # row caches of the request path forget a tenant, user or settings row written here
     mode = app.config["AUTH_MODE"]
     if mode not in AUTH_MODES:
         raise ValueError(f"SWITCHBOARD_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")

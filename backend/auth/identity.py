@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth import tokens
 from backend.auth.keys import signing_keys, token_policy
+from backend.auth.ttlcache import hot_cache
 from backend.auth.signing_keys import SigningKeysUnavailable, UnknownSigningKey
 from backend.errors import ApiError
 from backend.extensions import db
@@ -26,6 +29,9 @@ ADMIN_APP_ROLE = "Tenant.Admin"
 ROLES = ("user", "tenant_admin")
 # last_seen_at is refreshed at most this often, so a busy user does not cost a write per request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=15)
+# A verified token is trusted from the cache at most this long (and never past its exp): bounds how long a token
+# verified with a signing key that has since been withdrawn from the JWKS keeps working in a process.
+VERIFIED_TOKEN_CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,54 @@ def authenticate_request() -> Identity:
     if g.get("identity") is not None:
         return g.identity
     token = _bearer_token()
+    tenant_id, claims = _verified(token)
+    tenant = _tenant_status(tenant_id)  # cached: the tenant was checked to be onboarded when the token was verified
+    _require_active(tenant)  # after the signature: only a genuine token learns its tenant's status
+    user = _known_user(tenant.id, claims["oid"], _display_name(claims))
+    roles = ["user"]
+    app_roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
+    if ADMIN_APP_ROLE in app_roles or user.admin_granted:
+        roles.append("tenant_admin")
+    g.identity = Identity(tenant.id, user.id, user.object_id, user.display_name, tuple(roles))
+    g._user_assertion = token
+    bind_tenant(tenant.id)
+    return g.identity
+
+
+@dataclass(frozen=True)
+class TenantStatus:
+    """What a request needs of its tenant row: its id and status."""
+
+    id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class KnownUser:
+    """What a request needs of its user row."""
+
+    id: str
+    object_id: str
+    display_name: str
+    admin_granted: bool
+
+
+def _verified(token: str) -> tuple[str, dict]:
+    """The tenant and verified claims of a token; a token verified before is taken from the cache until it expires.
+
+    The cache key is the SHA-256 of the whole token, so only the very same signed bytes hit it; an entry lives until
+    the token's exp (without the clock leeway) and at most VERIFIED_TOKEN_CACHE_SECONDS.
+    """
+    digest = hashlib.sha256(token.encode()).digest()
+    cache = hot_cache(current_app, "verified_tokens")
+    hit = cache.get(digest)
+    now = time.time()
+    if hit is not None and hit[1]["exp"] > now:
+        return hit
     try:
         unverified = tokens.read_unverified(token)
         # Keys are fetched only for onboarded tenants: a stranger's tid never makes us call out.
-        tenant = _onboarded_tenant(unverified.tenant_id)
+        _tenant_status(unverified.tenant_id)
         key = signing_keys().key_for(unverified.tenant_id, unverified.key_id)
         claims = tokens.verify(token, key, token_policy(), unverified.tenant_id)
     except tokens.InvalidToken as exc:
@@ -98,16 +148,10 @@ def authenticate_request() -> Identity:
     except SigningKeysUnavailable:
         log.warning("token refused: signing keys unavailable")
         raise ApiError(503, "auth_unavailable", "The identity provider cannot be reached; try again.") from None
-    _require_active(tenant)  # after the signature: only a genuine token learns its tenant's status
-    user = _upsert_user(tenant.id, claims["oid"], _display_name(claims))
-    roles = ["user"]
-    app_roles = claims.get("roles") if isinstance(claims.get("roles"), list) else []
-    if ADMIN_APP_ROLE in app_roles or user.admin_granted:
-        roles.append("tenant_admin")
-    g.identity = Identity(tenant.id, user.id, user.object_id, user.display_name, tuple(roles))
-    g._user_assertion = token
-    bind_tenant(tenant.id)
-    return g.identity
+    verified = (unverified.tenant_id, claims)
+    if isinstance(claims.get("exp"), int | float):
+        cache.put(digest, verified, ttl=min(claims["exp"] - now, VERIFIED_TOKEN_CACHE_SECONDS))
+    return verified
 
 
 def _bearer_token() -> str:
@@ -129,20 +173,37 @@ def _challenge(error: str | None = None) -> dict[str, str]:
     return {"WWW-Authenticate": value}
 
 
-def _onboarded_tenant(tenant_id: str) -> Tenant:
-    """The tenant, read on every request so that disabling it takes effect at once."""
-    tenant = db.session.get(Tenant, tenant_id, populate_existing=True)
-    if tenant is None:
-        log.info("token refused: tenant not onboarded", extra={"tenant_id": tenant_id})
-        raise ApiError(403, "tenant_not_onboarded", "Your organisation has not been onboarded to Switchboard.")
-    return tenant
+def _tenant_status(tenant_id: str) -> TenantStatus:
+    """The tenant's status, read at most every HOT_CACHE_SECONDS per process: disabling a tenant takes that long."""
+    cache = hot_cache(current_app, "tenant_status")
+    status = cache.get(tenant_id)
+    if status is None:
+        tenant = db.session.get(Tenant, tenant_id, populate_existing=True)
+        if tenant is None:
+            log.info("token refused: tenant not onboarded", extra={"tenant_id": tenant_id})
+            raise ApiError(403, "tenant_not_onboarded", "Your organisation has not been onboarded to Switchboard.")
+        status = TenantStatus(tenant.id, tenant.status)
+        cache.put(tenant_id, status)
+    return status
 
 
-def _require_active(tenant: Tenant) -> None:
+def _require_active(tenant: TenantStatus) -> None:
     """403 for a pending or disabled tenant."""
     if tenant.status != "active":
         log.info("token refused: tenant not active", extra={"tenant_id": tenant.id, "status": tenant.status})
         raise ApiError(403, f"tenant_{tenant.status}", f"Your organisation's access is {tenant.status}.")
+
+
+def _known_user(tenant_id: str, object_id: str, name: str) -> KnownUser:
+    """The caller's user, from the database at most every HOT_CACHE_SECONDS per process (role grants take that)."""
+    cache = hot_cache(current_app, "users")
+    key = (tenant_id, object_id, name)
+    user = cache.get(key)
+    if user is None:
+        row = _upsert_user(tenant_id, object_id, name)
+        user = KnownUser(row.id, row.object_id, row.display_name, bool(row.admin_granted))
+        cache.put(key, user)
+    return user
 
 
 def _display_name(claims: dict) -> str:

@@ -112,6 +112,14 @@ def platform_catalog() -> Catalog:
 
 def tenant_catalog(tenant_id: str) -> Catalog:
     """The platform catalog with the tenant's own providers and settings applied."""
+    from backend.auth.ttlcache import hot_cache
     from backend.catalog.tenant import load_tenant_catalog
 
-    return load_tenant_catalog(platform_catalog(), tenant_id)
+    platform = platform_catalog()
+    # Read per request otherwise: cached for HOT_CACHE_SECONDS, emptied at once when this process writes a row.
+    cache, key = hot_cache(current_app, "catalog"), (platform.version, tenant_id)
+    catalog = cache.get(key)
+    if catalog is None:
+        catalog = load_tenant_catalog(platform, tenant_id)
+        cache.put(key, catalog)
+    return catalog

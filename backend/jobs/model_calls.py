@@ -23,7 +23,7 @@ from backend.admin.settings import settings_row
 from backend.dispatch import Dispatcher, DispatchRequest, all_failed, provider_instance, stop_error
 from backend.errors import ApiError
 from backend.jobs.runner import Step, StepCaller, StepFailed, StepOutcome
-from backend.metering.usage import RunRecord
+from backend.metering.usage import RunRecord, skill_run_fields
 from backend.providers.base import ProviderError
 
 # Errors after which trying the same step again later can help (the router already tried every candidate).
@@ -123,22 +123,3 @@ def in_context(app: Flask, function: Callable[..., Any], *args: Any) -> Any:
     """Call function inside an app context (for a worker thread of asyncio.to_thread)."""
     with app.app_context():
         return function(*args)
-
-
-def skill_run_fields(record: RunRecord) -> dict[str, Any]:
-    """The SkillRun columns of a finished call, except tenant, user and job, which the runner fills in."""
-    usage = record.usage
-    return {
-        "skill_id": record.skill_id,
-        "provider": record.model.provider if record.model else None,
-        "model": record.model.id if record.model else None,
-        "location": record.location or (record.model.location if record.model else None),
-        "input_tokens": usage.input_tokens if usage else 0,
-        "output_tokens": usage.output_tokens if usage else 0,
-        "cost_usd": record.cost_usd,
-        "time_to_first_token_ms": record.time_to_first_token_ms,
-        "latency_ms": record.latency_ms,
-        "outcome": record.outcome,
-        "error_code": record.error_code,
-        "routing": record.routing or {},
-    }

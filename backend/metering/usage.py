@@ -52,13 +52,17 @@ def insert_run(conn: Connection, record: RunRecord, run_id: str | None = None) -
     from backend.models.columns import new_id
 
     run_id = run_id or new_id()
+    owner = {"tenant_id": record.tenant_id, "user_id": record.user_id, "job_id": record.job_id}
+    values = {"id": run_id, **owner, **skill_run_fields(record)}
+    conn.execute(insert(SkillRun).values(**values))
+    return run_id
+
+
+def skill_run_fields(record: RunRecord) -> dict[str, Any]:
+    """The SkillRun columns of a finished call, except its id and its owners (tenant, user, job)."""
     usage = record.usage or Usage()
-    values = {
-        "id": run_id,
-        "tenant_id": record.tenant_id,
-        "user_id": record.user_id,
+    return {
         "skill_id": record.skill_id,
-        "job_id": record.job_id,
         "provider": record.model.provider if record.model else None,
         "model": record.model.id if record.model else None,
         "location": record.location or (record.model.location if record.model else None),
@@ -71,8 +75,6 @@ def insert_run(conn: Connection, record: RunRecord, run_id: str | None = None) -
         "error_code": record.error_code,
         "routing": record.routing or {},
     }
-    conn.execute(insert(SkillRun).values(**values))
-    return run_id
 
 
 def group_column(engine: Engine, group_by: str):

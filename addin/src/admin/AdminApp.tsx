@@ -42,6 +42,7 @@ export function AdminApp({ client }: { client: AdminClient }) {
         setPhase({ kind: "ready" });
       } catch (error) {
         if (error instanceof ApiProblem && error.status === 403) return setPhase({ kind: "denied", me: null });
+        if (error instanceof ApiProblem && error.code === "sign_in_redirect") return; // leaving for the sign-in page
         setPhase({ kind: "failed", message: error instanceof Error ? error.message : "The console could not load." });
       }
     })();
