@@ -112,16 +112,17 @@ WORKER = textwrap.dedent(
     from backend.metering.ratelimits import RateLimited, check_rate_limits
 
     instance, prefix, barrier, now = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]), float(sys.argv[4])
+    attempts, user, parties = int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
     app = create_app({"TESTING": True, "INSTANCE_PATH": instance, "SECRET_KEY": "k" * 40,
                       "DATABASE_URL": "sqlite:///" + instance + "/db.sqlite",
                       "REDIS_URL": "redis://127.0.0.1:6379/0", "REDIS_KEY_PREFIX": prefix})
     (barrier / instance.replace("/", "_")).touch()
-    while len(list(barrier.iterdir())) < 2:  # start together once both apps are built
+    while len(list(barrier.iterdir())) < parties:  # start together once every app is built
         time.sleep(0.01)
     admitted = 0
-    for _ in range(40):
+    for _ in range(attempts):
         try:
-            check_rate_limits(app, "t1", "u1", {"user_requests_per_minute": 25, "tenant_requests_per_minute": 1000},
+            check_rate_limits(app, "t1", user, {"user_requests_per_minute": 25, "tenant_requests_per_minute": 1000},
                               tokens=0, now=now)
             admitted += 1
         except RateLimited:
@@ -134,22 +135,43 @@ WORKER = textwrap.dedent(
 @pytest.mark.redis
 def test_limits_hold_across_two_app_processes_sharing_redis(tmp_path):
     prefix = f"sbtest:{secrets.token_hex(6)}:"
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(tmp_path / f"p{i}"), prefix, str(barrier), str(T0)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    results = [p.communicate(timeout=60) for p in processes]
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{prefix}*"):
-        client.delete(key)
-    client.close()
-    counts = [int(out.strip()) for out, err in results]
-    assert all(p.returncode == 0 for p in processes), [err for _, err in results]
-    assert sum(counts) == 25 and all(c > 0 for c in counts), counts  # 80 attempts, 25 admitted in all
+
+    def run(*parties: tuple[str, int, str]) -> list[int]:
+        """Start one app process per (name, attempts, user) together; the number each one got admitted."""
+        barrier = tmp_path / f"barrier-{secrets.token_hex(4)}"
+        barrier.mkdir()
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    str(tmp_path / name),
+                    prefix,
+                    str(barrier),
+                    str(T0),
+                    str(attempts),
+                    user,
+                    str(len(parties)),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for name, attempts, user in parties
+        ]
+        results = [p.communicate(timeout=60) for p in processes]
+        assert all(p.returncode == 0 for p in processes), [err for _, err in results]
+        return [int(out.strip()) for out, _ in results]
+
+    try:
+        # One process uses 15 of the user's 25; another process then gets exactly the 10 left.
+        assert run(("p1", 15, "u1")) == [15]
+        assert run(("p2", 40, "u1")) == [10]
+        # Racing processes: 80 attempts at once, 25 admitted in all, never more.
+        assert sum(run(("p3", 40, "u2"), ("p4", 40, "u2"))) == 25
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+        client.close()

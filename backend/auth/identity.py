@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.auth import tokens
 from backend.auth.keys import signing_keys, token_policy
-from backend.auth.ttlcache import hot_cache
 from backend.auth.signing_keys import SigningKeysUnavailable, UnknownSigningKey
+from backend.auth.ttlcache import hot_cache
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.models import Tenant, User

@@ -14,15 +14,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select, text
 
 from backend.errors import ApiError
-from backend.metering.store import add_within_limit
+from backend.metering.store import add_all_within_limits
 from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
 MICROS_PER_USD = 1_000_000
+NO_LIMIT = 2**62  # micro-dollars: a counter without a budget
+TABLE = BudgetCounter.__tablename__
+SETTLE = text(
+    "UPDATE budget_counters SET reserved_micros = reserved_micros - :held, spent_micros = spent_micros + :actual"
+    " WHERE tenant_id = :tenant_id AND user_id = :user_id AND period = :period"
+)
 TENANT_SCOPE = ""  # user_id of the tenant-wide counter
+
+
+class NotHeld(Exception):
+    """Raised inside the reserving transaction to roll it back."""
 
 
 class BudgetExhausted(ApiError):
@@ -83,17 +93,30 @@ class Budgets:
             ("tenant", TENANT_SCOPE, budgets.get("tenant_monthly_usd")),
             ("user", user_id, budgets.get("user_monthly_usd")),
         )
-        t = self.table.c
-        with self.engine.begin() as conn:
-            for scope, owner, limit_usd in scopes:  # always tenant then user: one lock order, no deadlocks
-                key = {"tenant_id": tenant_id, "user_id": owner, "period": period}
-                limit = None if limit_usd is None else usd_to_micros(limit_usd)
-                headroom = None if limit is None else t.spent_micros + t.reserved_micros + micros <= limit
-                # One upsert per counter: a new row starts at `micros`, so that case is checked here first.
-                fits = limit is None or micros <= limit
-                if not (fits and add_within_limit(conn, self.table, key, "reserved_micros", micros, headroom)):
-                    raise BudgetExhausted(scope, seconds_until_next_month(now))  # rolls back the tenant's hold
+        keys = [{"tenant_id": tenant_id, "user_id": owner, "period": period} for _, owner, _ in scopes]
+        limits = [NO_LIMIT if limit is None else usd_to_micros(limit) for _, _, limit in scopes]
+        retry_after = seconds_until_next_month(now)
+        for (scope, _, _), limit in zip(scopes, limits, strict=True):  # a new row starts at the amount held
+            if micros > limit:
+                raise BudgetExhausted(scope, retry_after)
+        try:
+            # Both counters in one statement, tenant row first then user row: one lock order, no deadlocks.
+            with self.engine.begin() as conn:
+                if not add_all_within_limits(
+                    conn, TABLE, keys, "reserved_micros", [micros] * 2, limits, ("spent_micros",)
+                ):
+                    raise NotHeld  # rolls back the tenant's hold
+        except NotHeld:
+            raise BudgetExhausted(
+                self._exhausted_scope(tenant_id, user_id, period, micros, limits), retry_after
+            ) from None
         return Reservation(tenant_id, user_id, period, micros)
+
+    def _exhausted_scope(self, tenant_id: str, user_id: str, period: str, micros: int, limits: list[int]) -> str:
+        """Which counter a refused hold did not fit ("tenant" first), read after the rollback."""
+        tenant, user = (self.usage(tenant_id, owner, period) for owner in (TENANT_SCOPE, user_id))
+        held = [usd_to_micros(u["spent_usd"] + u["reserved_usd"]) for u in (tenant, user)]
+        return "tenant" if held[0] + micros > limits[0] else "user"
 
     def settle(self, reservation: Reservation, actual_usd: Decimal | float, conn: Connection | None = None) -> None:
         """Release the reservation and add what the call actually cost (0 for a call that cost nothing).
@@ -104,13 +127,10 @@ class Budgets:
             with self.engine.begin() as own:
                 return self.settle(reservation, actual_usd, own)
         actual = usd_to_micros(actual_usd)
-        c = BudgetCounter
-        for owner in (TENANT_SCOPE, reservation.user_id):  # tenant then user: the reserve's lock order
-            conn.execute(
-                update(c)
-                .where(c.tenant_id == reservation.tenant_id, c.user_id == owner, c.period == reservation.period)
-                .values(reserved_micros=c.reserved_micros - reservation.micros, spent_micros=c.spent_micros + actual)
-            )
+        base = {"tenant_id": reservation.tenant_id, "period": reservation.period, "held": reservation.micros}
+        # Tenant row then user row (executemany runs them in order): the reserve's lock order.
+        rows = [{**base, "user_id": owner, "actual": actual} for owner in (TENANT_SCOPE, reservation.user_id)]
+        conn.execute(SETTLE, rows)
         return None
 
     def usage(self, tenant_id: str, user_id: str = TENANT_SCOPE, period: str | None = None) -> dict[str, Decimal]:

@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from backend.errors import ApiError
-from backend.metering.store import add_within_limit, key_prefix, shared_redis
+from backend.metering.store import add_all_within_limits, key_prefix, shared_redis
 from backend.models.accounting import RateLimitCounter
 
 WINDOW_SECONDS = 60
+TABLE = RateLimitCounter.__tablename__
 EXTENSION_KEY = "switchboard.ratelimiter"
 LIMIT_SETTINGS = (
     ("user", "requests", "user_requests_per_minute"),
@@ -41,6 +42,10 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+
+
+class NotCharged(Exception):
+    """Raised inside the charging transaction to roll it back."""
 
 
 class RateLimited(ApiError):
@@ -113,19 +118,29 @@ class DatabaseRateLimiter:
         if not checks:
             return
         window, retry_after = window_of(time.time() if now is None else now)
-        used = self.table.c.used
-        with self.engine.begin() as conn:
-            for check in checks:
-                key = {"key": check.key, "window": window}
-                headroom = used + check.amount <= check.limit
-                # One upsert per counter; a new row starts at the amount, so that case is checked here first.
-                fits = check.amount <= check.limit
-                if not (fits and add_within_limit(conn, self.table, key, "used", check.amount, headroom)):
-                    raise RateLimited(check.name, retry_after)  # rolls back every charge of this request
+        keys = [{"key": check.key, "window": window} for check in checks]
+        amounts, limits = [c.amount for c in checks], [c.limit for c in checks]
+        for check in checks:  # a new row starts at its amount: an amount above its limit never fits
+            if check.amount > check.limit:
+                raise RateLimited(check.name, retry_after)
+        try:
+            with self.engine.begin() as conn:
+                if not add_all_within_limits(conn, TABLE, keys, "used", amounts, limits):
+                    raise NotCharged  # rolls back every charge of this request
+        except NotCharged:
+            raise RateLimited(self._full_limit(checks, window), retry_after) from None
         if window != self._swept_window:  # old windows: once per window and process, not on every request
             self._swept_window = window
             with self.engine.begin() as conn:
                 conn.execute(delete(RateLimitCounter).where(RateLimitCounter.window < window - 1))
+
+    def _full_limit(self, checks: list[LimitCheck], window: int) -> str:
+        """The settings name of the first limit a refused request did not fit (read after the rollback)."""
+        c = RateLimitCounter
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.key, c.used).where(c.key.in_([k.key for k in checks]), c.window == window))
+            used = dict(rows.all())
+        return next((k.name for k in checks if used.get(k.key, 0) + k.amount > k.limit), checks[0].name)
 
 
 def rate_limiter(app: Flask) -> RedisRateLimiter | DatabaseRateLimiter:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 REDIS_KEY = "switchboard.redis"
@@ -40,22 +41,48 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> Non
     conn.execute(statement)
 
 
-def add_within_limit(conn: Connection, table: Table, key: dict[str, Any], column: str, amount: int, headroom) -> bool:
-    """Add `amount` to `column` of the row with primary key `key` (made if missing) in ONE statement, only where
-    `headroom` (a condition on the existing row) holds; return whether it was added.
+def add_all_within_limits(
+    conn: Connection,
+    table: str,
+    keys: list[dict[str, Any]],
+    column: str,
+    amounts: list[int],
+    limits: list[int],
+    spent_columns: tuple[str, ...] = (),
+) -> bool:
+    """Add amounts[i] to `column` of each row keys[i] (made if missing, with `spent_columns` at 0) in ONE statement,
+    each only where `column` plus `spent_columns` plus the amount stays within limits[i]; return whether all were.
 
-    An upsert whose update is conditional: `INSERT ... ON CONFLICT DO UPDATE SET column = column + amount WHERE
-    headroom`. A missing row starts at `amount`, so the caller checks `amount` against the limit for that case.
-    The row lock taken by the conflict makes it as atomic as a conditional UPDATE, at half the round trips.
+    A multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE` (PostgreSQL and SQLite 3.24+): the rows are locked in
+    the order given, like the conditional UPDATEs it replaces, at one round trip and with a statement compiled once.
+    A new row starts at its amount, so the caller refuses an amount above its limit before calling. When it returns
+    False some rows may have been charged: the caller must roll the transaction back.
     """
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(table)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table)
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    statement = statement.values(**key, **{column: amount}).on_conflict_do_update(
-        index_elements=list(key), set_={column: table.c[column] + amount}, where=headroom
+    key_columns = tuple(keys[0])
+    params: dict[str, Any] = {}
+    for i, (key, amount, limit) in enumerate(zip(keys, amounts, limits, strict=True)):
+        params.update({f"{name}_{i}": value for name, value in key.items()})
+        params[f"amount_{i}"], params[f"limit_{i}"] = amount, limit
+    statement = _add_all_sql(table, key_columns, column, spent_columns, len(keys))
+    return conn.execute(statement, params).rowcount == len(keys)
+
+
+@functools.cache
+def _add_all_sql(
+    table: str, key_columns: tuple[str, ...], column: str, spent: tuple[str, ...], rows: int
+) -> TextClause:
+    """The statement of add_all_within_limits for this shape (identifiers are ours, never user input)."""
+    names = ", ".join(f'"{name}"' for name in (*key_columns, column, *spent))
+    values = ", ".join(
+        "(" + ", ".join([*(f":{name}_{i}" for name in key_columns), f":amount_{i}", *("0" for _ in spent)]) + ")"
+        for i in range(rows)
     )
-    return conn.execute(statement).rowcount == 1
+    match = [" AND ".join(f'excluded."{name}" = :{name}_{i}' for name in key_columns) for i in range(rows)]
+    limit = "CASE " + " ".join(f"WHEN {m} THEN :limit_{i}" for i, m in enumerate(match)) + " END"
+    used = " + ".join(f'{table}."{name}"' for name in (column, *spent))
+    conflict = ", ".join(f'"{name}"' for name in key_columns)
+    return text(
+        f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({conflict})"  # noqa: S608 - our identifiers
+        f' DO UPDATE SET "{column}" = {table}."{column}" + excluded."{column}"'
+        f' WHERE {used} + excluded."{column}" <= {limit}'
+    )

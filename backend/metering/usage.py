@@ -3,6 +3,7 @@ aggregates behind `GET /api/admin/usage?from=&to=&group_by=user|skill|model|day`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -54,8 +55,14 @@ def insert_run(conn: Connection, record: RunRecord, run_id: str | None = None) -
     run_id = run_id or new_id()
     owner = {"tenant_id": record.tenant_id, "user_id": record.user_id, "job_id": record.job_id}
     values = {"id": run_id, **owner, **skill_run_fields(record)}
-    conn.execute(insert(SkillRun).values(**values))
+    conn.execute(_insert_statement(), values)
     return run_id
+
+
+@functools.cache
+def _insert_statement():
+    """The SkillRun INSERT, built once (its compiled form is cached by SQLAlchemy on the statement)."""
+    return insert(SkillRun)
 
 
 def skill_run_fields(record: RunRecord) -> dict[str, Any]:
