@@ -34,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "JWKS_REFETCH_COOLDOWN_SECONDS": 30,
     "JWKS_MAX_AGE_SECONDS": 3600,
     "ONBOARDING_DEFAULT_STATUS": "pending",
+    "GRAPH_HTTP_TIMEOUT_SECONDS": 30.0,
     "GRAPH_BASE_URL": "https://graph.microsoft.com",
     "PROVIDERS_FILE": None,
     "ALLOWED_MODEL_HOSTS": [],

@@ -63,15 +63,38 @@ def new_skill(name: str, host: str, kind: str, skills_dir: Path | None) -> None:
 
 @skills_group.command("test")
 @click.argument("name", required=False)
+@click.option("--provider", "provider_name", help="Run the skills' examples on this provider of the catalog instead.")
+@click.option("--model", "model_id", help="With --provider: the model id to use [default: its first model].")
 @DIR_OPTION
-def test_skill(name: str | None, skills_dir: Path | None) -> None:
-    """Run the golden tests of skill NAME (or of every skill) against the fake model."""
+def test_skill(name: str | None, provider_name: str | None, model_id: str | None, skills_dir: Path | None) -> None:
+    """Run the golden tests of skill NAME (or of every skill) against the fake model, or its examples on --provider."""
     folder = _skills_dir(skills_dir)
     target = folder / name if name else folder
     if not target.is_dir():
         raise click.ClickException(f"no skill folder {target}")
+    if model_id and not provider_name:
+        raise click.ClickException("--model needs --provider")
+    if provider_name:
+        from backend.cli.skills_live import run_live
+
+        sys.exit(0 if run_live(_loaded_skills(folder, name), provider_name, model_id) else 1)
     completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target)])  # noqa: S603
     sys.exit(completed.returncode)
+
+
+def _loaded_skills(folder: Path, name: str | None) -> list:
+    """The skill NAME (or every skill) as the server loads it; a load error of a selected skill stops the run."""
+    from backend.skills.loader import discover
+
+    result = discover(folder)
+    errors = [e for e in result.errors if name is None or e.path.parent.name == name]
+    if errors:
+        raise click.ClickException("; ".join(str(e) for e in errors))
+    if name is None:
+        return [result.skills[skill_id] for skill_id in sorted(result.skills)]
+    if name not in result.skills:
+        raise click.ClickException(f"no skill '{name}' in {folder}")
+    return [result.skills[name]]
 
 
 COMMANDS = [skills_group]

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from backend import asyncbridge
 from backend.extensions import db
+from backend.jobs.drive_items import DriveItemError, resolve_drive_item
 from backend.jobs.heartbeat import Heartbeat
 from backend.jobs.plans import PLANS
 from backend.jobs.runner import JobCancelled, JobContext, StepCaller, StepFailed
@@ -76,6 +77,7 @@ def _run_plan(job: Job, step_callers: StepCallerFactory) -> str:
     data = decompress_input(job.input_compressed)
     concurrency = int(current_app.config["JOB_CONCURRENCY"])
     try:
+        data = resolve_drive_item(job, data)  # a named OneDrive/SharePoint file becomes `document`
         context = JobContext(job, step_callers(job, skill, data), concurrency, asyncbridge.iterate)
         context.chunk_tokens = int(current_app.config["JOB_CHUNK_TOKENS"])
         context.reduce_tokens = int(current_app.config["JOB_REDUCE_INPUT_TOKENS"])
@@ -83,6 +85,9 @@ def _run_plan(job: Job, step_callers: StepCallerFactory) -> str:
     except JobCancelled:
         db.session.rollback()
         return finish(job, "cancelled", error=None)
+    except DriveItemError as exc:
+        db.session.rollback()
+        return finish(job, "failed", error={"code": exc.code, "message": exc.message})
     except StepFailed as exc:
         db.session.rollback()
         error = {"code": exc.code, "message": str(exc), "step": exc.key}

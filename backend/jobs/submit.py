@@ -9,6 +9,7 @@ from flask import current_app
 
 from backend.admin.settings import settings_row
 from backend.errors import ApiError
+from backend.jobs.drive_items import check_drive_item_at_submit
 from backend.jobs.plans import PLANS
 from backend.jobs.store import create_job
 from backend.models import Job
@@ -34,6 +35,7 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
     fields = input_errors(skill.spec.input_schema, data)
     if fields:
         raise InvalidInput(skill_id, fields)
+    check_drive_item_at_submit(identity, data)  # only the reference is stored; the worker fetches the content
     job, created = create_job(identity.tenant_id, identity.user_id, skill_id, data, options, key)
     if created:
         enqueue(job.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,14 @@ class ModelNeeds:
 
 
 @dataclass(frozen=True)
+class Example:
+    """One realistic input of a skill, named; checked against the input schema when the skill loads."""
+
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SkillSpec:
     """One skill as declared in its skill.yaml; prompts hold the parsed Semantic Kernel prompt configs."""
 
@@ -57,6 +66,7 @@ class SkillSpec:
     verbatim_fields: tuple[str, ...] = ()  # JSON keys kept exactly as the model wrote them (not sanitised)
     prompt_files: dict[str, str] = field(default_factory=dict)
     plugin: str | None = None  # "file.py:ClassName", imported lazily on first use
+    examples: tuple[Example, ...] = ()  # realistic inputs, run by `switchboard skills test --provider`
 
     def public(self) -> dict[str, Any]:
         """The skill as `GET /api/skills` lists it."""
@@ -119,6 +129,35 @@ def _model_needs(data: Any) -> ModelNeeds:
     return ModelNeeds(min_context=min_context, capabilities=capabilities, preferred_tier=tier)
 
 
+def _examples(value: Any, input_schema: dict[str, Any]) -> tuple[Example, ...]:
+    """The `examples:` list: each {name, input} with a unique name and an input valid against the input schema."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SkillSpecError("'examples' must be a list of {name, input}")
+    validator = Draft202012Validator(input_schema)
+    examples: list[Example] = []
+    for index, entry in enumerate(value):
+        where = f"examples[{index}]"
+        if not isinstance(entry, dict) or set(entry) != {"name", "input"}:
+            raise SkillSpecError(f"'{where}' must be a mapping with exactly 'name' and 'input'")
+        name, data = entry["name"], entry["input"]
+        if not isinstance(name, str) or not name or any(e.name == name for e in examples):
+            raise SkillSpecError(f"'{where}.name' must be a non-empty string, unique among the examples")
+        if not isinstance(data, dict):
+            raise SkillSpecError(f"'{where}.input' must be a mapping")
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError):  # YAML turns bare dates and times into objects no request can carry
+            raise SkillSpecError(f"'{where}.input' must be plain JSON values (quote dates and times)") from None
+        error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.path))), None)
+        if error is not None:
+            at = "/".join(str(part) for part in error.path) or "(root)"
+            raise SkillSpecError(f"'{where}' ({name}) does not match input_schema at {at}: {error.message[:200]}")
+        examples.append(Example(name=name, input=data))
+    return tuple(examples)
+
+
 def parse_spec(data: Any, folder: Path) -> SkillSpec:
     """Build a SkillSpec from the parsed YAML of skill.yaml, or raise SkillSpecError naming the problem."""
     if not isinstance(data, dict):
@@ -138,6 +177,7 @@ def parse_spec(data: Any, folder: Path) -> SkillSpec:
     prompts = data.get("prompts") or ({"default": data["prompt"]} if "prompt" in data else None)
     if not isinstance(prompts, dict) or "default" not in prompts:
         raise SkillSpecError("a skill needs 'prompt: FILE' or 'prompts: {default: FILE, ...}'")
+    input_schema = _schema(_require(data, "input_schema", dict), "input_schema")
     max_input_chars = data.get("max_input_chars", DEFAULT_MAX_INPUT_CHARS)
     if not isinstance(max_input_chars, int) or max_input_chars <= 0:
         raise SkillSpecError("'max_input_chars' must be a positive integer")
@@ -146,7 +186,7 @@ def parse_spec(data: Any, folder: Path) -> SkillSpec:
         name=_require(data, "name", str),
         description=_require(data, "description", str),
         hosts=hosts,
-        input_schema=_schema(_require(data, "input_schema", dict), "input_schema"),
+        input_schema=input_schema,
         output=output,
         folder=folder,
         response_format=response_format,
@@ -164,4 +204,5 @@ def parse_spec(data: Any, folder: Path) -> SkillSpec:
         verbatim_fields=tuple(data.get("verbatim_fields") or ()),
         prompt_files={str(k): str(v) for k, v in prompts.items()},
         plugin=data.get("plugin"),
+        examples=_examples(data.get("examples"), input_schema),
     )

@@ -38,6 +38,7 @@ class FakeEntra:
         self.hits: Counter[str] = Counter()
         self.token_requests: list[dict[str, str]] = []
         self.interaction_required_oids: set[str] = set()
+        self.issued_access_tokens: dict[str, str] = {}  # access token -> the oid it was issued for
         self.public_base = public_base
         self._issued = 0
         self._lock = threading.Lock()
@@ -100,6 +101,7 @@ class FakeEntra:
                 "suberror": "basic_action",
                 "claims": challenge,
             }
+        self.issued_access_tokens[f"graph-token:{oid}:{serial}"] = oid
         client_info = base64.urlsafe_b64encode(json.dumps({"uid": oid, "utid": tid}).encode()).decode().rstrip("=")
         scopes = [s for s in form.get("scope", "").split() if s not in ("openid", "profile", "offline_access")]
         return 200, {
