@@ -19,7 +19,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path = test_config.get("INSTANCE_PATH")
     else:
         instance_path = os.environ.get("SWITCHBOARD_INSTANCE_PATH")
-    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    # No static folder: the add-in and the admin console are served by their own blueprint (backend/api/addin_static.py).
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path, static_folder=None)
     load_config(app, test_config)
     logs.init_app(app)
     errors.init_app(app)

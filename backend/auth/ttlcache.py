@@ -1,9 +1,9 @@
 """Short-lived per-process caches of what every request reads (verified tokens, tenant status, users, settings).
 
-Each cache is per process and database, and keeps an entry for at most its TTL. The TTL of the
-per-request reads is HOT_CACHE_SECONDS (default 2 s; 0 turns every cache off): a change made in another process, or
-by an admin, takes effect within that time instead of at once. Entries are bounded; a full cache is emptied.
-"""
+Each cache is per process and database, and keeps an entry for at most its TTL: HOT_CACHE_SECONDS for rows (default
+2 s; 0 turns every cache off). A write of a watched row through the ORM in this process (API, CLI) empties the row
+caches at once; a change made by another process takes effect within the TTL. Entries are bounded: a full cache is
+emptied."""
 
 from __future__ import annotations
 
@@ -45,16 +45,17 @@ class TtlCache:
         self._entries.pop(key, None)
 
 
-_caches: dict[tuple[str, str], TtlCache] = {}
+_caches: dict[tuple[str, str, float], TtlCache] = {}
 
 
 def hot_cache(app: Flask, name: str) -> TtlCache:
     """The cache called `name` of the app's database (shared by the apps of one process on the same database, so a
     write through any of them, e.g. a CLI command, is seen at once), with the app's HOT_CACHE_SECONDS TTL."""
-    key = (name, str(app.config.get("DATABASE_URL")))
+    ttl = float(app.config.get("HOT_CACHE_SECONDS", DEFAULT_HOT_CACHE_SECONDS))
+    key = (name, str(app.config.get("DATABASE_URL")), ttl)
     cache = _caches.get(key)
     if cache is None:
-        cache = _caches[key] = TtlCache(float(app.config.get("HOT_CACHE_SECONDS", DEFAULT_HOT_CACHE_SECONDS)))
+        cache = _caches[key] = TtlCache(ttl)
     return cache
 
 
@@ -65,9 +66,9 @@ WATCHED_MODELS = frozenset({"Tenant", "User", "TenantSettings", "TenantProvider"
 
 def forget_rows() -> None:
     """Empty the process's caches of rows (not verified tokens: a token's signature does not change)."""
-    for name, database in list(_caches):
-        if name in ROW_CACHES:
-            _caches.pop((name, database), None)
+    for key in list(_caches):
+        if key[0] in ROW_CACHES:
+            _caches.pop(key, None)
 
 
 def _after_flush(session: Any, _context: Any) -> None:
