@@ -58,3 +58,14 @@ def on_exit(server) -> None:
     path = getattr(server, "switchboard_metrics_dir", None)
     if path:
         shutil.rmtree(path, ignore_errors=True)
+
+
+# gunicorn's own lines (boot, worker start and exit) as JSON lines too, in the app's format.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "backend.log_format.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+    "root": {"level": "INFO", "handlers": []},  # the app adds its own handler (backend/logs.py)
+}
