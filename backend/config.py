@@ -41,6 +41,7 @@ DEFAULTS: dict[str, object] = {
     "OUTPUT_LINK_HOSTS": [],  # links to these hosts may stay in answers shown in the task pane
     "SKILLS_DIR": None,  # default: the repository's skills/
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "HOT_CACHE_SECONDS": 2.0,  # per-process caches of tenant status, users, settings, catalog; 0 turns them off
     "LOG_LEVEL": "INFO",
     "LOG_JSON": True,
     "CELERY_POLL_INTERVAL": 0.5,
