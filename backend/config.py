@@ -67,6 +67,7 @@ DEFAULTS: dict[str, object] = {
     "JOB_MAX_INPUT_BYTES": 20 * 1024 * 1024,  # largest POST /api/jobs body; the input is stored compressed
     "JOB_RETENTION_DAYS": 30,  # inputs, outputs and steps of a job are purged this long after it was created
     "JOB_CONCURRENCY": 4,  # model calls of one job in flight at once
+    "JOB_PROVIDER_CONCURRENCY": 8,  # model calls per provider in flight at once in a worker process, all jobs together
     "JOB_CHUNK_TOKENS": 3000,  # the most document tokens one map call of a job gets
     "JOB_REDUCE_INPUT_TOKENS": 6000,  # the most partial-result tokens one reduce call combines
     "JOB_EVENTS_POLL_SECONDS": 0.5,  # how often GET /api/jobs/{id}/events looks at the job row

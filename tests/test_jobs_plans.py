@@ -3,9 +3,13 @@ outputs, resume from stored steps without new calls, retries with backoff, and a
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
 
+from backend import create_app
+from backend.database import Base
 from backend.extensions import db
 from backend.jobs.execute import execute_job
 from backend.jobs.model_calls import job_step_callers
@@ -144,3 +148,49 @@ def test_a_job_runs_and_resumes_on_postgresql(app_pg, model):
     with app_pg.app_context(), tenant_scope("t1"):
         assert execute_job(job.id, job_step_callers) is None
     assert len(model.chat_requests()) == job.usage["calls"]
+
+
+class CountingModel(MarkerModel):
+    """The marker model, answering after a pause and remembering the most requests it ever served at once."""
+
+    def __init__(self) -> None:
+        super().__init__(latency=0.2)
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._count_lock = threading.Lock()
+
+    def handle(self, handler, request) -> None:
+        """Count this request as in flight while it is answered."""
+        with self._count_lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            super().handle(handler, request)
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
+
+
+def test_fan_out_is_bounded_per_provider_across_jobs(tmp_path, app_config, monkeypatch):
+    """Two jobs of 4 parallel steps each never put more than the provider's max_concurrency calls in flight."""
+    with CountingModel() as model:
+        path = providers_file(tmp_path / "bounded.yaml", model)
+        path.write_text(
+            path.read_text().replace("    api_key_env:", "    extra: {max_concurrency: 3}\n    api_key_env:")
+        )
+        app = create_app({**app_config, "PROVIDERS_FILE": str(path), "JOB_CONCURRENCY": 4})
+        with app.app_context():
+            Base.metadata.create_all(db.engine)
+            db.session.add(Tenant(id="t1", name="Contoso"))
+            db.session.flush()
+            db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
+            db.session.commit()
+        jobs = [
+            threading.Thread(target=run, args=(app, "summarize_document", {"document": document(30)})) for _ in range(2)
+        ]
+        for job in jobs:
+            job.start()
+        for job in jobs:
+            job.join(timeout=120)
+        assert len(model.chat_requests()) >= 8
+        assert 2 <= model.most_in_flight <= 3

@@ -80,9 +80,11 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
         for model in decision.candidates:
             if not await asyncio.to_thread(dispatcher._may_try, decision, model):
                 continue
-            provider = provider_instance(dispatcher.registry, dispatcher.catalog.provider_of(model))
+            config = dispatcher.catalog.provider_of(model)
+            provider = provider_instance(dispatcher.registry, config)
             try:
-                completion = await provider.complete(model, request.chat)
+                async with provider_gate(app, config):
+                    completion = await provider.complete(model, request.chat)
             except ProviderError as error:
                 await asyncio.to_thread(dispatcher._failed, decision, model, error)
                 if error.retryable:
@@ -107,6 +109,23 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
     finally:
         if not run.finished:
             run.finish(None, None, "failed", "internal_error")
+
+
+_gates: dict[tuple, asyncio.Semaphore] = {}
+
+
+def provider_gate(app: Flask, config: Any) -> asyncio.Semaphore:
+    """At most N calls in flight per provider in this worker process, however many jobs fan out at once.
+
+    N is the provider's `extra.max_concurrency` (providers file) or JOB_PROVIDER_CONCURRENCY: a self-hosted GPU
+    server or a hosted account's concurrency limit is shared by every job, not granted to each.
+    """
+    limit = int(config.extra.get("max_concurrency") or app.config["JOB_PROVIDER_CONCURRENCY"])
+    key = (id(asyncio.get_running_loop()), config.owner, config.name, limit)
+    gate = _gates.get(key)
+    if gate is None:
+        gate = _gates[key] = asyncio.Semaphore(limit)
+    return gate
 
 
 def rate_limit_pause(error: ApiError) -> float | None:
