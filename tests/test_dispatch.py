@@ -19,7 +19,7 @@ from backend.metering.budgets import budgets_for
 from backend.models import SkillRun, Tenant, User
 from backend.providers.base import ChatMessage, ChatRequest
 from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
-from tests.fakes.harness import TEST_KEY
+from tests.fakes.harness import TEST_KEY, write_two_providers
 
 REPLY = "The quick brown fox jumps over the lazy dog"
 CHEAP, CLAUDE = "cheap/gpt-test", "claude/claude-test"
@@ -37,30 +37,7 @@ def app(tmp_path, app_config, servers, monkeypatch):
     """An app whose providers file names both fakes, with one tenant and one user."""
     openai, claude = servers
     monkeypatch.setenv("TEST_FAKE_KEY", TEST_KEY)
-    providers = tmp_path / "providers.yaml"
-    providers.write_text(
-        textwrap.dedent(
-            f"""
-            providers:
-              - name: cheap
-                type: openai
-                base_url: {openai.base_url}
-                api_key_env: TEST_FAKE_KEY
-                timeouts: {{connect: 1, first_token: 2, total: 10}}
-                models:
-                  - {{id: gpt-test, context_window: 8192, max_output_tokens: 512, location: us-east, tier: 2,
-                      capabilities: [streaming], price_per_million: {{input: 1, output: 2}}}}
-              - name: claude
-                type: anthropic
-                base_url: {claude.base_url}
-                api_key_env: TEST_FAKE_KEY
-                timeouts: {{connect: 1, first_token: 2, total: 10}}
-                models:
-                  - {{id: claude-test, context_window: 8192, max_output_tokens: 512, location: eu-west, tier: 1,
-                      capabilities: [streaming], price_per_million: {{input: 3, output: 15}}}}
-            """
-        )
-    )
+    providers = write_two_providers(tmp_path / "providers.yaml", openai, claude)
     app = create_app({**app_config, "PROVIDERS_FILE": str(providers), "CIRCUIT_STATE_CACHE_SECONDS": 0})
     with app.app_context():
         Base.metadata.create_all(db.engine)

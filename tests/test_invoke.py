@@ -12,7 +12,7 @@ from backend.extensions import db
 from backend.models import SkillRun
 from tests.auth_fixtures import TENANT_A, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
 from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
-from tests.fakes.harness import TEST_KEY
+from tests.fakes.harness import TEST_KEY, write_two_providers
 
 REPLY = "Revenue grew four percent.\nCosts stayed flat across the quarter, and the outlook for next year is steady."
 SECRET_TEXT = "Project Nightingale acquisition price is 41 million"
@@ -35,29 +35,8 @@ def providers_config(app_config, entra, servers, tmp_path, monkeypatch) -> dict:
     """The loopback-Entra configuration plus a providers file naming both fakes (for other test modules too)."""
     openai, claude = servers
     monkeypatch.setenv("TEST_FAKE_KEY", TEST_KEY)
-    providers = tmp_path / "providers.yaml"
-    providers.write_text(
-        textwrap.dedent(
-            f"""
-            providers:
-              - name: cheap
-                type: openai
-                base_url: {openai.base_url}
-                api_key_env: TEST_FAKE_KEY
-                timeouts: {{connect: 1, first_token: 3, total: 10}}
-                models:
-                  - {{id: gpt-test, context_window: 32000, max_output_tokens: 8192, location: us-east, tier: 2,
-                      capabilities: [streaming], price_per_million: {{input: 1, output: 2}}}}
-              - name: claude
-                type: anthropic
-                base_url: {claude.base_url}
-                api_key_env: TEST_FAKE_KEY
-                timeouts: {{connect: 1, first_token: 3, total: 10}}
-                models:
-                  - {{id: claude-test, context_window: 32000, max_output_tokens: 4096, location: eu-west, tier: 1,
-                      capabilities: [streaming], price_per_million: {{input: 3, output: 15}}}}
-            """
-        )
+    providers = write_two_providers(
+        tmp_path / "providers.yaml", openai, claude, context=32000, cheap_output=8192, claude_output=4096, first_token=3
     )
     return {**entra_app_config(app_config, entra), "PROVIDERS_FILE": str(providers)}
 

@@ -12,11 +12,13 @@ import threading
 import time
 import uuid
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.loopback import LoopbackServer
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -30,7 +32,7 @@ def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
     return {**jwk, "kid": kid, "use": "sig"}
 
 
-class FakeEntra:
+class FakeEntra(LoopbackServer):
     """Discovery + JWKS + token endpoint on 127.0.0.1:<free port>; `published` is the key set it serves."""
 
     def __init__(self, public_base: str | None = None) -> None:
@@ -42,23 +44,7 @@ class FakeEntra:
         self.public_base = public_base
         self._issued = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """The loopback URL the server listens on."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeEntra:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler())
 
     def publish(self, key: rsa.RSAPrivateKey, kid: str | None = None) -> str:
         """Add a key to the served key set; returns its kid."""

@@ -13,8 +13,10 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 
 @dataclass
@@ -37,7 +39,7 @@ class GraphRequest:
     authorization: str | None
 
 
-class FakeGraph:
+class FakeGraph(LoopbackServer):
     """Graph's drive item endpoints on 127.0.0.1:<free port>."""
 
     def __init__(self, token_owner: Callable[[str], str | None]) -> None:
@@ -46,23 +48,7 @@ class FakeGraph:
         self.requests: list[GraphRequest] = []
         self._downloads: dict[str, DriveItem] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """The loopback URL the server listens on (GRAPH_BASE_URL in tests)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeGraph:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(self._handler())
 
     def add(self, drive_id: str, item_id: str, item: DriveItem) -> None:
         """Put a file in a drive."""

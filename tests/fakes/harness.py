@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,3 +103,36 @@ def run(provider: Provider, call: Callable[[], Awaitable[Any]]) -> Any:
             await provider.aclose()
 
     return asyncio.run(main())
+
+
+def write_two_providers(
+    path, openai, claude, *, context: int = 8192, cheap_output: int = 512, claude_output: int = 512,
+    first_token: float = 2,
+):  # fmt: skip
+    """A providers file naming a cheap OpenAI model ("cheap/gpt-test", us-east, tier 2) on `openai` and a dearer,
+    better Anthropic one ("claude/claude-test", eu-west, tier 1) on `claude`; keys come from TEST_FAKE_KEY."""
+    timeouts = f"{{connect: 1, first_token: {first_token}, total: 10}}"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            providers:
+              - name: cheap
+                type: openai
+                base_url: {openai.base_url}
+                api_key_env: TEST_FAKE_KEY
+                timeouts: {timeouts}
+                models:
+                  - {{id: gpt-test, context_window: {context}, max_output_tokens: {cheap_output}, location: us-east,
+                      tier: 2, capabilities: [streaming], price_per_million: {{input: 1, output: 2}}}}
+              - name: claude
+                type: anthropic
+                base_url: {claude.base_url}
+                api_key_env: TEST_FAKE_KEY
+                timeouts: {timeouts}
+                models:
+                  - {{id: claude-test, context_window: {context}, max_output_tokens: {claude_output}, location: eu-west,
+                      tier: 1, capabilities: [streaming], price_per_million: {{input: 3, output: 15}}}}
+            """
+        )
+    )
+    return path
