@@ -106,7 +106,7 @@ def all_failed(decision: RoutingDecision) -> ApiError:
 
 
 @dataclass
-class _Run:
+class CallAccounting:
     """The accounting of one call in progress; `finish` settles the budget and records the SkillRun exactly once."""
 
     app: Flask
@@ -156,7 +156,9 @@ class Dispatcher:
 
         return cls(app, tenant_catalog(tenant_id), policy_for(tenant_id, settings))
 
-    def _admit(self, request: DispatchRequest) -> _Run:
+    # admit / may_try / attempt_failed / attempt_succeeded are the steps of the fallback loop; `complete` and `stream`
+    # run them here, and the jobs layer (backend/jobs/model_calls.py) runs them around its own awaited calls.
+    def admit(self, request: DispatchRequest) -> CallAccounting:
         """Rate limits, routing and the budget hold; raises the matching ApiError (nothing held) when refused."""
         chat = request.chat
         prompt_tokens = count_prompt_tokens(m.content for m in chat.messages)
@@ -170,43 +172,43 @@ class Dispatcher:
         # Hold the most any candidate could cost: a fallback to a dearer model stays within the hold.
         micros = max(max_call_micros(m, prompt_tokens, chat.max_output_tokens) for m in decision.candidates)
         hold = self.budgets.reserve(request.tenant_id, request.user_id, micros, self.policy.budgets)
-        return _Run(self.app, request, decision, hold, self.budgets, new_id(), time.monotonic())
+        return CallAccounting(self.app, request, decision, hold, self.budgets, new_id(), time.monotonic())
 
-    def _may_try(self, decision: RoutingDecision, model: ModelSpec) -> bool:
+    def may_try(self, decision: RoutingDecision, model: ModelSpec) -> bool:
         """A half-open model is tried only by the one caller that wins its probe."""
         if model.ref in decision.half_open and not self.circuits.try_probe(model.ref):
             decision.attempts.append({"model": model.ref, "error": "circuit_half_open_busy", "status": None})
             return False
         return True
 
-    def _failed(self, decision: RoutingDecision, model: ModelSpec, error: ProviderError) -> None:
+    def attempt_failed(self, decision: RoutingDecision, model: ModelSpec, error: ProviderError) -> None:
         """Record a failed attempt, and feed the model's circuit when the failure is the provider's."""
         decision.attempts.append(attempt_error(model, error))
         if error.retryable:
             self.circuits.record_failure(model.ref, retry_after=error.retry_after)
 
-    def _succeeded(self, decision: RoutingDecision, model: ModelSpec) -> None:
+    def attempt_succeeded(self, decision: RoutingDecision, model: ModelSpec) -> None:
         """Close the model's circuit and mark it chosen."""
         self.circuits.record_success(model.ref)
         decision.chosen = model.ref
 
     def complete(self, request: DispatchRequest) -> DispatchResult:
         """Answer in one piece, falling back across candidates."""
-        run = self._admit(request)
+        run = self.admit(request)
         decision = run.decision
         try:
             for model in decision.candidates:
-                if not self._may_try(decision, model):
+                if not self.may_try(decision, model):
                     continue
                 provider = provider_instance(self.registry, self.catalog.provider_of(model))
                 try:
                     completion = asyncbridge.run_sync(provider.complete(model, request.chat))
                 except ProviderError as error:
-                    self._failed(decision, model, error)
+                    self.attempt_failed(decision, model, error)
                     if error.retryable:
                         continue
                     raise stop_error(decision, error) from None
-                self._succeeded(decision, model)
+                self.attempt_succeeded(decision, model)
                 run.first_token = time.monotonic()
                 cost = run.finish(model, completion.usage, "succeeded", None)
                 return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json())
@@ -219,11 +221,11 @@ class Dispatcher:
 
     def stream(self, request: DispatchRequest) -> Iterator[tuple[str, Any]]:
         """Yield ("meta", {run_id, model}) before the first text, ("delta", text)..., then ("done", DispatchResult)."""
-        run = self._admit(request)
+        run = self.admit(request)
         decision = run.decision
         try:
             for model in decision.candidates:
-                if not self._may_try(decision, model):
+                if not self.may_try(decision, model):
                     continue
                 provider = provider_instance(self.registry, self.catalog.provider_of(model))
                 chunks = asyncbridge.iterate(lambda p=provider, m=model: p.stream(m, request.chat))
@@ -240,7 +242,7 @@ class Dispatcher:
                             texts.append(chunk.text)
                             yield "delta", chunk.text
                 except ProviderError as error:
-                    self._failed(decision, model, error)
+                    self.attempt_failed(decision, model, error)
                     if texts:  # text reached the caller: never retried, never silently cut
                         run.finish(model, error.usage, "interrupted", "stream_interrupted")
                         raise StreamInterrupted(run.run_id) from None
@@ -252,7 +254,7 @@ class Dispatcher:
                     raise
                 finally:
                     chunks.close()
-                self._succeeded(decision, model)
+                self.attempt_succeeded(decision, model)
                 if not texts:  # an empty answer: still say who answered, before `done`
                     yield "meta", {"run_id": run.run_id, "model": model_info(model)}
                 usage = usage or Usage()

@@ -74,11 +74,11 @@ def job_step_callers(job: Any, skill: Any, data: dict[str, Any]) -> StepCaller:
 
 async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchRequest) -> StepOutcome:
     """One pass of the dispatcher's fallback loop with awaited provider calls; the SkillRun is returned, not stored."""
-    run = await asyncio.to_thread(in_context, app, dispatcher._admit, request)
+    run = await asyncio.to_thread(in_context, app, dispatcher.admit, request)
     decision = run.decision
     try:
         for model in decision.candidates:
-            if not await asyncio.to_thread(dispatcher._may_try, decision, model):
+            if not await asyncio.to_thread(dispatcher.may_try, decision, model):
                 continue
             config = dispatcher.catalog.provider_of(model)
             provider = provider_instance(dispatcher.registry, config)
@@ -86,11 +86,11 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
                 async with provider_gate(app, config):
                     completion = await provider.complete(model, request.chat)
             except ProviderError as error:
-                await asyncio.to_thread(dispatcher._failed, decision, model, error)
+                await asyncio.to_thread(dispatcher.attempt_failed, decision, model, error)
                 if error.retryable:
                     continue
                 raise stop_error(decision, error) from None
-            await asyncio.to_thread(dispatcher._succeeded, decision, model)
+            await asyncio.to_thread(dispatcher.attempt_succeeded, decision, model)
             elapsed = int((time.monotonic() - run.started) * 1000)
             record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model,
                                usage=completion.usage, latency_ms=elapsed, time_to_first_token_ms=elapsed,
