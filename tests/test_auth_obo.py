@@ -60,16 +60,21 @@ def http_client(entra):
         yield session
 
 
-@pytest.fixture
-def app_config(app_config, entra, http_client) -> dict:
+def obo_app_config(base: dict, entra, http_client) -> dict:
     """Production-shaped configuration: https authority, no http allowance, a client secret, the injected client."""
     return {
-        **entra_app_config(app_config, entra),
+        **entra_app_config(base, entra),
         "ENTRA_AUTHORITY": PUBLIC_AUTHORITY,
         "ENTRA_ALLOW_HTTP_AUTHORITY": False,
         "ENTRA_CLIENT_SECRET": "client-secret-for-tests",
         "ENTRA_HTTP_CLIENT": http_client,
     }
+
+
+@pytest.fixture
+def app_config(app_config, entra, http_client) -> dict:
+    """The test configuration, production-shaped for on-behalf-of calls."""
+    return obo_app_config(app_config, entra, http_client)
 
 
 @pytest.fixture

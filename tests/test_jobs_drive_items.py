@@ -24,19 +24,16 @@ from backend.jobs.store import decompress_input
 from backend.models import Job, UserTokenCache
 from backend.tenancy import tenant_scope
 from tests.auth_fixtures import (  # noqa: F401 - fixtures
-    SIGNING_KID,
     TENANT_A,
     bearer,
-    entra_app_config,
     log_lines,
     make_token,
     signing_key,
     tenants,
 )
-from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import DriveItem, FakeGraph
 from tests.jobs_support import MarkerModel, document, markers, providers_file, wait_for
-from tests.test_auth_obo import PUBLIC_AUTHORITY, LoopbackSession
+from tests.test_auth_obo import entra, http_client, obo_app_config  # noqa: F401 - fixtures
 
 DRIVE = "b!drive-Id_01"
 LIMIT = 64 * 1024
@@ -59,14 +56,6 @@ def docx(paragraphs: list[str]) -> bytes:
 
 
 @pytest.fixture
-def entra(signing_key):
-    """A loopback Entra standing in for the real https authority (MSAL accepts only https)."""
-    with FakeEntra(public_base=PUBLIC_AUTHORITY) as fake:
-        fake.publish(signing_key, SIGNING_KID)
-        yield fake
-
-
-@pytest.fixture
 def graph(entra):
     """The loopback Graph, accepting exactly the access tokens the fake Entra issued, each for its own user."""
     with FakeGraph(token_owner=entra.issued_access_tokens.get) as fake:
@@ -81,16 +70,11 @@ def model():
 
 
 @pytest.fixture
-def app_config(app_config, entra, graph, model, tmp_path, monkeypatch) -> dict:
+def app_config(app_config, entra, http_client, graph, model, tmp_path, monkeypatch) -> dict:
     """Production-shaped Entra (https authority through the injected client), Graph and the model on loopback."""
     monkeypatch.setenv("TEST_FAKE_KEY", "sk-test-secret-0123456789")
-    session = LoopbackSession(entra.base_url)
-    yield {
-        **entra_app_config(app_config, entra),
-        "ENTRA_AUTHORITY": PUBLIC_AUTHORITY,
-        "ENTRA_ALLOW_HTTP_AUTHORITY": False,
-        "ENTRA_CLIENT_SECRET": "client-secret-for-tests",
-        "ENTRA_HTTP_CLIENT": session,
+    return {
+        **obo_app_config(app_config, entra, http_client),
         "GRAPH_BASE_URL": graph.base_url,
         "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
         "PROVIDERS_FILE": str(providers_file(tmp_path / "providers.yaml", model)),
@@ -99,7 +83,6 @@ def app_config(app_config, entra, graph, model, tmp_path, monkeypatch) -> dict:
         "JOB_MAX_INPUT_BYTES": LIMIT,
         "CELERY_POLL_INTERVAL": 0.05,
     }
-    session.close()
 
 
 def submit(client, token, item_id, skill="summarize_document", **fields):
