@@ -192,15 +192,18 @@ class Dispatcher:
         self.circuits.record_success(model.ref)
         decision.chosen = model.ref
 
+    def tries(self, decision: RoutingDecision) -> Iterator[tuple[ModelSpec, Provider]]:
+        """The candidates this call may try, in order, each with its provider object."""
+        for model in decision.candidates:
+            if self.may_try(decision, model):
+                yield model, provider_instance(self.registry, self.catalog.provider_of(model))
+
     def complete(self, request: DispatchRequest) -> DispatchResult:
         """Answer in one piece, falling back across candidates."""
         run = self.admit(request)
         decision = run.decision
         try:
-            for model in decision.candidates:
-                if not self.may_try(decision, model):
-                    continue
-                provider = provider_instance(self.registry, self.catalog.provider_of(model))
+            for model, provider in self.tries(decision):
                 try:
                     completion = asyncbridge.run_sync(provider.complete(model, request.chat))
                 except ProviderError as error:
@@ -224,10 +227,7 @@ class Dispatcher:
         run = self.admit(request)
         decision = run.decision
         try:
-            for model in decision.candidates:
-                if not self.may_try(decision, model):
-                    continue
-                provider = provider_instance(self.registry, self.catalog.provider_of(model))
+            for model, provider in self.tries(decision):
                 chunks = asyncbridge.iterate(lambda p=provider, m=model: p.stream(m, request.chat))
                 texts: list[str] = []
                 usage: Usage | None = None
