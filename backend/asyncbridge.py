@@ -43,6 +43,11 @@ def _run_loop(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None
 def get_loop() -> asyncio.AbstractEventLoop:
     """This process's bridge loop, started on first use and again after a fork (the pid tells)."""
     global _loop, _loop_thread, _loop_pid, _fork_hook_registered
+    # Fast path without the lock: every call would otherwise take it, and under gevent the liveness check below
+    # (Thread.is_alive) yields to the hub while holding it, which queued every stream of a busy worker behind it.
+    loop = _loop
+    if loop is not None and _loop_pid == os.getpid() and loop.is_running():
+        return loop
     with _state_lock:
         if not _fork_hook_registered:
             os.register_at_fork(after_in_child=_reset_after_fork)
@@ -80,7 +85,8 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise
 
 
-_ITEM, _END, _ERROR = "item", "end", "error"
+_ITEM, _END, _ERROR, _QUIET = "item", "end", "error", "quiet"
+SILENCE = object()  # what an iterator made with `silence_after` yields when its source stayed quiet that long
 
 
 class _Buffer:
@@ -91,13 +97,46 @@ class _Buffer:
     when the queue is full, so a chunk costs no cross-thread call to the loop.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, max_items: int) -> None:
-        """An empty buffer holding at most max_items chunks before the pump waits."""
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_items: int, silence_after: float | None) -> None:
+        """An empty buffer holding at most max_items chunks before the pump waits; with silence_after, a `quiet`
+        entry is added whenever no chunk came for that many seconds."""
         self.loop = loop
         self.max_items = max_items
         self.entries: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.space = asyncio.Event()
         self.pump_waiting = False
+        self.silence_after = silence_after
+        self.last_activity = 0.0
+        self.silence_timer: asyncio.TimerHandle | None = None
+
+    def watch_silence(self) -> None:
+        """On the loop: start noting silences. One timer per silence period, not one per chunk: a chunk only
+        records the time, and the timer, when it fires, either reports a silence or moves to the new deadline."""
+        if self.silence_after is not None:
+            self.last_activity = self.loop.time()
+            self.silence_timer = self.loop.call_at(self.last_activity + self.silence_after, self._check_silence)
+
+    def _check_silence(self) -> None:
+        """On the loop: report a silence if no chunk came since the deadline was set, then set the next one."""
+        now = self.loop.time()
+        if now - self.last_activity >= self.silence_after:
+            self.entries.put((_QUIET, None))
+            self.last_activity = now
+        self.silence_timer = self.loop.call_at(self.last_activity + self.silence_after, self._check_silence)
+
+    def stop_watching(self) -> None:
+        """On the loop: no more silence reports (the stream ended or was cancelled)."""
+        if self.silence_timer is not None:
+            self.silence_timer.cancel()
+            self.silence_timer = None
+
+    def offer(self, item: Any) -> bool:
+        """On the loop: add a chunk if there is room (the usual case, with no coroutine to await); False if full."""
+        if self.entries.qsize() >= self.max_items:
+            return False
+        self.last_activity = self.loop.time()
+        self.entries.put((_ITEM, item))
+        return True
 
     async def put(self, item: Any) -> None:
         """On the loop: add a chunk, first waiting while the buffer is full (the reader is slower than the source)."""
@@ -109,6 +148,7 @@ class _Buffer:
                 self.pump_waiting = False
                 break
             await self.space.wait()
+        self.last_activity = self.loop.time()
         self.entries.put((_ITEM, item))
 
     def finish(self, kind: str, value: Any = None) -> None:
@@ -130,10 +170,12 @@ class _Buffer:
 async def _pump(agen_factory: Callable[[], AsyncIterator[T]], buffer: _Buffer) -> None:
     """The one task that drives the async generator; cancelling it closes the generator (its finally blocks run)."""
     agen = None
+    buffer.watch_silence()
     try:
         agen = agen_factory()
         async for item in agen:
-            await buffer.put(item)
+            if not buffer.offer(item):
+                await buffer.put(item)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:  # noqa: BLE001 - handed to the reader, which re-raises it
@@ -141,6 +183,7 @@ async def _pump(agen_factory: Callable[[], AsyncIterator[T]], buffer: _Buffer) -
     else:
         buffer.finish(_END)
     finally:
+        buffer.stop_watching()
         aclose = getattr(agen, "aclose", None)  # None too when the factory itself failed
         if aclose is not None:
             await aclose()
@@ -149,11 +192,13 @@ async def _pump(agen_factory: Callable[[], AsyncIterator[T]], buffer: _Buffer) -
 class BridgedIterator(Iterator[T]):
     """The sync side of an async generator; close() (or garbage collection) cancels the pump."""
 
-    def __init__(self, agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int) -> None:
+    def __init__(
+        self, agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int, silence_after: float | None = None
+    ) -> None:
         """Start the pump on the bridge loop."""
         _refuse_on_loop_thread()
         loop = get_loop()
-        self._buffer = _Buffer(loop, max_buffer)
+        self._buffer = _Buffer(loop, max_buffer, silence_after)
         self._future = asyncio.run_coroutine_threadsafe(_pump(agen_factory, self._buffer), loop)
         self._finished = False
 
@@ -175,6 +220,8 @@ class BridgedIterator(Iterator[T]):
         kind, value = entry
         if kind == _ITEM:
             return value
+        if kind == _QUIET:
+            return SILENCE
         self._finished = True
         if kind == _ERROR:
             raise value
@@ -192,6 +239,13 @@ class BridgedIterator(Iterator[T]):
             future.cancel()
 
 
-def iterate(agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int = 64) -> BridgedIterator[T]:
-    """Iterate an async generator from sync code; agen_factory is called on the loop so the generator lives there."""
-    return BridgedIterator(agen_factory, max_buffer)
+def iterate(
+    agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int = 64, silence_after: float | None = None
+) -> BridgedIterator[T]:
+    """Iterate an async generator from sync code; agen_factory is called on the loop so the generator lives there.
+
+    With silence_after, the iterator also yields SILENCE whenever the generator gave nothing for that many seconds
+    (SSE keepalives). This costs one loop timer per silence period: the reader waits with no timeout of its own,
+    which under gevent would start and cancel a timer for every chunk.
+    """
+    return BridgedIterator(agen_factory, max_buffer, silence_after)

@@ -3,7 +3,7 @@
 Each stream is the diagnostics endpoint sending a token every 50 ms for 20 s (5 s with --quick). For 100, 500 and
 1,000 concurrent streams it reports the streams that completed and the added inter-token delay (observed gap between
 two tokens minus 50 ms) at p50/p99/max, the server's CPU in total and per token, and the load client's CPU. The
-load runs in separate processes, each an asyncio loop on raw sockets, so the client is not the bottleneck.
+load runs in separate processes, each one epoll loop on raw non-blocking sockets, so the client costs little.
 
     .venv/bin/python bench/streams.py            # full: 20 s streams
     .venv/bin/python bench/streams.py --quick    # 5 s streams
@@ -12,10 +12,10 @@ load runs in separate processes, each an asyncio loop on raw sockets, so the cli
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import os
 import random
+import select
 import socket
 import statistics
 import subprocess
@@ -42,6 +42,7 @@ COLUMNS = [
     ("p99 ms", "p99", 7, (">", ".1f")),
     ("max ms", "max", 7, (">", ".1f")),
     ("mean ms", "mean", 7, (">", ".1f")),
+    ("wall s", "wall", 6, (">", ".1f")),
     ("cpu s", "cpu", 6, (">", ".1f")),
     ("cpu us/token", "cpu_us_per_token", 12, (">", ".0f")),
     ("client cpu s", "client_cpu", 12, (">", ".1f")),
@@ -55,59 +56,62 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def one_stream(port: int, tokens: int, start_delay: float) -> tuple[list[float], bool]:
-    """Read one stream; return the gaps between consecutive tokens (seconds) and whether `done` arrived.
+def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> tuple[list[float], int]:
+    """Open `streams` streams spread over the ramp (as users arrive) and read them all; gaps and completed count.
 
-    The endpoint paces tokens on a fixed schedule, so a stall shows as one long gap followed by a burst of short
-    ones: p99 shows the stalls, and the mean shows whether the server kept the pace overall.
+    One epoll loop on non-blocking sockets (no asyncio: its per-read cost would be a large share of a 2-core
+    machine that also runs the server). A gap is the time between two token events arriving on one stream; the
+    endpoint paces tokens on a fixed schedule, so a stall shows as one long gap followed by a burst of short ones:
+    p99 shows the stalls, and the mean shows whether the server kept the pace overall.
     """
-    await asyncio.sleep(start_delay)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     path = f"/api/_diagnostics/stream?tokens={tokens}&interval_ms={INTERVAL_MS}"
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
-    gaps: list[float] = []
-    last_token_at = None
-    pending = b""
-    done = False
-    try:
-        while not done:
-            data = await reader.read(65536)
-            if not data:
-                break
-            now = time.monotonic()
-            *events, pending = (pending + data).split(b"\n\n")
-            for event in events:
-                if b"event: token" in event:
-                    if last_token_at is not None:
-                        gaps.append(now - last_token_at)
-                    last_token_at = now
-                elif b"event: done" in event:
-                    done = True
-    except OSError:
-        pass
-    finally:
-        writer.close()
-    return gaps, done
-
-
-async def load(port: int, streams: int, tokens: int, ramp_seconds: float) -> tuple[list[float], int]:
-    """Open `streams` streams spread over the ramp (as users arrive), wait for all; gaps and completed count."""
-    results = await asyncio.gather(
-        *(one_stream(port, tokens, random.uniform(0, ramp_seconds)) for _ in range(streams)), return_exceptions=True
-    )
+    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+    starts = sorted(random.uniform(0, ramp_seconds) for _ in range(streams))
+    poller = select.epoll()
+    open_streams: dict[int, list] = {}  # fd -> [socket, unparsed tail, last token time, done]
     gaps: list[float] = []
     completed = 0
-    for result in results:
-        if isinstance(result, BaseException):
-            continue
-        gaps.extend(result[0])
-        completed += result[1]
+    clock = time.monotonic
+    begin = clock()
+    opened = 0
+    while opened < len(starts) or open_streams:
+        now = clock()
+        while opened < len(starts) and begin + starts[opened] <= now:
+            connection = socket.create_connection(("127.0.0.1", port))
+            connection.sendall(request)
+            connection.setblocking(False)
+            open_streams[connection.fileno()] = [connection, b"", None, False]
+            poller.register(connection.fileno(), select.EPOLLIN)
+            opened += 1
+        wait = begin + starts[opened] - now if opened < len(starts) else 1.0
+        for fd, _ in poller.poll(max(0.0, wait)):
+            state = open_streams[fd]
+            try:
+                data = state[0].recv(65536)
+            except OSError:
+                data = b""
+            arrived = clock()
+            if data:
+                *events, state[1] = (state[1] + data).split(b"\n\n")
+                for event in events:
+                    if b"event: token" in event:
+                        if state[2] is not None:
+                            gaps.append(arrived - state[2])
+                        state[2] = arrived
+                    elif b"event: done" in event:
+                        state[3] = True
+            if not data or state[3]:
+                completed += state[3]
+                poller.unregister(fd)
+                state[0].close()
+                del open_streams[fd]
+    poller.close()
     return gaps, completed
 
 
 def load_process(port: int, streams: int, tokens: int, ramp_seconds: float, results) -> None:
     """Entry point of one load process; also reports the CPU it used, to show the client is not the bottleneck."""
-    gaps, completed = asyncio.run(load(port, streams, tokens, ramp_seconds))
+    gaps, completed = read_streams(port, streams, tokens, ramp_seconds)
     results.put((gaps, completed, time.process_time()))
 
 
@@ -156,7 +160,7 @@ def measure(port: int, master_pid: int, streams: int, seconds: float, clients: i
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     shares = [streams // clients + (i < streams % clients) for i in range(clients)]
-    cpu_before = cpu_seconds(master_pid)
+    cpu_before, wall_before = cpu_seconds(master_pid), time.monotonic()
     workers = [context.Process(target=load_process, args=(port, n, tokens, ramp, results)) for n in shares if n]
     for worker in workers:
         worker.start()
@@ -179,6 +183,7 @@ def measure(port: int, master_pid: int, streams: int, seconds: float, clients: i
         "max": added[-1],
         "mean": statistics.fmean(gap * 1000 - INTERVAL_MS for gap in gaps) if gaps else float("nan"),
         "cpu": (cpu := cpu_seconds(master_pid) - cpu_before),
+        "wall": time.monotonic() - wall_before,
         # CPU per token is what survives a busy machine best: 2 cores hold 2e6 / this many tokens per second.
         "cpu_us_per_token": cpu * 1e6 / max(1, len(gaps) + completed),
         "client_cpu": client_cpu,

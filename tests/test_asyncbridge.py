@@ -179,6 +179,30 @@ def test_next_within_returns_the_default_during_silences():
     stream.close()
 
 
+def test_silence_after_reports_silences_and_only_silences():
+    async def steady_then_quiet():
+        for index in range(6):
+            await asyncio.sleep(0.02)  # faster than the silence period: never reported as silence
+            yield index
+        await asyncio.sleep(0.35)
+        yield "late"
+
+    stream = asyncbridge.iterate(steady_then_quiet, silence_after=0.1)
+    items = list(stream)
+    assert items[:6] == [0, 1, 2, 3, 4, 5]
+    assert items[-1] == "late"
+    silences = items[6:-1]
+    assert 2 <= len(silences) <= 4 and all(item is asyncbridge.SILENCE for item in silences)
+
+
+def test_no_silence_reports_without_silence_after():
+    async def quiet():
+        await asyncio.sleep(0.2)
+        yield "late"
+
+    assert list(asyncbridge.iterate(quiet)) == ["late"]
+
+
 GEVENT_CHECK = """
 from gevent import monkey
 monkey.patch_all()

@@ -49,7 +49,7 @@ async def diagnostic_tokens(tokens: int, interval_seconds: float, fail_at: int |
             # Paced on a fixed schedule, like a model that streams at its own rate: a late token does not delay
             # the ones after it, so the benchmark sees the server's lag rather than an accumulated drift.
             await asyncio.sleep(max(0.0, started + (index + 1) * interval_seconds - loop.time()))
-            yield "token", {"index": index, "sent_at": time.time()}
+            yield "token", {"index": index, "sent_at_us": time.time_ns() // 1000}  # ints: like text, cheap to encode
         yield "done", {"tokens": tokens}
         outcome = "completed"
     finally:
