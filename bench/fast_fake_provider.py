@@ -4,7 +4,10 @@ An asyncio protocol on a raw socket (HTTP/1.1 keep-alive, Content-Length bodies 
 microseconds per request and is never what a benchmark measures. Both the direct and the through-Switchboard calls of
 bench/overhead.py go to the same instance.
 
-    python bench/fast_fake_provider.py [--port 0]     # prints "PORT <n>" once it listens
+    python bench/fast_fake_provider.py [--port 0] [--latency-ms 0]    # prints "PORT <n>" once it listens
+
+With --latency-ms, each answer leaves that long after its request arrived (a model's generation time), without
+holding the connection's other requests back beyond it.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ RESPONSE = (
 
 
 class FakeChatProtocol(asyncio.Protocol):
-    """Answers every complete request on the connection with RESPONSE, in order."""
+    """Answers every complete request on the connection with RESPONSE, in order, after `latency` seconds."""
+
+    latency = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport and start with an empty buffer."""
@@ -58,6 +63,14 @@ class FakeChatProtocol(asyncio.Protocol):
             if len(self.buffer) < end:
                 return
             self.buffer = self.buffer[end:]
+            if self.latency:
+                asyncio.get_running_loop().call_later(self.latency, self.answer)
+            else:
+                self.answer()
+
+    def answer(self) -> None:
+        """Send one answer, unless the client has gone."""
+        if not self.transport.is_closing():
             self.transport.write(RESPONSE)
 
 
@@ -82,7 +95,9 @@ def main() -> None:
     """Run the server."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="time from request to answer")
     args = parser.parse_args()
+    FakeChatProtocol.latency = args.latency_ms / 1000
     try:
         asyncio.run(serve(args.port))
     except KeyboardInterrupt:

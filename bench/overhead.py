@@ -164,10 +164,11 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def start_fake() -> tuple[subprocess.Popen, int]:
+def start_fake(latency_ms: float) -> tuple[subprocess.Popen, int]:
     """Start the fast fake provider; return it and its port."""
+    script = str(Path(__file__).with_name("fast_fake_provider.py"))
     fake = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("fast_fake_provider.py"))], stdout=subprocess.PIPE, text=True
+        [sys.executable, script, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True
     )
     line = fake.stdout.readline().split()
     if len(line) != 2 or line[0] != "PORT":
@@ -257,10 +258,16 @@ def main() -> None:
     parser.add_argument("--database-url", help="SWITCHBOARD_DATABASE_URL (default: SQLite in a temp instance)")
     parser.add_argument("--redis-url", help="SWITCHBOARD_REDIS_URL (default: none; counters in the database)")
     parser.add_argument("--run-options", default="", help="extra options of `switchboard run`, e.g. '--workers 3'")
+    parser.add_argument(
+        "--provider-latency-ms",
+        type=float,
+        default=0.0,
+        help="the fake model's time to answer (0: the server's own limit shows; 250: 100 clients offer ~400 req/s)",
+    )
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
-    fake, fake_port = start_fake()
+    fake, fake_port = start_fake(args.provider_latency_ms)
     server = None
     try:
         with tempfile.TemporaryDirectory(prefix="sb-overhead-") as instance:
@@ -283,7 +290,11 @@ def main() -> None:
                 row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid])
                 rows.append(row)
             db = "PostgreSQL" if args.database_url else "SQLite"
-            print(f"database: {db}; counters: {'Redis' if args.redis_url else 'database'}; {os.cpu_count()} CPUs")
+            counters = "Redis" if args.redis_url else "database"
+            print(
+                f"database: {db}; counters: {counters}; provider latency {args.provider_latency_ms:g} ms;"
+                f" {os.cpu_count()} CPUs"
+            )
             print("latencies in ms; added = through Switchboard minus direct, per percentile; cpu s = server CPU")
             print_table(rows)
             if args.json:

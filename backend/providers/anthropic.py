@@ -19,7 +19,11 @@ class AnthropicProvider(SKChatProvider):
     def build_client(self, timeout: Any) -> Any:
         """AsyncAnthropic (base_url optional), without SDK retries."""
         return self.sdk().AsyncAnthropic(
-            api_key=self.required_key(), base_url=self.config.base_url, max_retries=0, timeout=timeout
+            api_key=self.required_key(),
+            base_url=self.config.base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=self.http_client(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

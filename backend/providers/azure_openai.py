@@ -28,6 +28,7 @@ class AzureOpenAIProvider(SKChatProvider):
             api_version=self.config.extra.get("api_version", DEFAULT_API_VERSION),
             max_retries=0,
             timeout=timeout,
+            http_client=self.http_client(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

@@ -21,7 +21,11 @@ class OpenAIProvider(SKChatProvider):
     def build_client(self, timeout: Any) -> Any:
         """AsyncOpenAI on the configured base URL, without SDK retries."""
         return self.sdk().AsyncOpenAI(
-            api_key=self.required_key(), base_url=self.config.base_url, max_retries=0, timeout=timeout
+            api_key=self.required_key(),
+            base_url=self.config.base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=self.http_client(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

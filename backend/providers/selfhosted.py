@@ -20,5 +20,9 @@ class SelfHostedProvider(OpenAIProvider):
         if not self.config.base_url:
             raise ValueError(f"provider {self.config.name!r} needs a base_url")
         return load_openai_connector().AsyncOpenAI(
-            api_key=self.config.api_key or NO_KEY, base_url=self.config.base_url, max_retries=0, timeout=timeout
+            api_key=self.config.api_key or NO_KEY,
+            base_url=self.config.base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=self.http_client(timeout),
         )

@@ -35,7 +35,7 @@ def load_sk() -> SimpleNamespace:
 @functools.cache
 def load_openai_connector() -> SimpleNamespace:
     """Import SK's OpenAI and Azure OpenAI connectors and the OpenAI SDK."""
-    from openai import AsyncAzureOpenAI, AsyncOpenAI, Timeout
+    from openai import AsyncAzureOpenAI, AsyncOpenAI, DefaultAioHttpClient, Timeout
 
     with quiet_import():
         from semantic_kernel.connectors.ai.open_ai import (
@@ -49,6 +49,7 @@ def load_openai_connector() -> SimpleNamespace:
         AsyncOpenAI=AsyncOpenAI,
         AsyncAzureOpenAI=AsyncAzureOpenAI,
         Timeout=Timeout,
+        DefaultAioHttpClient=DefaultAioHttpClient,
         OpenAIChatCompletion=OpenAIChatCompletion,
         OpenAIChatPromptExecutionSettings=OpenAIChatPromptExecutionSettings,
         AzureChatCompletion=AzureChatCompletion,
@@ -59,7 +60,7 @@ def load_openai_connector() -> SimpleNamespace:
 @functools.cache
 def load_anthropic_connector() -> SimpleNamespace:
     """Import SK's Anthropic connector and the Anthropic SDK, with settings that can carry structured output."""
-    from anthropic import AsyncAnthropic, Timeout
+    from anthropic import AsyncAnthropic, DefaultAioHttpClient, Timeout
 
     with quiet_import():
         from semantic_kernel.connectors.ai.anthropic import (
@@ -75,6 +76,7 @@ def load_anthropic_connector() -> SimpleNamespace:
     return SimpleNamespace(
         AsyncAnthropic=AsyncAnthropic,
         Timeout=Timeout,
+        DefaultAioHttpClient=DefaultAioHttpClient,
         AnthropicChatCompletion=AnthropicChatCompletion,
         AnthropicChatPromptExecutionSettings=StructuredAnthropicSettings,
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 # Element names, so that "A1<B1 and C1>D1" in a formula explanation is not mistaken for a tag.
-_HTML_ELEMENTS = (
+HTML_ELEMENTS = (
     "a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption cite code col "
     "colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure font footer form "
     "frame frameset h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label legend li link main map "
@@ -21,16 +21,16 @@ _HTML_ELEMENTS = (
     "script section select small source span strong style sub summary sup svg table tbody td template textarea tfoot "
     "th thead time title tr track u ul var video wbr math base"
 ).split()
-_DANGEROUS_BLOCKS = re.compile(r"<(script|style|iframe|object|embed|svg|math|template)\b.*?</\1\s*>", re.I | re.S)
-_TAG = re.compile(r"</?(?:" + "|".join(_HTML_ELEMENTS) + r")\b[^<>]*>", re.I)
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+DANGEROUS_BLOCKS = re.compile(r"<(script|style|iframe|object|embed|svg|math|template)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"</?(?:" + "|".join(HTML_ELEMENTS) + r")\b[^<>]*>", re.I)
+COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto|javascript|data):[^<>\s]*>", re.I)
 # The URL is the first word inside the parentheses; the rest (a title, or spaces a lenient renderer would accept
 # inside the URL) is matched up to the closing parenthesis so that the whole construct goes.
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
 _REF_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\[[^\]]*\]")
-_REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(?P<url>\S+?)>?(?:\s+.*)?$", re.M)
+REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(?P<url>\S+?)>?(?:\s+.*)?$", re.M)
 
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:certainly|sure|of course|absolutely|okay|ok|great|no problem)[!.,]?\s*)?"
@@ -54,8 +54,8 @@ def host_allowed(url: str, allowed_hosts: Iterable[str]) -> bool:
 
 def strip_html(text: str) -> str:
     """Remove HTML comments, dangerous elements with their content, other tags, and <scheme:...> autolinks."""
-    text = _COMMENT.sub("", text)
-    text = _DANGEROUS_BLOCKS.sub("", text)
+    text = COMMENT.sub("", text)
+    text = DANGEROUS_BLOCKS.sub("", text)
     text = _AUTOLINK.sub("", text)
     return _TAG.sub("", text)
 
@@ -76,7 +76,7 @@ def strip_untrusted_links(text: str, allowed_hosts: Iterable[str] = ()) -> str:
     text = _IMAGE.sub(image, text)
     text = _REF_IMAGE.sub("", text)
     text = _LINK.sub(link, text)
-    return _REF_DEFINITION.sub(definition, text)
+    return REF_DEFINITION.sub(definition, text)
 
 
 def strip_preamble(text: str) -> str:

