@@ -248,4 +248,6 @@ def iterate(
     (SSE keepalives). This costs one loop timer per silence period: the reader waits with no timeout of its own,
     which under gevent would start and cancel a timer for every chunk.
     """
+    if silence_after is not None and not silence_after > 0:
+        raise ValueError("silence_after must be a positive number of seconds (or None)")
     return BridgedIterator(agen_factory, max_buffer, silence_after)

@@ -195,6 +195,15 @@ def test_silence_after_reports_silences_and_only_silences():
     assert 2 <= len(silences) <= 4 and all(item is asyncbridge.SILENCE for item in silences)
 
 
+@pytest.mark.parametrize("period", [0, -1.0])
+def test_silence_after_must_be_positive(period):
+    async def never():
+        yield "x"
+
+    with pytest.raises(ValueError):
+        asyncbridge.iterate(never, silence_after=period)
+
+
 def test_no_silence_reports_without_silence_after():
     async def quiet():
         await asyncio.sleep(0.2)
