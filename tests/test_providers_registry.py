@@ -25,6 +25,19 @@ def test_registry_holds_the_four_provider_types():
     assert type(provider) is PROVIDERS["anthropic"]
 
 
+@pytest.mark.parametrize("kind", sorted(PROVIDERS))
+def test_every_provider_calls_through_the_sdk_aiohttp_transport(kind, monkeypatch):
+    """No httpx pool (its per-call scan of every pooled connection); proxy variables still honoured."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.test:3128")
+    model = ModelSpec(provider="p", id="m", context_window=10, max_output_tokens=5)
+    config = ProviderConfig(name="p", type=kind, models=(model,), api_key="k", base_url="https://models.test/v1")
+    client = build_provider(config).build_client(None)
+    http = client._client  # the SDK's httpx-compatible client
+    assert type(http._transport).__name__ == "AiohttpTransport"
+    proxied = [t for t in http._mounts.values() if t is not None]
+    assert [str(t.proxy.url) for t in proxied] == ["http://proxy.corp.test:3128"]
+
+
 def test_importing_and_building_providers_does_not_load_sdks():
     code = (
         "import sys; import backend.providers as p; from backend.providers.base import ProviderConfig;"

@@ -132,9 +132,10 @@ class SKChatProvider:
         """The SDK's own aiohttp-backed HTTP client (its `DefaultAioHttpClient`) instead of its default httpx pool.
 
         Measured (docs/performance.md): httpx's pool checks every pooled connection each time it hands one out, so a
-        call's CPU grows with the calls in flight (4.5 ms per call alone, 5.6 ms at 50 in flight on the development
-        machine); aiohttp's pool does not (3.8 and 3.7 ms). Timeouts map to aiohttp's: read between bytes, connect,
-        and pool waits as part of connecting. Proxy variables in the environment are not read.
+        call's CPU grows with the calls in flight (4.6 ms per call alone, 6.1 ms at 50 in flight on the development
+        machine, bench/sdk_transport.py); aiohttp's pool does not (3.8 and 3.5 ms). Timeouts map to aiohttp's: read
+        between bytes, connect, and pool waits as part of connecting. HTTPS_PROXY/NO_PROXY still apply (httpx mounts
+        a proxied aiohttp transport).
         """
         return self.sdk().DefaultAioHttpClient(timeout=timeout)
 
