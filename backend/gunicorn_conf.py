@@ -15,7 +15,7 @@ bind = "127.0.0.1:8000"
 workers = os.cpu_count() or 1
 # gevent: measured to spend 2-3x less CPU per streamed token than gthread at 500-1,000 streams (the thread
 # hand-off per token is the cost). The bridge's loop runs as a greenlet there; see docs/serving.md for the caveats.
-worker_class = "gevent"
+worker_class = "backend.gevent_worker.SwitchboardGeventWorker"  # gunicorn's gevent worker, one send per write
 worker_connections = 1000  # gevent: open connections (so streams) per worker
 threads = 1000  # gthread, if chosen instead: one thread per open stream
 # The heartbeat of a worker process, not a limit on a request: gthread and gevent workers keep beating while

@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 INTERVAL_MS = 50
+TOKEN_MARK, DONE_MARK = b"event: token", b"event: done"
 # name -> extra options of `switchboard run`
 WORKER_MODELS = {
     "gthread 2x1000": ["--worker-class", "gthread", "--workers", "2", "--threads", "1000"],
@@ -92,14 +93,17 @@ def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> t
                 data = b""
             arrived = clock()
             if data:
-                *events, state[1] = (state[1] + data).split(b"\n\n")
-                for event in events:
-                    if b"event: token" in event:
-                        if state[2] is not None:
-                            gaps.append(arrived - state[2])
-                        state[2] = arrived
-                    elif b"event: done" in event:
-                        state[3] = True
+                # Count markers instead of parsing events; the kept tail (shorter than a token marker) catches a
+                # marker split between two reads without counting any twice.
+                seen = state[1] + data
+                tokens = seen.count(TOKEN_MARK)
+                if tokens:
+                    if state[2] is not None:
+                        gaps.append(arrived - state[2])
+                    gaps.extend([0.0] * (tokens - 1))  # tokens that arrived together: no gap between them
+                    state[2] = arrived
+                state[3] = DONE_MARK in seen
+                state[1] = seen[1 - len(TOKEN_MARK) :]
             if not data or state[3]:
                 completed += state[3]
                 poller.unregister(fd)

@@ -155,3 +155,19 @@ def test_a_malformed_event_ends_the_stream_with_an_error_and_cancels_the_source(
     assert [name for name, _ in events] == ["delta", "error"]
     assert finished.wait(5)
     assert streams_open() == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"text": 'Grüße, 東京 — \u2028 "quoted" \\ back\nslash'},
+        {"index": 3, "sent_at_us": 1764350000123456, "ok": True, "none": None, "ratio": 0.1, "big": 1e300},
+        {"nested": [{"a": [1, 2, {"b": "c"}]}, (4, 5)], 7: "int key"},
+        [],
+        "plain",
+    ],
+)
+def test_encode_json_matches_json_dumps(data):
+    from backend.streaming import encode_json
+
+    assert encode_json(data) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -8,6 +8,8 @@ import sys
 import click
 
 WORKER_CLASSES = ("gthread", "gevent")
+# gevent means gunicorn's gevent worker with Switchboard's direct first send (backend/gevent_worker.py).
+WORKER_CLASS_PATHS = {"gevent": "backend.gevent_worker.SwitchboardGeventWorker"}
 
 
 def gunicorn_argv(
@@ -18,7 +20,7 @@ def gunicorn_argv(
     if workers is not None:
         argv += ["--workers", str(workers)]
     if worker_class is not None:
-        argv += ["--worker-class", worker_class]
+        argv += ["--worker-class", WORKER_CLASS_PATHS.get(worker_class, worker_class)]
     if threads is not None:
         argv += ["--threads", str(threads)]
     return [*argv, "backend.wsgi:app"]
