@@ -164,11 +164,11 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))]
 
 
-def start_fake(latency_ms: float) -> tuple[subprocess.Popen, int]:
-    """Start the fast fake provider; return it and its port."""
+def start_fake(latency_ms: float, *options: str) -> tuple[subprocess.Popen, int]:
+    """Start the fast fake provider (with more of its options, if given); return it and its port."""
     script = str(Path(__file__).with_name("fast_fake_provider.py"))
     fake = subprocess.Popen(
-        [sys.executable, script, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True
+        [sys.executable, script, "--latency-ms", str(latency_ms), *options], stdout=subprocess.PIPE, text=True
     )
     line = fake.stdout.readline().split()
     if len(line) != 2 or line[0] != "PORT":

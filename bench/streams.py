@@ -57,7 +57,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> tuple[list[float], int]:
+def diagnostic_request(tokens: int) -> bytes:
+    """The GET of one diagnostics stream."""
+    path = f"/api/_diagnostics/stream?tokens={tokens}&interval_ms={INTERVAL_MS}"
+    return f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+
+
+def read_streams(
+    port: int,
+    requests: list[bytes],
+    streams: int,
+    ramp_seconds: float,
+    token_mark: bytes = TOKEN_MARK,
+    done_mark: bytes = DONE_MARK,
+) -> tuple[list[float], int]:
     """Open `streams` streams spread over the ramp (as users arrive) and read them all; gaps and completed count.
 
     One epoll loop on non-blocking sockets (no asyncio: its per-read cost would be a large share of a 2-core
@@ -65,8 +78,6 @@ def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> t
     endpoint paces tokens on a fixed schedule, so a stall shows as one long gap followed by a burst of short ones:
     p99 shows the stalls, and the mean shows whether the server kept the pace overall.
     """
-    path = f"/api/_diagnostics/stream?tokens={tokens}&interval_ms={INTERVAL_MS}"
-    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
     starts = sorted(random.uniform(0, ramp_seconds) for _ in range(streams))
     poller = select.epoll()
     open_streams: dict[int, list] = {}  # fd -> [socket, unparsed tail, last token time, done]
@@ -79,7 +90,7 @@ def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> t
         now = clock()
         while opened < len(starts) and begin + starts[opened] <= now:
             connection = socket.create_connection(("127.0.0.1", port))
-            connection.sendall(request)
+            connection.sendall(requests[opened % len(requests)])
             connection.setblocking(False)
             open_streams[connection.fileno()] = [connection, b"", None, False]
             poller.register(connection.fileno(), select.EPOLLIN)
@@ -96,13 +107,13 @@ def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> t
                 # Count markers instead of parsing events; the kept tail (shorter than a token marker) catches a
                 # marker split between two reads without counting any twice.
                 seen = state[1] + data
-                tokens = seen.count(TOKEN_MARK)
+                tokens = seen.count(token_mark)
                 if tokens:
                     if state[2] is not None:
                         gaps.append(arrived - state[2])
                     gaps.extend([0.0] * (tokens - 1))  # tokens that arrived together: no gap between them
                     state[2] = arrived
-                state[3] = DONE_MARK in seen
+                state[3] = done_mark in seen
                 state[1] = seen[1 - len(TOKEN_MARK) :]
             if not data or state[3]:
                 completed += state[3]
@@ -113,9 +124,9 @@ def read_streams(port: int, streams: int, tokens: int, ramp_seconds: float) -> t
     return gaps, completed
 
 
-def load_process(port: int, streams: int, tokens: int, ramp_seconds: float, results) -> None:
+def load_process(port: int, requests: list[bytes], streams: int, ramp_seconds: float, marks, results) -> None:
     """Entry point of one load process; also reports the CPU it used, to show the client is not the bottleneck."""
-    gaps, completed = read_streams(port, streams, tokens, ramp_seconds)
+    gaps, completed = read_streams(port, requests, streams, ramp_seconds, *marks)
     results.put((gaps, completed, time.process_time()))
 
 
@@ -157,15 +168,26 @@ def start_server(options: list[str], instance: str) -> tuple[subprocess.Popen, i
     raise RuntimeError("the server did not start")
 
 
-def measure(port: int, master_pid: int, streams: int, seconds: float, clients: int) -> dict:
-    """Run one level of load against a running server and summarise it."""
+def measure(
+    port: int,
+    master_pid: int,
+    streams: int,
+    seconds: float,
+    clients: int,
+    requests: list[bytes] | None = None,
+    marks: tuple[bytes, bytes] = (TOKEN_MARK, DONE_MARK),
+) -> dict:
+    """Run one level of load (diagnostic streams unless other requests are given) and summarise it."""
     tokens = int(seconds * 1000 / INTERVAL_MS)
+    requests = requests or [diagnostic_request(tokens)]
     ramp = min(2.0, seconds / 4)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     shares = [streams // clients + (i < streams % clients) for i in range(clients)]
     cpu_before, wall_before = cpu_seconds(master_pid), time.monotonic()
-    workers = [context.Process(target=load_process, args=(port, n, tokens, ramp, results)) for n in shares if n]
+    workers = [
+        context.Process(target=load_process, args=(port, requests, n, ramp, marks, results)) for n in shares if n
+    ]
     for worker in workers:
         worker.start()
     gaps: list[float] = []
