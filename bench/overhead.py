@@ -300,11 +300,16 @@ def main() -> None:
             if args.json:
                 print(json.dumps(rows, indent=1))
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        fake.terminate()
-        fake.wait(timeout=10)
+        stop(server, fake)
+
+
+def stop(server: subprocess.Popen | None, fake: subprocess.Popen) -> None:
+    """Stop the Switchboard server (if it started) and the fake provider, and wait for both."""
+    if server is not None:
+        server.terminate()
+        server.wait(timeout=60)
+    fake.terminate()
+    fake.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from overhead import prepare_tenant, server_env, start_fake, start_switchboard  # noqa: E402 - sibling benches
-from streams import COLUMNS, INTERVAL_MS, measure  # noqa: E402
+from overhead import prepare_tenant, server_env, start_fake, start_switchboard, stop  # noqa: E402 - sibling benches
+from streams import INTERVAL_MS, measure, print_table  # noqa: E402
 
 BODY = json.dumps({"input": {"text": "The quarterly report shows revenue up eight percent. " * 8}}).encode()
 
@@ -75,15 +75,8 @@ def main() -> None:
                 rows.append({"model": "skill stream", **row})
                 print(f"  {streams} skill streams done", file=sys.stderr, flush=True)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=60)
-        fake.terminate()
-        fake.wait(timeout=10)
-    print(f"\n{seconds:.0f} s streams, one chunk every {INTERVAL_MS} ms; added delay = observed gap - {INTERVAL_MS} ms")
-    print(" ".join(f"{title:{align}{width}}" for title, _, width, (align, _) in COLUMNS))
-    for row in rows:
-        print(" ".join(f"{row[key]:{align}{width}{form}}" for _, key, width, (align, form) in COLUMNS))
+        stop(server, fake)
+    print_table(rows, seconds, "chunk")
 
 
 if __name__ == "__main__":

@@ -238,7 +238,14 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(timeout=60)
-    print(f"\n{seconds:.0f} s streams, one token every {INTERVAL_MS} ms; added delay = observed gap - {INTERVAL_MS} ms")
+    print_table(rows, seconds, "token")
+
+
+def print_table(rows: list[dict], seconds: float, unit: str) -> None:
+    """The results table (also bench/skill_streams.py's)."""
+    print(
+        f"\n{seconds:.0f} s streams, one {unit} every {INTERVAL_MS} ms; added delay = observed gap - {INTERVAL_MS} ms"
+    )
     print(" ".join(f"{title:{align}{width}}" for title, _, width, (align, _) in COLUMNS))
     for row in rows:
         print(" ".join(f"{row[key]:{align}{width}{form}}" for _, key, width, (align, form) in COLUMNS))
