@@ -21,9 +21,8 @@ from collections.abc import Iterable
 from backend.skills import sanitize, spotlight
 
 _COMPLETE_BRACKET = re.compile(r"\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\]|[^(\[])")
-_OPEN_DANGEROUS = re.compile(r"<(?:script|style|iframe|object|embed|svg|math|template)\b", re.I)
+_OPEN_DANGEROUS = re.compile(r"<(?:" + "|".join(sanitize.DANGEROUS_ELEMENTS) + r")\b", re.I)
 _OPEN_TAG = re.compile(r"</?(?:" + "|".join(sanitize.HTML_ELEMENTS) + r")\b[^<>]*(?:<|\Z)", re.I)
-_OPEN_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto|javascript|data):[^<>\s]*\Z", re.I)
 MAX_HELD_TAG = 500  # a '<' this far back without '>' is a comparison, not a tag in the making
 PREAMBLE_WINDOW = 200  # rewrite-style answers: hold the first line (up to this many characters) to judge it
 
@@ -50,10 +49,11 @@ def is_closed(segment: str) -> bool:
         return False  # a blank last line: a reference definition after it may begin on it
     if segment.rfind("<!--") > segment.rfind("-->"):
         return False
-    html_free = sanitize.DANGEROUS_BLOCKS.sub("", sanitize.COMMENT.sub("", segment))
-    if _OPEN_DANGEROUS.search(html_free) or _OPEN_TAG.search(html_free) or _OPEN_AUTOLINK.search(html_free):
+    html_free = sanitize.strip_comments_and_blocks(segment)
+    # An autolink holds no whitespace, so none can run past the segment's final line break.
+    if _OPEN_DANGEROUS.search(html_free) or _OPEN_TAG.search(html_free):
         return False
-    text = sanitize.strip_html(segment)
+    text = sanitize.strip_tags(html_free)  # = sanitize.strip_html(segment)
     square = round_ = 0
     for char in text:
         if char == "[":
