@@ -140,27 +140,22 @@ class _Buffer:
 
     async def put(self, item: Any) -> None:
         """On the loop: add a chunk, first waiting while the buffer is full (the reader is slower than the source)."""
-        while self.entries.qsize() >= self.max_items:
+        while not self.offer(item):
             self.space.clear()
             self.pump_waiting = True
             # Re-check after raising the flag: the reader may have emptied the queue before it could see the flag.
             if self.entries.qsize() < self.max_items:
                 self.pump_waiting = False
-                break
+                continue
             await self.space.wait()
-        self.last_activity = self.loop.time()
-        self.entries.put((_ITEM, item))
 
     def finish(self, kind: str, value: Any = None) -> None:
         """On the loop: mark the end of the stream (or its failure); never blocks."""
         self.entries.put((kind, value))
 
-    def get(self, timeout: float | None) -> tuple[str, Any] | None:
-        """On the reader's thread: the next entry, or None if none arrived within timeout seconds."""
-        try:
-            entry = self.entries.get(timeout=timeout)
-        except queue.Empty:
-            return None
+    def get(self) -> tuple[str, Any]:
+        """On the reader's thread: the next entry, waiting for it (silences arrive as `quiet` entries)."""
+        entry = self.entries.get()
         if self.pump_waiting:
             self.pump_waiting = False
             self.loop.call_soon_threadsafe(self.space.set)
@@ -203,21 +198,15 @@ class BridgedIterator(Iterator[T]):
         self._finished = False
 
     def __next__(self) -> T:
-        """The next chunk; StopIteration at the end; the generator's exception if it failed."""
-        return self.next_within(None)  # type: ignore[return-value]
-
-    def next_within(self, timeout: float | None, default: Any = None) -> T | Any:
-        """The next chunk, or `default` if none arrives within timeout seconds (for keepalives during silences)."""
+        """The next chunk (or SILENCE, with silence_after); StopIteration at the end; the generator's exception if
+        it failed."""
         if self._finished:
             raise StopIteration
         try:
-            entry = self._buffer.get(timeout)
+            kind, value = self._buffer.get()
         except BaseException:
             self.close()
             raise
-        if entry is None:
-            return default
-        kind, value = entry
         if kind == _ITEM:
             return value
         if kind == _QUIET:

@@ -168,15 +168,16 @@ def test_a_slow_reader_holds_the_producer_back():
     stream.close()
 
 
-def test_next_within_returns_the_default_during_silences():
+def test_the_reader_hears_of_silences_before_a_late_chunk():
     async def quiet():
         await asyncio.sleep(0.5)
         yield "late"
 
-    stream = asyncbridge.iterate(quiet)
-    assert stream.next_within(0.01, "silence") == "silence"
-    assert stream.next_within(10, "silence") == "late"
-    stream.close()
+    stream = asyncbridge.iterate(quiet, silence_after=0.01)
+    assert next(stream) is asyncbridge.SILENCE
+    rest = list(stream)
+    assert rest[-1] == "late"
+    assert all(item is asyncbridge.SILENCE for item in rest[:-1])
 
 
 def test_silence_after_reports_silences_and_only_silences():
