@@ -7,9 +7,11 @@ import sys
 
 import click
 
+from backend.gunicorn_conf import worker_class as gevent_worker_class
+
 WORKER_CLASSES = ("gthread", "gevent")
-# gevent means gunicorn's gevent worker with Switchboard's direct first send (backend/gevent_worker.py).
-WORKER_CLASS_PATHS = {"gevent": "backend.gevent_worker.SwitchboardGeventWorker"}
+# gevent means the configuration's own gevent worker (backend/gevent_worker.py: one direct send per write).
+WORKER_CLASS_PATHS = {"gevent": gevent_worker_class}
 
 
 def gunicorn_argv(

@@ -21,9 +21,7 @@ class AnthropicProvider(SKChatProvider):
         return self.sdk().AsyncAnthropic(
             api_key=self.required_key(),
             base_url=self.config.base_url,
-            max_retries=0,
-            timeout=timeout,
-            http_client=self.http_client(timeout),
+            **self.client_options(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

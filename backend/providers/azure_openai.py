@@ -26,9 +26,7 @@ class AzureOpenAIProvider(SKChatProvider):
             azure_endpoint=self.config.base_url,
             api_key=self.required_key(),
             api_version=self.config.extra.get("api_version", DEFAULT_API_VERSION),
-            max_retries=0,
-            timeout=timeout,
-            http_client=self.http_client(timeout),
+            **self.client_options(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

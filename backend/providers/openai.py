@@ -23,9 +23,7 @@ class OpenAIProvider(SKChatProvider):
         return self.sdk().AsyncOpenAI(
             api_key=self.required_key(),
             base_url=self.config.base_url,
-            max_retries=0,
-            timeout=timeout,
-            http_client=self.http_client(timeout),
+            **self.client_options(timeout),
         )
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:

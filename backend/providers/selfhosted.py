@@ -22,7 +22,5 @@ class SelfHostedProvider(OpenAIProvider):
         return load_openai_connector().AsyncOpenAI(
             api_key=self.config.api_key or NO_KEY,
             base_url=self.config.base_url,
-            max_retries=0,
-            timeout=timeout,
-            http_client=self.http_client(timeout),
+            **self.client_options(timeout),
         )

@@ -30,7 +30,7 @@ class SKChatProvider:
         raise NotImplementedError
 
     def build_client(self, timeout: Any) -> Any:
-        """The SDK client (max_retries=0: the router owns retries) with these timeouts, on `http_client(timeout)`."""
+        """The SDK client for this provider's endpoint and key, with `client_options(timeout)`."""
         raise NotImplementedError
 
     def build_service(self, model: ModelSpec, client: Any) -> Any:
@@ -127,6 +127,10 @@ class SKChatProvider:
             client = self._client if streaming else self._client.with_options(timeout=self._timeout(timeouts.total))
             self._services[key] = self.build_service(model, client)
         return self._services[key]
+
+    def client_options(self, timeout: Any) -> dict[str, Any]:
+        """What every SDK client gets: no SDK retries (the router owns retries), these timeouts, the transport."""
+        return {"max_retries": 0, "timeout": timeout, "http_client": self.http_client(timeout)}
 
     def http_client(self, timeout: Any) -> Any:
         """The SDK's own aiohttp-backed HTTP client (its `DefaultAioHttpClient`) instead of its default httpx pool.
