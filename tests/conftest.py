@@ -39,6 +39,24 @@ def client(app):
     return app.test_client()
 
 
+def add_tenant_with_user(tenant_id: str = "t1", user_id: str = "u1", object_id: str = "o1") -> None:
+    """Inside an app context: a tenant (Contoso) and one of its users, committed."""
+    from backend.models import Tenant, User
+
+    db.session.add(Tenant(id=tenant_id, name="Contoso"))
+    db.session.flush()
+    db.session.add(User(id=user_id, tenant_id=tenant_id, object_id=object_id))
+    db.session.commit()
+
+
+@pytest.fixture
+def owner(app) -> tuple[str, str]:
+    """A tenant and a user: ("t1", "u1")."""
+    with app.app_context():
+        add_tenant_with_user()
+    return "t1", "u1"
+
+
 def pytest_collection_modifyitems(items) -> None:
     """Mark every test that uses a PostgreSQL database `postgres`, so `-m "not postgres"` deselects it."""
     for item in items:

@@ -16,8 +16,9 @@ from backend.dispatch import Dispatcher, DispatchRequest, StreamInterrupted
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.metering.budgets import budgets_for
-from backend.models import SkillRun, Tenant, User
+from backend.models import SkillRun
 from backend.providers.base import ChatMessage, ChatRequest
+from tests.conftest import add_tenant_with_user
 from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
 from tests.fakes.harness import TEST_KEY, write_two_providers
 
@@ -41,10 +42,7 @@ def app(tmp_path, app_config, servers, monkeypatch):
     app = create_app({**app_config, "PROVIDERS_FILE": str(providers), "CIRCUIT_STATE_CACHE_SECONDS": 0})
     with app.app_context():
         Base.metadata.create_all(db.engine)
-        db.session.add(Tenant(id="t1", name="Contoso"))
-        db.session.flush()
-        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
-        db.session.commit()
+        add_tenant_with_user()
         yield app
         db.session.close()
         db.engine.dispose()

@@ -12,7 +12,7 @@ from backend.cli import main
 from backend.extensions import db
 from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
 from backend.jobs.store import compress_input
-from backend.models import Job, JobStep, SkillRun, Tenant, User
+from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
 
 
@@ -20,17 +20,6 @@ from backend.models.columns import utcnow
 def app_config(app_config, tmp_path) -> dict:
     """A broker file of this test's own (requeue sends messages)."""
     return {**app_config, "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"}
-
-
-@pytest.fixture
-def owner(app):
-    """A tenant and a user."""
-    with app.app_context():
-        db.session.add(Tenant(id="t1", name="Contoso"))
-        db.session.flush()
-        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
-        db.session.commit()
-    return "t1", "u1"
 
 
 def add_job(app, status: str, **fields) -> str:

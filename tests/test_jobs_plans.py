@@ -14,8 +14,9 @@ from backend.extensions import db
 from backend.jobs.execute import execute_job
 from backend.jobs.model_calls import job_step_callers
 from backend.jobs.store import create_job
-from backend.models import Job, JobStep, SkillRun, Tenant, User
+from backend.models import Job, JobStep, SkillRun
 from backend.tenancy import tenant_scope
+from tests.conftest import add_tenant_with_user
 from tests.fakes import Fault
 from tests.fakes.harness import TEST_KEY
 from tests.jobs_support import MarkerModel, document, markers, providers_file
@@ -39,16 +40,6 @@ def app_config(app_config, tmp_path, model, monkeypatch) -> dict:
         "JOB_RETRY_BACKOFF_SECONDS": 0.05,
         "CIRCUIT_FAILURE_THRESHOLD": 100,
     }
-
-
-@pytest.fixture
-def owner(app):
-    """A tenant and a user."""
-    with app.app_context():
-        db.session.add(Tenant(id="t1", name="Contoso"))
-        db.session.flush()
-        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
-        db.session.commit()
 
 
 def run(app, skill: str, data: dict) -> Job:
@@ -137,10 +128,7 @@ def test_a_step_that_keeps_failing_fails_the_job_and_keeps_what_finished(app, ow
 def test_a_job_runs_and_resumes_on_postgresql(app_pg, model):
     """The claim, the step store and the usage sums on PostgreSQL; a second delivery of a finished job is a no-op."""
     with app_pg.app_context():
-        db.session.add(Tenant(id="t1", name="Contoso"))
-        db.session.flush()
-        db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
-        db.session.commit()
+        add_tenant_with_user()
     job = run(app_pg, "summarize_document", {"document": document(20)})
     assert job.status == "succeeded", job.error
     assert job.output["summary"].split() == markers(20)
@@ -181,10 +169,7 @@ def test_fan_out_is_bounded_per_provider_across_jobs(tmp_path, app_config, monke
         app = create_app({**app_config, "PROVIDERS_FILE": str(path), "JOB_CONCURRENCY": 4})
         with app.app_context():
             Base.metadata.create_all(db.engine)
-            db.session.add(Tenant(id="t1", name="Contoso"))
-            db.session.flush()
-            db.session.add(User(id="u1", tenant_id="t1", object_id="o1"))
-            db.session.commit()
+            add_tenant_with_user()
         jobs = [
             threading.Thread(target=run, args=(app, "summarize_document", {"document": document(30)})) for _ in range(2)
         ]
