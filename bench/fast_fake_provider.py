@@ -4,7 +4,8 @@ An asyncio protocol on a raw socket (HTTP/1.1 keep-alive, Content-Length bodies 
 microseconds per request and is never what a benchmark measures. Both the direct and the through-Switchboard calls of
 bench/overhead.py go to the same instance.
 
-    python bench/fast_fake_provider.py [--port 0] [--latency-ms 0]    # prints "PORT <n>" once it listens
+    python bench/fast_fake_provider.py [--port 0] [--latency-ms 0] [--stream-tokens 400] [--stream-interval-ms 50]
+                                                                    # prints "PORT <n>" once it listens
 
 With --latency-ms, each answer leaves that long after its request arrived (a model's generation time), without
 holding the connection's other requests back beyond it.
@@ -45,13 +46,18 @@ STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-E
 _DELTA = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1764300000, "model": "gpt-bench"}
 STREAM_CHUNK = b"data: " + json.dumps({**_DELTA, "choices": [{"index": 0, "delta": {"content": " word"}}]}).encode()
 STREAM_CHUNK += b"\n\n"
-STREAM_END = (
-    b"data: "
-    + json.dumps({**_DELTA, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode()
-    + b"\n\ndata: "
-    + json.dumps({**_DELTA, "choices": [], "usage": {"prompt_tokens": 120, "completion_tokens": 400}}).encode()
-    + b"\n\ndata: [DONE]\n\n"
-)
+
+
+def stream_end(tokens: int) -> bytes:
+    """The last events of a streamed answer of `tokens` chunks: finish reason, usage, [DONE]."""
+    usage = {"prompt_tokens": 120, "completion_tokens": tokens}
+    return (
+        b"data: "
+        + json.dumps({**_DELTA, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode()
+        + b"\n\ndata: "
+        + json.dumps({**_DELTA, "choices": [], "usage": usage}).encode()
+        + b"\n\ndata: [DONE]\n\n"
+    )
 
 
 def chunked(data: bytes) -> bytes:
@@ -110,7 +116,7 @@ class FakeChatProtocol(asyncio.Protocol):
                 self.transport.write(chunked(STREAM_CHUNK))
                 loop.call_at(started + (index + 1) * self.stream_interval, send, index + 1)
             else:
-                self.transport.write(chunked(STREAM_END) + b"0\r\n\r\n")
+                self.transport.write(chunked(stream_end(self.stream_tokens)) + b"0\r\n\r\n")
 
         loop.call_at(started + self.stream_interval, send, 0)
 

@@ -114,7 +114,7 @@ def read_streams(
                     gaps.extend([0.0] * (tokens - 1))  # tokens that arrived together: no gap between them
                     state[2] = arrived
                 state[3] = done_mark in seen
-                state[1] = seen[1 - len(TOKEN_MARK) :]
+                state[1] = seen[1 - len(token_mark) :]
             if not data or state[3]:
                 completed += state[3]
                 poller.unregister(fd)
