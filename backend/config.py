@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from backend.database import with_installed_driver
+
 ENV_PREFIX = "SWITCHBOARD"
 INSTANCE_CONFIG_FILE = "switchboard.cfg"
 
@@ -104,6 +106,8 @@ def fill_instance_defaults(app: Flask) -> None:
         app.config["BROKER_URL"] = f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
     if not app.config["RESULT_BACKEND"]:
         app.config["RESULT_BACKEND"] = f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+    for key in ("DATABASE_URL", "BROKER_URL", "RESULT_BACKEND"):
+        app.config[key] = with_installed_driver(app.config[key])
     for key in ("ALLOWED_MODEL_HOSTS", "OUTPUT_LINK_HOSTS"):
         if isinstance(app.config[key], str):  # from the environment: a comma-separated list
             app.config[key] = [h.strip() for h in app.config[key].split(",") if h.strip()]

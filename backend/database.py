@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -57,6 +59,16 @@ class Database:
             if exc is not None:
                 session.rollback()
             session.close()
+
+
+# `postgresql://` means psycopg (version 3) to SQLAlchemy 2.1; Switchboard ships psycopg2, which gevent workers make
+# cooperative (gunicorn_conf.post_worker_init), so a URL that names no driver gets that one.
+_POSTGRES_WITHOUT_DRIVER = re.compile(r"^(db\+|sqla\+)?(postgresql|postgres)://")
+
+
+def with_installed_driver(url: str) -> str:
+    """A PostgreSQL URL (also Celery's `db+` and `sqla+` forms) without a driver, given the installed psycopg2."""
+    return _POSTGRES_WITHOUT_DRIVER.sub(r"\1postgresql+psycopg2://", url, count=1)
 
 
 def build_engine(url: str, echo: bool = False) -> Engine:

@@ -44,6 +44,25 @@ def test_defaults_apply_without_file_or_environment(operator_env):
     assert create_app().config["SECRET_KEY"] == app.config["SECRET_KEY"]
 
 
+@pytest.mark.postgres
+def test_a_postgresql_url_without_a_driver_uses_the_installed_psycopg2(operator_env, monkeypatch, postgres_url):
+    # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which is not installed: the usual URL would not start.
+    bare = postgres_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", bare)
+    monkeypatch.setenv("SWITCHBOARD_RESULT_BACKEND", "db+" + bare.replace("postgresql://", "postgres://", 1))
+    app = create_app()
+    assert app.config["DATABASE_URL"] == postgres_url
+    assert app.config["RESULT_BACKEND"] == "db+" + postgres_url
+    with app.app_context():
+        from sqlalchemy import text
+
+        from backend.extensions import db
+
+        assert db.engine.dialect.driver == "psycopg2"
+        assert db.session.execute(text("select 1")).scalar() == 1
+        db.engine.dispose()
+
+
 def test_the_instance_file_overrides_defaults_and_the_environment_overrides_both(operator_env, monkeypatch):
     (operator_env / "switchboard.cfg").write_text(
         textwrap.dedent(
