@@ -9,6 +9,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 EXTENSION_KEY = "switchboard.database"
+AUTOCOMMIT_KEY = "switchboard.database.autocommit"
 
 
 # Named constraints: SQLite migrations (batch mode) can only drop or alter constraints that have a name.
@@ -32,14 +33,22 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         """Create the app's engine (lazily connecting) and register session teardown."""
-        engine = build_engine(app.config["DATABASE_URL"], echo=bool(app.config.get("SQLALCHEMY_ECHO")))
-        app.extensions[EXTENSION_KEY] = sessionmaker(bind=engine, expire_on_commit=False)
+        url, echo = app.config["DATABASE_URL"], bool(app.config.get("SQLALCHEMY_ECHO"))
+        app.extensions[EXTENSION_KEY] = sessionmaker(bind=build_engine(url, echo=echo), expire_on_commit=False)
+        app.extensions[AUTOCOMMIT_KEY] = build_engine(url, echo=echo, autocommit=True)
         app.teardown_appcontext(self._remove_session)
 
     @property
     def engine(self) -> Engine:
         """The current app's engine."""
         return self._sessionmaker().kw["bind"]
+
+    @property
+    def autocommit_engine(self) -> Engine:
+        """The current app's engine whose statements each commit on their own: for the shared counters and run
+        records written on every call (backend/metering), where a transaction would keep a row every request
+        needs locked across a round trip. A pool of its own, so no checkout switches a connection's mode."""
+        return current_app.extensions[AUTOCOMMIT_KEY]
 
     @property
     def session(self) -> Session:
@@ -71,13 +80,15 @@ def with_installed_driver(url: str) -> str:
     return _POSTGRES_WITHOUT_DRIVER.sub(r"\1postgresql+psycopg2://", url, count=1)
 
 
-def build_engine(url: str, echo: bool = False) -> Engine:
-    """Create an engine with the settings each backend needs for many threads and processes."""
+def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engine:
+    """Create an engine with the settings each backend needs for many threads and processes; with autocommit,
+    every statement commits on its own and a returned connection needs no rollback."""
+    options: dict = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -24,7 +24,7 @@ from backend.catalog import Catalog
 from backend.errors import ApiError
 from backend.metering.budgets import Reservation, budgets_for, max_call_micros
 from backend.metering.ratelimits import check_rate_limits
-from backend.metering.usage import RunRecord, insert_run
+from backend.metering.usage import RunRecord, record_run
 from backend.models.columns import new_id
 from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
 from backend.routing.circuit import circuit_breaker
@@ -130,10 +130,11 @@ class CallAccounting:
         if self.finished:
             return record.cost_usd
         self.finished = True
-        # Settlement and the SkillRun in one commit: half the write transactions, and never one without the other.
-        with self.budgets.engine.begin() as conn:
-            self.budgets.settle(self.hold, record.cost_usd, conn)
-            insert_run(conn, record, self.run_id)
+        # The SkillRun first, then the settlement, each committed on its own (a transaction around both kept the
+        # tenant's budget row locked across a round trip). Should the process die between the two, the run is
+        # recorded and its hold, which is at least its cost, stays reserved: the budget still counts it.
+        record_run(self.budgets.engine, record, self.run_id)
+        self.budgets.settle(self.hold, record.cost_usd)
         return record.cost_usd
 
 

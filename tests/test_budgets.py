@@ -35,7 +35,7 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 def budgets(request, tmp_path):
     """Budgets on a fresh database of each kind."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else f"sqlite:///{tmp_path}/b.db"
-    engine = build_engine(url)
+    engine = build_engine(url, autocommit=True)  # as the app gives them: db.autocommit_engine
     Base.metadata.create_all(engine)
     yield Budgets(engine)
     engine.dispose()

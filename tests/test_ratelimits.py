@@ -41,7 +41,7 @@ def limiter(request, tmp_path):
         client.close()
         return
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else f"sqlite:///{tmp_path}/r.db"
-    engine = build_engine(url)
+    engine = build_engine(url, autocommit=True)  # as the app gives them: db.autocommit_engine
     Base.metadata.create_all(engine)
     yield DatabaseRateLimiter(engine)
     engine.dispose()

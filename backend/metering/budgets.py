@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Engine, select, text
 
 from backend.errors import ApiError
-from backend.metering.store import add_all_within_limits
+from backend.metering.store import hold_within_limits
 from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
@@ -29,10 +29,6 @@ SETTLE = text(
     " WHERE tenant_id = :tenant_id AND user_id = :user_id AND period = :period"
 )
 TENANT_SCOPE = ""  # user_id of the tenant-wide counter
-
-
-class NotHeld(Exception):
-    """Raised inside the reserving transaction to roll it back."""
 
 
 class BudgetExhausted(ApiError):
@@ -77,7 +73,7 @@ def max_call_micros(model: ModelSpec, prompt_tokens: int, max_output_tokens: int
 
 
 class Budgets:
-    """Reserve and settle against the budget_counters table."""
+    """Reserve and settle against the budget_counters table (on `db.autocommit_engine`: see settle)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -99,17 +95,9 @@ class Budgets:
         for (scope, _, _), limit in zip(scopes, limits, strict=True):  # a new row starts at the amount held
             if micros > limit:
                 raise BudgetExhausted(scope, retry_after)
-        try:
-            # Both counters in one statement, tenant row first then user row: one lock order, no deadlocks.
-            with self.engine.begin() as conn:
-                if not add_all_within_limits(
-                    conn, TABLE, keys, "reserved_micros", [micros] * 2, limits, ("spent_micros",)
-                ):
-                    raise NotHeld  # rolls back the tenant's hold
-        except NotHeld:
-            raise BudgetExhausted(
-                self._exhausted_scope(tenant_id, user_id, period, micros, limits), retry_after
-            ) from None
+        # Both counters in one statement, tenant row first then user row: one lock order, no deadlocks.
+        if not hold_within_limits(self.engine, TABLE, keys, "reserved_micros", [micros] * 2, limits, ("spent_micros",)):
+            raise BudgetExhausted(self._exhausted_scope(tenant_id, user_id, period, micros, limits), retry_after)
         return Reservation(tenant_id, user_id, period, micros)
 
     def _exhausted_scope(self, tenant_id: str, user_id: str, period: str, micros: int, limits: list[int]) -> str:
@@ -118,20 +106,17 @@ class Budgets:
         held = [usd_to_micros(u["spent_usd"] + u["reserved_usd"]) for u in (tenant, user)]
         return "tenant" if held[0] + micros > limits[0] else "user"
 
-    def settle(self, reservation: Reservation, actual_usd: Decimal | float, conn: Connection | None = None) -> None:
+    def settle(self, reservation: Reservation, actual_usd: Decimal | float) -> None:
         """Release the reservation and add what the call actually cost (0 for a call that cost nothing).
 
-        With `conn`, inside the caller's transaction (the dispatcher records the SkillRun in the same commit).
+        One single-row UPDATE per counter, each committed on its own on the autocommit engine: no counter row stays
+        locked across a round trip (see store.hold_within_limits), no statement holds a row while waiting for one.
         """
-        if conn is None:
-            with self.engine.begin() as own:
-                return self.settle(reservation, actual_usd, own)
         actual = usd_to_micros(actual_usd)
         base = {"tenant_id": reservation.tenant_id, "period": reservation.period, "held": reservation.micros}
-        # Tenant row then user row (executemany runs them in order): the reserve's lock order.
         rows = [{**base, "user_id": owner, "actual": actual} for owner in (TENANT_SCOPE, reservation.user_id)]
-        conn.execute(SETTLE, rows)
-        return None
+        with self.engine.begin() as conn:
+            conn.execute(SETTLE, rows)
 
     def usage(self, tenant_id: str, user_id: str = TENANT_SCOPE, period: str | None = None) -> dict[str, Decimal]:
         """Spent and reserved USD of a tenant (or one of its users) in a month (default: this one)."""
@@ -148,11 +133,11 @@ class Budgets:
 
 
 def budgets_for(app) -> Budgets:
-    """The app's Budgets on its database engine."""
+    """The app's Budgets on its autocommit engine."""
     from backend.extensions import db
 
     budgets = app.extensions.get("switchboard.budgets")
     if budgets is None:
         with app.app_context():
-            budgets = app.extensions["switchboard.budgets"] = Budgets(db.engine)
+            budgets = app.extensions["switchboard.budgets"] = Budgets(db.autocommit_engine)
     return budgets

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import Engine, delete, select
 
 from backend.errors import ApiError
-from backend.metering.store import add_all_within_limits, key_prefix, shared_redis
+from backend.metering.store import hold_within_limits, key_prefix, shared_redis
 from backend.models.accounting import RateLimitCounter
 
 WINDOW_SECONDS = 60
@@ -42,10 +42,6 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
-
-
-class NotCharged(Exception):
-    """Raised inside the charging transaction to roll it back."""
 
 
 class RateLimited(ApiError):
@@ -123,12 +119,8 @@ class DatabaseRateLimiter:
         for check in checks:  # a new row starts at its amount: an amount above its limit never fits
             if check.amount > check.limit:
                 raise RateLimited(check.name, retry_after)
-        try:
-            with self.engine.begin() as conn:
-                if not add_all_within_limits(conn, TABLE, keys, "used", amounts, limits):
-                    raise NotCharged  # rolls back every charge of this request
-        except NotCharged:
-            raise RateLimited(self._full_limit(checks, window), retry_after) from None
+        if not hold_within_limits(self.engine, TABLE, keys, "used", amounts, limits):  # all charged, or none
+            raise RateLimited(self._full_limit(checks, window), retry_after)
         if window != self._swept_window:  # old windows: once per window and process, not on every request
             self._swept_window = window
             with self.engine.begin() as conn:
@@ -154,7 +146,7 @@ def rate_limiter(app: Flask) -> RedisRateLimiter | DatabaseRateLimiter:
             limiter = RedisRateLimiter(client, key_prefix(app))
         else:
             with app.app_context():
-                limiter = DatabaseRateLimiter(db.engine)
+                limiter = DatabaseRateLimiter(db.autocommit_engine)
         app.extensions[EXTENSION_KEY] = limiter
     return limiter
 

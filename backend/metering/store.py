@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import Connection, Table, TextClause, text
+from sqlalchemy import Connection, Engine, Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 REDIS_KEY = "switchboard.redis"
@@ -41,8 +41,8 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> Non
     conn.execute(statement)
 
 
-def add_all_within_limits(
-    conn: Connection,
+def hold_within_limits(
+    engine: Engine,
     table: str,
     keys: list[dict[str, Any]],
     column: str,
@@ -50,13 +50,17 @@ def add_all_within_limits(
     limits: list[int],
     spent_columns: tuple[str, ...] = (),
 ) -> bool:
-    """Add amounts[i] to `column` of each row keys[i] (made if missing, with `spent_columns` at 0) in ONE statement,
-    each only where `column` plus `spent_columns` plus the amount stays within limits[i]; return whether all were.
+    """Add amounts[i] to `column` of each row keys[i] (made if missing, with `spent_columns` at 0), all or none:
+    each only where `column` plus `spent_columns` plus the amount stays within limits[i]; return whether all fit.
 
-    A multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE` (PostgreSQL and SQLite 3.24+): the rows are locked in
-    the order given, like the conditional UPDATEs it replaces, at one round trip and with a statement compiled once.
-    A new row starts at its amount, so the caller refuses an amount above its limit before calling. When it returns
-    False some rows may have been charged: the caller must roll the transaction back.
+    ONE statement, a multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` (PostgreSQL and SQLite
+    3.35+), the rows locked in the order given. On `db.autocommit_engine` it commits on its own, so the rows stay
+    locked only while the database runs it. In a transaction, a row every request of a tenant needs (its budget
+    counter) stayed locked across the round trip to COMMIT, and under gevent until the holder's greenlet ran again,
+    so all of them queued behind one another (bench/overhead.py on PostgreSQL, docs/performance.md). When some row
+    does not fit, what was added to the others is taken back by a second statement; in between, those counters only
+    look fuller, which can refuse a concurrent request but never lets one past a limit. A new row starts at its
+    amount, so the caller refuses an amount above its limit before calling.
     """
     key_columns = tuple(keys[0])
     params: dict[str, Any] = {}
@@ -64,14 +68,25 @@ def add_all_within_limits(
         params.update({f"{name}_{i}": value for name, value in key.items()})
         params[f"amount_{i}"], params[f"limit_{i}"] = amount, limit
     statement = _add_all_sql(table, key_columns, column, spent_columns, len(keys))
-    return conn.execute(statement, params).rowcount == len(keys)
+    with engine.begin() as conn:
+        added = {tuple(row) for row in conn.execute(statement, params).all()}
+        if len(added) == len(keys):
+            return True
+        taken_back = [
+            {**key, "amount": amount}
+            for key, amount in zip(keys, amounts, strict=True)
+            if tuple(key[name] for name in key_columns) in added
+        ]
+        if taken_back:
+            conn.execute(_take_back_sql(table, key_columns, column), taken_back)
+    return False
 
 
 @functools.cache
 def _add_all_sql(
     table: str, key_columns: tuple[str, ...], column: str, spent: tuple[str, ...], rows: int
 ) -> TextClause:
-    """The statement of add_all_within_limits for this shape (identifiers are ours, never user input)."""
+    """The statement of hold_within_limits for this shape (identifiers are ours, never user input)."""
     names = ", ".join(f'"{name}"' for name in (*key_columns, column, *spent))
     values = ", ".join(
         "(" + ", ".join([*(f":{name}_{i}" for name in key_columns), f":amount_{i}", *("0" for _ in spent)]) + ")"
@@ -81,8 +96,16 @@ def _add_all_sql(
     limit = "CASE " + " ".join(f"WHEN {m} THEN :limit_{i}" for i, m in enumerate(match)) + " END"
     used = " + ".join(f'{table}."{name}"' for name in (column, *spent))
     conflict = ", ".join(f'"{name}"' for name in key_columns)
+    returned = ", ".join(f'{table}."{name}"' for name in key_columns)
     return text(
         f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({conflict})"  # noqa: S608 - our identifiers
         f' DO UPDATE SET "{column}" = {table}."{column}" + excluded."{column}"'
-        f' WHERE {used} + excluded."{column}" <= {limit}'
+        f' WHERE {used} + excluded."{column}" <= {limit} RETURNING {returned}'
     )
+
+
+@functools.cache
+def _take_back_sql(table: str, key_columns: tuple[str, ...], column: str) -> TextClause:
+    """Subtract :amount from `column` of one row (identifiers are ours, never user input)."""
+    match = " AND ".join(f'"{name}" = :{name}' for name in key_columns)
+    return text(f'UPDATE {table} SET "{column}" = "{column}" - :amount WHERE {match}')  # noqa: S608

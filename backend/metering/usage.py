@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from backend.models.runs import SkillRun
 from backend.providers.base import ModelSpec, Usage
@@ -43,19 +43,14 @@ class RunRecord:
 
 
 def record_run(engine: Engine, record: RunRecord, run_id: str | None = None) -> str:
-    """Insert the SkillRun of one call in its own short transaction and return its id."""
-    with engine.begin() as conn:
-        return insert_run(conn, record, run_id)
-
-
-def insert_run(conn: Connection, record: RunRecord, run_id: str | None = None) -> str:
-    """Insert the SkillRun of one call inside the caller's transaction (e.g. with the budget settlement)."""
+    """Insert the SkillRun of one call and return its id (on the autocommit engine: one statement, one round trip)."""
     from backend.models.columns import new_id
 
     run_id = run_id or new_id()
     owner = {"tenant_id": record.tenant_id, "user_id": record.user_id, "job_id": record.job_id}
     values = {"id": run_id, **owner, **skill_run_fields(record)}
-    conn.execute(_insert_statement(), values)
+    with engine.begin() as conn:
+        conn.execute(_insert_statement(), values)
     return run_id
 
 
