@@ -88,7 +88,10 @@ def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engi
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
+    # The autocommit pool only ever holds a connection for one short statement: a third of the main pool's size, so
+    # a worker opens at most 45 server connections (PostgreSQL's default limit is 100 for the whole server).
+    size, overflow = (5, 10) if autocommit else (10, 20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=size, max_overflow=overflow, **options)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -78,5 +78,6 @@ def dispose_inherited_engines(**_: object) -> None:
     if flask_app is not None:
         with flask_app.app_context():
             db.engine.dispose(close=False)
+            db.autocommit_engine.dispose(close=False)
     for engine, _session in kombu_sqlalchemy.Channel._engines.values():
         engine.dispose(close=False)
