@@ -38,7 +38,8 @@ def test_complete_returns_text_usage_and_sends_the_request(server):
     body = request.body
     assert (body["model"], body["max_tokens"], body["temperature"]) == ("claude-test", 64, 0.2)
     assert body["system"] == "be brief"  # the system role travels in Anthropic's own field
-    assert body["messages"][0]["role"] == "user"
+    assert body["messages"] == [{"role": "user", "content": "hello there world"}]
+    assert "extra_body" not in body
 
 
 def test_stream_takes_the_maximum_of_repeated_usage_never_the_sum(server):

@@ -45,7 +45,12 @@ def test_complete_returns_text_usage_and_sends_the_request(kind, server):
     assert not completion.usage.estimated
     [request] = server.requests
     assert sent_key(kind, request) == TEST_KEY
-    assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
+    # the messages travel as they are (through the SDK's extra_body, past its parameter transformation)
+    assert request.body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hello there world"},
+    ]
+    assert "extra_body" not in request.body
     assert request.body["temperature"] == 0.2
     assert "stream" not in request.body or request.body["stream"] is False
     if kind == "azure_openai":
@@ -70,6 +75,7 @@ def test_stream_yields_text_then_usage_from_the_final_chunk(kind, server):
     assert not result.usage.estimated
     assert server.last_request.body["stream"] is True
     assert server.last_request.body["stream_options"] == {"include_usage": True}
+    assert [m["content"] for m in server.last_request.body["messages"]] == ["be brief", "hello there world"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

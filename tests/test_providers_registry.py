@@ -126,3 +126,18 @@ def test_timeouts_before_the_first_token_are_first_token_timeouts():
 def test_provider_error_carries_partial_usage():
     error = ProviderError("server", "p/m: dropped", usage=Usage(3, 4, estimated=True))
     assert error.retryable and error.usage.output_tokens == 4
+
+
+def test_messages_travel_as_extra_body_only_when_plain_json():
+    from backend.providers.sk_services import messages_as_extra_body
+
+    messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    moved = messages_as_extra_body({"model": "m", "messages": messages, "extra_body": {"seed": 1}})
+    assert moved == {"model": "m", "messages": [], "extra_body": {"seed": 1, "messages": messages}}
+
+    class Part:  # an object the SDK would have to serialise itself
+        pass
+
+    odd = {"model": "m", "messages": [{"role": "user", "content": [Part()]}]}
+    assert messages_as_extra_body(odd) is odd
+    assert messages_as_extra_body({"model": "m"}) == {"model": "m"}
