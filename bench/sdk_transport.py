@@ -1,6 +1,7 @@
-"""CPU per call of the OpenAI SDK alone on its default httpx transport and on its aiohttp transport, in one run.
+"""CPU per call of the OpenAI SDK alone: its default httpx transport, its aiohttp transport, and the aiohttp transport
+with the messages passed through `extra_body` as the providers do (backend.providers.sk_services), in one run.
 
-Both clients call bench/fast_fake_provider.py (a fixed answer in tens of microseconds) the way the OpenAI provider
+The clients call bench/fast_fake_provider.py (a fixed answer in tens of microseconds) the way the OpenAI provider
 does (max_retries=0, explicit timeouts), first one call at a time, then with 50 calls in flight, and print the CPU
 time per call of this process (the SDK, its transport and asyncio) and the calls per second. This is the floor of
 what a non-streamed model call costs Switchboard's process before any of its own work.
@@ -26,11 +27,16 @@ MESSAGES = [
 ]
 
 
-async def calls_per_second(client: AsyncOpenAI, calls: int, in_flight: int) -> tuple[float, float]:
+async def calls_per_second(client: AsyncOpenAI, calls: int, in_flight: int, extra_body: bool) -> tuple[float, float]:
     """(CPU ms per call, calls per second) for `calls` calls with at most `in_flight` at once, after a warm-up."""
 
     async def one() -> None:
-        await client.chat.completions.create(model="gpt-bench", messages=MESSAGES, max_tokens=100)
+        if extra_body:  # the SDK's parameter transformation then skips the messages; the wire body is the same
+            await client.chat.completions.create(
+                model="gpt-bench", messages=[], max_tokens=100, extra_body={"messages": MESSAGES}
+            )
+        else:
+            await client.chat.completions.create(model="gpt-bench", messages=MESSAGES, max_tokens=100)
 
     for _ in range(50):
         await one()
@@ -49,17 +55,18 @@ async def compare(port: int, calls: int) -> None:
     """Print one line per transport and concurrency."""
     base_url, timeout = f"http://127.0.0.1:{port}/v1", Timeout(connect=2, read=30, write=2, pool=2)
     transports = {
-        "httpx (SDK default)": lambda: None,
-        "aiohttp (DefaultAioHttpClient)": lambda: DefaultAioHttpClient(timeout=timeout),
+        "httpx (SDK default)": (lambda: None, False),
+        "aiohttp (DefaultAioHttpClient)": (lambda: DefaultAioHttpClient(timeout=timeout), False),
+        "aiohttp, messages in extra_body": (lambda: DefaultAioHttpClient(timeout=timeout), True),
     }
     print(f"{'transport':<32} {'in flight':>9} {'CPU ms/call':>11} {'calls/s':>8}")
-    for name, http_client in transports.items():
+    for name, (http_client, extra_body) in transports.items():
         for in_flight in (1, 50):
             client = AsyncOpenAI(
                 api_key="sk-bench", base_url=base_url, max_retries=0, timeout=timeout, http_client=http_client()
             )
             try:
-                cpu_ms, rate = await calls_per_second(client, calls, in_flight)
+                cpu_ms, rate = await calls_per_second(client, calls, in_flight, extra_body)
             finally:
                 await client.close()
             print(f"{name:<32} {in_flight:>9} {cpu_ms:>11.2f} {rate:>8.0f}")
