@@ -6,11 +6,14 @@ and charges counters), and mints RS256 dev tokens for several users: each reques
 path, routed, rate limited, budgeted and metered (one SkillRun). For 1, 10 and 100 concurrent clients it then runs
 the direct calls and the calls through Switchboard (`POST /api/skills/summarize/invoke`, JSON), each for a fixed
 time, from a separate load process (asyncio on raw keep-alive sockets), and prints latency p50/p99 for both, the
-added latency (through minus direct, per percentile), requests/s, errors, server CPU and the load average.
+added latency (through minus direct, per percentile), requests/s, errors, server CPU (in all and per request) and
+the load average. With --floor it also measures `GET /api/me` at each level on the same server: token validation,
+the user and a JSON answer, the cost of the web stack and auth without a model call or any accounting.
 
     .venv/bin/python bench/overhead.py                                   # SQLite in a temp instance folder
     .venv/bin/python bench/overhead.py --database-url postgresql://postgres@127.0.0.1:5432/sb_bench_x \\
         --redis-url redis://127.0.0.1:6379/5                             # the scale-out configuration
+    .venv/bin/python bench/overhead.py --levels 10 --floor               # what a model-less request costs
 """
 
 from __future__ import annotations
@@ -61,6 +64,14 @@ def http_request(path: str, port: int, body: dict, headers: dict[str, str]) -> b
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     head += f"Content-Length: {len(payload)}\r\n\r\n"
     return head.encode() + payload
+
+
+def floor_requests(port: int, tokens: list[str]) -> list[bytes]:
+    """The floor: `GET /api/me` (token validation, the user, a JSON answer), no model call, no accounting."""
+    return [
+        f"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        for token in tokens
+    ]
 
 
 def direct_requests(port: int) -> list[bytes]:
@@ -145,6 +156,7 @@ def measure(port: int, requests: list[bytes], clients: int, warmup: float, secon
     process.join()
     cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     latencies.sort()
+    answered = len(latencies) / seconds * (warmup + seconds)  # requests in the whole step, at the measured rate
     return {
         "n": len(latencies),
         "p50": percentile(latencies, 0.50) * 1000,
@@ -152,6 +164,7 @@ def measure(port: int, requests: list[bytes], clients: int, warmup: float, secon
         "rps": len(latencies) / seconds,
         "errors": errors,
         "server_cpu": cpu,
+        "cpu_ms_per_request": cpu * 1000 / answered if answered else float("nan"),
         "client_cpu": client_cpu,
         "load": os.getloadavg()[0],
     }
@@ -234,16 +247,27 @@ def print_table(rows: list[dict]) -> None:
     """One line per concurrency level: direct, through Switchboard, added."""
     print(
         f"{'clients':>7} | {'direct p50':>10} {'p99':>7} {'rps':>6} | {'switchboard p50':>15} {'p99':>7} {'rps':>6}"
-        f" {'errors':>6} {'cpu s':>6} | {'added p50':>9} {'p99':>7} | {'load':>5}"
+        f" {'errors':>6} {'cpu s':>6} {'ms/req':>6} | {'added p50':>9} {'p99':>7} | {'load':>5}"
     )
     for row in rows:
         d, s = row["direct"], row["switchboard"]
         errors = sum(s["errors"].values()) + sum(d["errors"].values())
         print(
             f"{row['clients']:>7} | {d['p50']:>10.2f} {d['p99']:>7.2f} {d['rps']:>6.0f} | {s['p50']:>15.2f}"
-            f" {s['p99']:>7.2f} {s['rps']:>6.0f} {errors:>6} {s['server_cpu']:>6.1f} |"
+            f" {s['p99']:>7.2f} {s['rps']:>6.0f} {errors:>6} {s['server_cpu']:>6.1f} {s['cpu_ms_per_request']:>6.2f} |"
             f" {s['p50'] - d['p50']:>9.2f} {s['p99'] - d['p99']:>7.2f} | {s['load']:>5.2f}"
         )
+    floors = [row for row in rows if "floor" in row]
+    if floors:
+        print("floor: GET /api/me through the same server (token validation, the user, a JSON answer; no model call)")
+        print(f"{'clients':>7} | {'p50':>7} {'p99':>7} {'rps':>6} {'errors':>6} {'ms/req':>6}")
+        for row in floors:
+            f = row["floor"]
+            errors = sum(f["errors"].values())
+            print(
+                f"{row['clients']:>7} | {f['p50']:>7.2f} {f['p99']:>7.2f} {f['rps']:>6.0f} {errors:>6}"
+                f" {f['cpu_ms_per_request']:>6.2f}"
+            )
 
 
 def main() -> None:
@@ -263,6 +287,9 @@ def main() -> None:
         type=float,
         default=0.0,
         help="the fake model's time to answer (0: the server's own limit shows; 250: 100 clients offer ~400 req/s)",
+    )
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure GET /api/me at each level: the server's cost without a model"
     )
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
@@ -288,6 +315,9 @@ def main() -> None:
                 row = {"clients": clients}
                 row["direct"] = measure(fake_port, direct, clients, args.warmup, args.seconds, [fake.pid])
                 row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid])
+                if args.floor:
+                    floor = floor_requests(port, tokens)
+                    row["floor"] = measure(port, floor, clients, args.warmup, args.seconds, [server.pid])
                 rows.append(row)
             db = "PostgreSQL" if args.database_url else "SQLite"
             counters = "Redis" if args.redis_url else "database"
@@ -295,7 +325,10 @@ def main() -> None:
                 f"database: {db}; counters: {counters}; provider latency {args.provider_latency_ms:g} ms;"
                 f" {os.cpu_count()} CPUs"
             )
-            print("latencies in ms; added = through Switchboard minus direct, per percentile; cpu s = server CPU")
+            print(
+                "latencies in ms; added = through Switchboard minus direct, per percentile; cpu s = server CPU;"
+                " ms/req = server CPU per request"
+            )
             print_table(rows)
             if args.json:
                 print(json.dumps(rows, indent=1))
