@@ -38,9 +38,9 @@ def messages_as_extra_body(settings: dict[str, Any]) -> dict[str, Any]:
     The OpenAI and Anthropic SDKs walk every message through their request-parameter transformation (each message
     against every member of a union of typed dicts), which changes nothing in a message made only of JSON values,
     as ours always are, but cost 0.4-0.7 ms of CPU per call: a third of the OpenAI SDK's own work for a chat call
-    (docs/performance.md). `extra_body` is merged into the JSON body over the SDK's fields, so the wire request is
-    the same. Anything that is not plain JSON (a message part SK might one day hand over as an object) keeps the
-    SDK's path.
+    (docs/performance.md). `extra_body` is merged into the JSON body over the SDK's fields, so the request carries
+    the same fields and values (only `messages` moves to the end of the object). Anything that is not plain JSON (a
+    message part SK might one day hand over as an object) keeps the SDK's path.
     """
     messages = settings.get("messages")
     if not messages or not _plain_json(messages):
