@@ -57,21 +57,20 @@ RATE_LIMITS = {
 }
 
 
-def http_request(path: str, port: int, body: dict, headers: dict[str, str]) -> bytes:
-    """A raw HTTP/1.1 keep-alive POST with a JSON body."""
-    payload = json.dumps(body).encode()
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+def http_request(path: str, port: int, body: dict | None, headers: dict[str, str]) -> bytes:
+    """A raw HTTP/1.1 keep-alive request: a POST with a JSON body, or a GET when there is no body."""
+    head = f"{'GET' if body is None else 'POST'} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
     head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    head += f"Content-Length: {len(payload)}\r\n\r\n"
+    if body is None:
+        return (head + "\r\n").encode()
+    payload = json.dumps(body).encode()
+    head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
     return head.encode() + payload
 
 
 def floor_requests(port: int, tokens: list[str]) -> list[bytes]:
     """The floor: `GET /api/me` (token validation, the user, a JSON answer), no model call, no accounting."""
-    return [
-        f"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-        for token in tokens
-    ]
+    return [http_request("/api/me", port, None, {"Authorization": f"Bearer {token}"}) for token in tokens]
 
 
 def direct_requests(port: int) -> list[bytes]:
@@ -308,6 +307,7 @@ def main() -> None:
             setup.join()
             server, port = start_switchboard(env, args.run_options.split())
             direct, through = direct_requests(fake_port), switchboard_requests(port, tokens)
+            floor = floor_requests(port, tokens)
             # Each worker's first calls import Semantic Kernel and the SDKs and load the tokenizer: not measured.
             measure(port, through, args.warmup_clients, 0.0, args.server_warmup, [server.pid])
             rows = []
@@ -316,7 +316,6 @@ def main() -> None:
                 row["direct"] = measure(fake_port, direct, clients, args.warmup, args.seconds, [fake.pid])
                 row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid])
                 if args.floor:
-                    floor = floor_requests(port, tokens)
                     row["floor"] = measure(port, floor, clients, args.warmup, args.seconds, [server.pid])
                 rows.append(row)
             db = "PostgreSQL" if args.database_url else "SQLite"

@@ -18,6 +18,8 @@ import time
 
 from openai import AsyncOpenAI, DefaultAioHttpClient, Timeout
 
+from backend.providers.sk_services import messages_as_extra_body
+
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from overhead import start_fake  # noqa: E402 - the sibling bench's fake provider launcher
 
@@ -30,13 +32,12 @@ MESSAGES = [
 async def calls_per_second(client: AsyncOpenAI, calls: int, in_flight: int, extra_body: bool) -> tuple[float, float]:
     """(CPU ms per call, calls per second) for `calls` calls with at most `in_flight` at once, after a warm-up."""
 
+    arguments = {"model": "gpt-bench", "messages": MESSAGES, "max_tokens": 100}
+    if extra_body:  # as the providers send them: past the SDK's parameter transformation, same fields and values
+        arguments = messages_as_extra_body(arguments)
+
     async def one() -> None:
-        if extra_body:  # the SDK's parameter transformation then skips the messages; the wire body is the same
-            await client.chat.completions.create(
-                model="gpt-bench", messages=[], max_tokens=100, extra_body={"messages": MESSAGES}
-            )
-        else:
-            await client.chat.completions.create(model="gpt-bench", messages=MESSAGES, max_tokens=100)
+        await client.chat.completions.create(**arguments)
 
     for _ in range(50):
         await one()
