@@ -182,7 +182,18 @@ def test_rate_limit_answers_429_with_retry_after(client, user, admin):
     assert invoke(client, user).status_code == 200
     refused = invoke(client, user)
     assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) >= 1
+    assert 1 <= int(refused.headers["Retry-After"]) <= 30  # 2 a minute: one is freed every 30 s
+
+
+def test_a_request_over_the_token_rate_limit_answers_413(client, user, admin):
+    changed = client.patch("/api/admin/tenant", json={"rate_limits": {"user_tokens_per_minute": 50}}, headers=admin)
+    assert changed.status_code == 200, changed.get_json()
+    refused = invoke(client, user)
+    assert refused.status_code == 413 and "Retry-After" not in refused.headers
+    error = refused.get_json()["error"]
+    assert (error["code"], error["details"]["limit"], error["details"]["max"]) == (
+        "input_too_large", "user_tokens_per_minute", 50)  # fmt: skip
+    assert error["details"]["size"] > 50
 
 
 def test_exhausted_budget_answers_budget_exhausted(client, user, admin):

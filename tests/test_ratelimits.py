@@ -14,6 +14,7 @@ import redis
 from backend.database import Base, build_engine
 from backend.metering.ratelimits import (
     DatabaseRateLimiter,
+    LargerThanRateLimit,
     RateLimited,
     RedisRateLimiter,
     checks_for,
@@ -47,17 +48,47 @@ def limiter(request, tmp_path):
     engine.dispose()
 
 
-def test_requests_per_minute_per_user_then_429_until_the_window_ends(limiter):
+def test_requests_per_minute_per_user_then_429_until_one_is_paid_back(limiter):
     limits = {"user_requests_per_minute": 3, "tenant_requests_per_minute": 100}
-    for _ in range(3):
+    for _ in range(3):  # a minute's worth at once
         limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0)
     with pytest.raises(RateLimited) as caught:
         limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0 + 5)
     error = caught.value
     assert (error.status, error.code, error.details) == (429, "rate_limited", {"limit": "user_requests_per_minute"})
-    assert error.headers["Retry-After"] == "45"
+    assert error.headers["Retry-After"] == "15"  # 3 a minute: one request is paid back every 20 s
     limiter.acquire(checks_for("t1", "u2", limits, 0), now=T0 + 5)  # another user is not affected
-    limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0 + 50)  # next window
+    limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0 + 20)  # as Retry-After said
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire(checks_for("t1", "u1", limits, 0), now=T0 + 20)
+    assert caught.value.headers["Retry-After"] == "20"
+
+
+def test_no_second_burst_across_a_minute_boundary(limiter):
+    """Fixed one-minute windows would admit 3 at 0:59 and 3 more at 1:00; a rate admits one every 20 s."""
+    limits = {"user_requests_per_minute": 3}
+    end_of_minute = T0 + 49  # 59 s into the minute
+    for _ in range(3):
+        limiter.acquire(checks_for("t1", "u1", limits, 0), now=end_of_minute)
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire(checks_for("t1", "u1", limits, 0), now=end_of_minute + 2)  # the next minute has begun
+    assert caught.value.headers["Retry-After"] == "18"
+    admitted = 0
+    for second in range(2, 62):  # over the following minute: one every 20 s, three in all
+        try:
+            limiter.acquire(checks_for("t1", "u1", limits, 0), now=end_of_minute + second)
+            admitted += 1
+        except RateLimited:
+            pass
+    assert admitted == 3
+
+
+def test_a_request_over_a_whole_minutes_token_limit_is_413_not_429():
+    with pytest.raises(LargerThanRateLimit) as caught:
+        checks_for("t1", "u1", {"user_tokens_per_minute": 1000}, 1001)
+    assert (caught.value.status, caught.value.code) == (413, "input_too_large")
+    assert caught.value.details == {"limit": "user_tokens_per_minute", "size": 1001, "max": 1000}
+    assert [c.amount for c in checks_for("t1", "u1", {"user_tokens_per_minute": 1000}, 1000)] == [1000]
 
 
 def test_tenant_limit_covers_all_its_users(limiter):

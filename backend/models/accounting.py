@@ -1,4 +1,4 @@
-"""Shared accounting state: budget counters, rate-limit windows and circuit breakers (when Redis is not configured).
+"""Shared accounting state: budget counters, rate-limit states and circuit breakers (when Redis is not configured).
 
 Every counter is changed only by atomic conditional UPDATEs (backend/metering, backend/routing/circuit.py), never by
 read-modify-write, so they hold across threads, processes and replicas. Money is kept in integer micro-dollars:
@@ -25,14 +25,13 @@ class BudgetCounter(Base):
     reserved_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
-class RateLimitCounter(Base):
-    """How much of one limit (requests or tokens of a user or tenant) was used in one fixed one-minute window."""
+class RateLimitState(Base):
+    """One rate limit (requests or tokens of a user or tenant): when all it admitted is paid back (GCRA's TAT)."""
 
-    __tablename__ = "rate_limit_counters"
+    __tablename__ = "rate_limit_states"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch seconds // window length
-    used: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    tat: Mapped[float] = mapped_column(Float, nullable=False)  # epoch seconds
 
 
 class CircuitState(Base):
