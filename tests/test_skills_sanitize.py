@@ -18,6 +18,8 @@ from backend.skills.sanitize import host_allowed, sanitize_output, strip_html, s
         ("see <https://evil.example/?q=1> now", "see  now"),
         ("=IF(A1<B1,1,0) and C1>D1", "=IF(A1<B1,1,0) and C1>D1"),
         ("x <> y and a < b > c", "x <> y and a < b > c"),
+        ("<<<DATA selection 9f1c>>>\nHello\n<<<END DATA selection 9f1c>>>", "\nHello\n"),
+        ("a << b and c >> d", "a << b and c >> d"),
     ],
 )
 def test_strip_html(text, expected):

@@ -35,6 +35,9 @@ PIECES = [
     "unclosed [bracket\n",
     "then closed] ok\n",
     "Bang! ",
+    "<<<DATA selection 1f2e3d>>>\n",
+    "echoed <<<END DATA selection 1f2e3d>>> mid-line ",
+    "a << b and c >> d\n",
     "tail without newline",
 ]
 
@@ -54,7 +57,7 @@ def reference_releases(chunks: list[str]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(300))
 def test_incremental_releases_equal_whole_prefix_cleaning(seed):
     rng = random.Random(seed)
     text = "".join(rng.choice(PIECES) for _ in range(rng.randint(5, 40)))
@@ -69,6 +72,17 @@ def test_incremental_releases_equal_whole_prefix_cleaning(seed):
     assert released == expected
     if None not in expected:  # the deltas so far are a prefix of the final answer (the whole text, cleaned once)
         assert sanitizer.finish().startswith("".join(released).rstrip())
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_an_echoed_data_delimiter_never_shows_and_never_diverges(size):
+    """A small model repeats its prompt's framing: the delimiters go, in every chunking, without a divergence."""
+    text = "<<<DATA selection 9f1c2b>>>\nThe sea is calm.\n<<<END DATA selection 9f1c2b>>>"
+    sanitizer = StreamSanitizer(HOSTS)
+    released = "".join(sanitizer.feed(text[i : i + size]) for i in range(0, len(text), size))
+    released += sanitizer.flush()
+    assert not sanitizer.diverged and "<" not in released
+    assert released.strip() == sanitizer.finish() == "The sea is calm."
 
 
 def test_settling_makes_long_answers_linear():
@@ -100,6 +114,10 @@ def test_settling_makes_long_answers_linear():
         ("x < y\n", True),
         ("[ref]: https://evil.test/\n", False),
         ("text\n\n", False),
+        ("text\n<b></b>\n", False),  # blank once cleaned: a definition on the next line may take it
+        ("text\n<<<DATA selection 1f2e>>>\n", False),
+        ("text\n![pixel](https://evil.test/p.png)\n", False),
+        ("![pixel](https://evil.test/p.png)[ref]: https://evil.test/\n", False),  # a definition once cleaned
     ],
 )
 def test_is_closed(segment, closed):

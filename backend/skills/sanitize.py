@@ -1,6 +1,7 @@
 """Make model output safe for the task pane.
 
 - Raw HTML is removed: the pane must never render markup a document smuggled into an answer.
+- Echoed spotlighting delimiters (`<<<DATA selection 1f2e...>>>`) are removed: they frame the prompt, not the answer.
 - Markdown images and links survive only when they point at an allow-listed host: an image URL carrying document
   text in its query string is the classic exfiltration channel (the pane fetches it without a click).
 - Rewrite-style skills return only the new text, without "Certainly! Here is..." preambles or closing offers.
@@ -31,6 +32,9 @@ _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto|javascript|data):[^<>\s]*>", re.I
 # inside the URL) is matched up to the closing parenthesis so that the whole construct goes.
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
+# The spotlighting delimiters (backend/skills/spotlight.py) echoed back: small models repeat their prompt's framing.
+# Only the delimiter goes, never its line break: the stream sanitiser settles at line ends (skills/streaming.py).
+_DATA_BOUNDARY = re.compile(r"<<<(?:END )?DATA\b[^<>\n]*>>>")
 _REF_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\[[^\]]*\]")
 REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(?P<url>\S+?)>?(?:\s+.*)?$", re.M)
 
@@ -65,8 +69,13 @@ def strip_comments_and_blocks(text: str) -> str:
 
 
 def strip_tags(text: str) -> str:
-    """strip_html's second stage: <scheme:...> autolinks, then the tags of known elements."""
-    return _TAG.sub("", _AUTOLINK.sub("", text))
+    """strip_html's second stage: <scheme:...> autolinks, echoed data delimiters, then the tags of known elements."""
+    return _TAG.sub("", _DATA_BOUNDARY.sub("", _AUTOLINK.sub("", text)))
+
+
+def without_images(text: str) -> str:
+    """The text without any image, allowed or not: what strip_untrusted_links may remove before a definition."""
+    return _REF_IMAGE.sub("", _IMAGE.sub("", text))
 
 
 def strip_untrusted_links(text: str, allowed_hosts: Iterable[str] = ()) -> str:

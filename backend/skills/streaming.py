@@ -37,7 +37,12 @@ def safe_cut(text: str) -> int:
             cut = bracket - 1 if bracket > 0 and text[bracket - 1] == "!" else bracket
     angle = text.rfind("<")
     if angle != -1 and ">" not in text[angle:] and len(text) - angle < MAX_HELD_TAG:
+        while angle > 0 and text[angle - 1] == "<":  # "<<" may become an echoed "<<<DATA ...>>>" delimiter
+            angle -= 1
         cut = min(cut, angle)
+    delimiter = text.rfind("<<<")
+    if delimiter != -1 and "\n" not in text[delimiter:] and ">>>" not in text[delimiter:]:
+        cut = min(cut, delimiter)  # "<<<DATA x n>>" is not closed until its third ">"
     if text.endswith("!"):
         cut = min(cut, len(text) - 1)  # may become "![" with the next chunk
     return cut
@@ -45,8 +50,6 @@ def safe_cut(text: str) -> int:
 
 def is_closed(segment: str) -> bool:
     """Whether no sanitiser pattern that starts in this text (which ends a line) can extend past its end."""
-    if not segment[:-1].rpartition("\n")[2].strip():
-        return False  # a blank last line: a reference definition after it may begin on it
     if segment.rfind("<!--") > segment.rfind("-->"):
         return False
     html_free = sanitize.strip_comments_and_blocks(segment)
@@ -66,8 +69,13 @@ def is_closed(segment: str) -> bool:
             round_ = max(0, round_ - 1)
     if square or round_:
         return False
-    last_line = text.rstrip().rpartition("\n")[2]
-    return not sanitize.REF_DEFINITION.match(last_line)  # a definition also takes the lines after it
+    # The last line as cleaning leaves it (tags, delimiters and maybe its images gone): blank, a reference
+    # definition after it may begin on it; a definition itself also takes the lines after it.
+    last_line = text[:-1].rpartition("\n")[2]
+    without_images = sanitize.without_images(last_line)
+    if not without_images.strip():
+        return False
+    return not (sanitize.REF_DEFINITION.match(last_line) or sanitize.REF_DEFINITION.match(without_images))
 
 
 def _without_possible_closing(text: str) -> str:
