@@ -1,10 +1,14 @@
-"""gunicorn's gevent worker, with one change: a response write tries the socket's own non-blocking send first.
+"""gunicorn's gevent worker, with two changes.
 
-gevent's `sendall` asks the kernel for the send buffer size (a `getsockopt` system call) and slices the data through
-a Python loop on every call, even when the whole chunk fits at once, which for a streamed token it always does.
-Measured with bench/streams.py at 1,000 streams (docs/serving.md), that was about 8% of a worker's CPU. Here the
-chunk goes out with one `send`; only what the kernel did not take (a slow reader, a full buffer) goes through
-gevent's `sendall`, which waits cooperatively as before. TLS sockets are left alone.
+A response write tries the socket's own non-blocking send first. gevent's `sendall` asks the kernel for the send
+buffer size (a `getsockopt` system call) and slices the data through a Python loop on every call, even when the
+whole chunk fits at once, which for a streamed token it always does. Measured with bench/streams.py at 1,000 streams
+(docs/serving.md), that was about 8% of a worker's CPU. Here the chunk goes out with one `send`; only what the
+kernel did not take (a slow reader, a full buffer) goes through gevent's `sendall`, which waits cooperatively as
+before. TLS sockets are left alone.
+
+And a worker holding more connections than its share steps back before accepting another, so that keep-alive
+connections spread over the workers (backend/connection_balance.py).
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from gevent import socket as gevent_socket
+from gevent.server import StreamServer
+from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
+
+from backend.connection_balance import DEFER_SECONDS, ConnectionBalance
 
 
 class DirectSendSocket(gevent_socket.socket):
@@ -30,11 +38,51 @@ class DirectSendSocket(gevent_socket.socket):
             super().sendall(memoryview(data)[sent:], flags)
 
 
+class BalancedStreamServer(StreamServer):
+    """gevent's StreamServer that, while its worker holds more than its share of connections, leaves a waiting
+    connection to the other workers for DEFER_SECONDS, then takes it if it is still waiting."""
+
+    balance: ConnectionBalance | None = None
+    slot: int | None = None
+    _deferred = False  # the last wake-up was deferred: take the next connection whatever the counts say
+
+    def _do_read(self) -> None:
+        """Accept (gevent's own loop), unless this worker should step back first."""
+        if self.balance is not None and self.slot is not None and not self._deferred:
+            if self.balance.over_share(self.slot):
+                self._deferred = True
+                self.stop_accepting()
+                self._timer = self.loop.timer(DEFER_SECONDS)
+                self._timer.start(self._start_accepting_if_started)
+                return
+        self._deferred = False
+        super()._do_read()
+
+
 class SwitchboardGeventWorker(GeventWorker):
-    """gunicorn's GeventWorker whose plain TCP connections write through DirectSendSocket."""
+    """gunicorn's GeventWorker whose plain TCP connections write through DirectSendSocket and whose servers accept
+    through BalancedStreamServer (the slot and shared counts come from the master: backend/gunicorn_conf.py)."""
+
+    switchboard_balance: ConnectionBalance | None = None
+    switchboard_slot: int | None = None
+
+    def run(self) -> None:
+        """gunicorn's loop, its StreamServers balanced when there are several workers."""
+        if self.switchboard_balance is not None and self.switchboard_slot is not None and self.cfg.workers > 1:
+            BalancedStreamServer.balance, BalancedStreamServer.slot = self.switchboard_balance, self.switchboard_slot
+            ggevent.StreamServer = BalancedStreamServer  # gunicorn builds its servers by this name, in this process
+        super().run()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
-        """Serve one connection."""
+        """Serve one connection, counted as open while it lasts."""
         if type(client) is gevent_socket.socket:
             client.__class__ = DirectSendSocket
-        super().handle(listener, client, addr)
+        balance, slot = self.switchboard_balance, self.switchboard_slot
+        if balance is None or slot is None:
+            super().handle(listener, client, addr)
+            return
+        balance.opened(slot)
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            balance.closed(slot)

@@ -14,6 +14,8 @@ import tempfile
 
 from gunicorn.glogging import Logger
 
+from backend.connection_balance import ConnectionBalance
+
 bind = "127.0.0.1:8000"
 workers = os.cpu_count() or 1
 # gevent: measured to spend 2-3x less CPU per streamed token than gthread at 500-1,000 streams (the thread
@@ -50,11 +52,23 @@ control_socket_disable = True
 
 
 def on_starting(server) -> None:
-    """Give this run a fresh Prometheus multiprocess directory, inherited by every worker forked after this."""
+    """Give this run a fresh Prometheus multiprocess directory and the shared connection counts, both inherited by
+    every worker forked after this."""
     parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
     path = tempfile.mkdtemp(prefix="switchboard-metrics-", dir=parent)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     server.switchboard_metrics_dir = path
+    server.switchboard_balance = ConnectionBalance()
+
+
+def pre_fork(server, worker) -> None:
+    """Give the worker about to be forked a free slot in the connection counts (backend/connection_balance.py)."""
+    balance = getattr(server, "switchboard_balance", None)
+    if balance is not None:
+        worker.switchboard_balance = balance
+        worker.switchboard_slot = balance.claim_slot(
+            getattr(w, "switchboard_slot", None) for w in server.WORKERS.values()
+        )
 
 
 GC_THRESHOLD = (10_000, 20, 20)  # gen0 after 10,000 net allocations (CPython's default: 700)
@@ -77,10 +91,13 @@ def post_worker_init(worker) -> None:
 
 
 def child_exit(server, worker) -> None:
-    """Drop a dead worker's live gauges (open streams) from the aggregate."""
+    """Drop a dead worker's live gauges (open streams) from the aggregate, and free its connection-count slot."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+    balance = getattr(server, "switchboard_balance", None)
+    if balance is not None:
+        balance.release_slot(getattr(worker, "switchboard_slot", None))
 
 
 def on_exit(server) -> None:

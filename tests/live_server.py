@@ -80,7 +80,9 @@ class LiveServer:
     env: dict[str, str] = field(repr=False)
 
     @classmethod
-    def start(cls, tmp: Path, entra_base: str, app_spec: str | None = None, **settings: str) -> LiveServer:
+    def start(
+        cls, tmp: Path, entra_base: str, app_spec: str | None = None, worker_class: str = "gthread", **settings: str
+    ) -> LiveServer:
         """Migrate, onboard TENANT, start two workers and wait until the server answers."""
         env = {name: value for name, value in os.environ.items() if not name.startswith("SWITCHBOARD_")}
         env.update(
@@ -102,9 +104,9 @@ class LiveServer:
         from backend.cli.serve import gunicorn_argv
 
         port = free_port()
-        argv = gunicorn_argv("127.0.0.1", port, 2, "gthread", None)
+        argv = gunicorn_argv("127.0.0.1", port, 2, worker_class, None)
         if app_spec is None:
-            argv = [SWITCHBOARD, "run", "--port", str(port), "--workers", "2", "--worker-class", "gthread"]
+            argv = [SWITCHBOARD, "run", "--port", str(port), "--workers", "2", "--worker-class", worker_class]
         else:
             argv[-1] = app_spec  # the production gunicorn command line, serving a test app
         log_path = tmp / "server.log"
