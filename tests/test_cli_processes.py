@@ -195,6 +195,7 @@ def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
         document = wait_for(lambda: health(port), 120, "/api/health to answer")
         assert document["status"] == "ok", document
         assert document["checks"]["broker"] == "ok"
+        assert document["checks"]["providers"] == {"local/gemma-3-270m": "closed"}
         assert f"Switchboard: http://127.0.0.1:{port}/" in log.read_text()
         # Another process (this test) enqueues on the same embedded SQLite broker; up's worker consumes it.
         app = create_app({"INSTANCE_PATH": str(instance)})

@@ -218,3 +218,16 @@ def test_dispatcher_for_a_tenant_uses_its_settings_row(app, servers):
     db.session.add(row)
     db.session.commit()
     assert Dispatcher.for_tenant(app, "t1", row).complete(call()).model.ref == CLAUDE  # tier 1 first
+
+
+def test_health_lists_each_platform_models_circuit(app, servers):
+    from backend.routing.circuit import circuit_breaker
+
+    client = app.test_client()
+    assert client.get("/api/health").get_json()["checks"]["providers"] == {CHEAP: "closed", CLAUDE: "closed"}
+    breaker = circuit_breaker(app)
+    for _ in range(int(app.config["CIRCUIT_FAILURE_THRESHOLD"])):
+        breaker.record_failure(CHEAP)
+    reply = client.get("/api/health")
+    assert reply.get_json()["checks"]["providers"] == {CHEAP: "open", CLAUDE: "closed"}
+    assert reply.status_code == 200  # informational: the same outage for every replica, routed around

@@ -21,7 +21,15 @@ HEALTH_SCHEMA = {
         "status": {"enum": ["ok", "degraded"]},
         "checks": {
             "type": "object",
-            "properties": {"db": {"type": "string"}, "broker": {"type": "string"}, "providers": {"type": "object"}},
+            "properties": {
+                "db": {"type": "string"},
+                "broker": {"type": "string"},
+                "providers": {
+                    "type": "object",
+                    "description": "The circuit of each platform model by ref: closed, open or half_open",
+                    "additionalProperties": {"type": "string"},
+                },
+            },
         },
     },
 }
@@ -36,6 +44,22 @@ def check_database() -> str:
     except Exception:  # noqa: BLE001 - any failure means the database is not usable; the log has the detail
         log.warning("health: database check failed", exc_info=True)
         return "error"
+
+
+def check_providers() -> dict[str, str]:
+    """The circuit of every platform model, by ref: "closed" (in use), "open" (failing: routing skips it until its
+    cooldown or Retry-After ends) or "half_open" (one probe call decides). Tenants' own providers are not listed:
+    this route answers anyone. Informational: a provider outage is the same for every replica, so it does not make
+    this replica unhealthy; the fallback loop routes around it."""
+    from backend.catalog import platform_catalog
+    from backend.routing.circuit import circuit_breaker
+
+    try:
+        refs = sorted(platform_catalog().models)
+        return circuit_breaker(current_app).states(refs) if refs else {}
+    except Exception:  # noqa: BLE001 - a broken providers file or circuit store; the log has the detail
+        log.warning("health: provider circuits could not be read", exc_info=True)
+        return {"error": "unavailable"}
 
 
 def check_broker() -> str:
@@ -59,7 +83,7 @@ def check_broker() -> str:
 )
 def health() -> tuple[Response, int]:
     """Service health."""
-    checks = {"db": check_database(), "broker": check_broker(), "providers": {}}
+    checks = {"db": check_database(), "broker": check_broker(), "providers": check_providers()}
     healthy = checks["db"] == "ok" and checks["broker"] in ("ok", "not_configured")
     status = "ok" if healthy else "degraded"
     return jsonify({"status": status, "checks": checks}), 200 if healthy else 503
