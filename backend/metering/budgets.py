@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, select, text
 
 from backend.errors import ApiError
-from backend.metering.store import hold_within_limits
+from backend.metering.store import hold_within_limits, run_counter_statement
 from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
@@ -116,7 +116,7 @@ class Budgets:
         base = {"tenant_id": reservation.tenant_id, "period": reservation.period, "held": reservation.micros}
         rows = [{**base, "user_id": owner, "actual": actual} for owner in (TENANT_SCOPE, reservation.user_id)]
         with self.engine.begin() as conn:
-            conn.execute(SETTLE, rows)
+            run_counter_statement(conn, SETTLE, rows)
 
     def usage(self, tenant_id: str, user_id: str = TENANT_SCOPE, period: str | None = None) -> dict[str, Decimal]:
         """Spent and reserved USD of a tenant (or one of its users) in a month (default: this one)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import Connection, Engine, Table, TextClause, text
+from sqlalchemy import Connection, CursorResult, Engine, Table, TextClause, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 REDIS_KEY = "switchboard.redis"
@@ -41,6 +42,28 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> Non
     conn.execute(statement)
 
 
+def run_counter_statement(conn: Connection, statement: TextClause, params: dict | list[dict]) -> CursorResult:
+    """Run one of the fixed counter statements (their text is ours, built once) as the driver's own SQL.
+
+    `Connection.exec_driver_sql` skips SQLAlchemy's statement cache lookup and bind processing, which for these
+    statements, run on every model call, cost about as much as the database itself: 64 against 114 µs for the
+    rate-limit charge on SQLite, measured alone (docs/performance.md). It keeps the connection's error
+    handling and disconnect detection. A list of parameter sets runs as executemany.
+    """
+    return conn.exec_driver_sql(driver_sql(statement.text, conn.dialect.name), params)
+
+
+@functools.cache
+def driver_sql(sql: str, dialect: str) -> str:
+    """`:name` parameters in the driver's style: sqlite3 takes them as they are, psycopg2 wants `%(name)s`."""
+    if dialect == "postgresql":
+        return _NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return sql
+
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+
+
 def hold_within_limits(
     engine: Engine,
     table: str,
@@ -69,7 +92,7 @@ def hold_within_limits(
         params[f"amount_{i}"], params[f"limit_{i}"] = amount, limit
     statement = _add_all_sql(table, key_columns, column, spent_columns, len(keys))
     with engine.begin() as conn:
-        added = {tuple(row) for row in conn.execute(statement, params).all()}
+        added = {tuple(row) for row in run_counter_statement(conn, statement, params).all()}
         if len(added) == len(keys):
             return True
         taken_back = [
@@ -78,7 +101,7 @@ def hold_within_limits(
             if tuple(key[name] for name in key_columns) in added
         ]
         if taken_back:
-            conn.execute(_take_back_sql(table, key_columns, column), taken_back)
+            run_counter_statement(conn, _take_back_sql(table, key_columns, column), taken_back)
     return False
 
 
