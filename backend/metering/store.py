@@ -1,4 +1,5 @@
-"""Where shared counters live: the app's Redis client when REDIS_URL is set, and an idempotent row insert for the DB."""
+"""Where shared counters live (the app's Redis client when REDIS_URL is set) and how the database ones change:
+idempotent row inserts, all-or-none holds, and the counter statements run as driver SQL."""
 
 from __future__ import annotations
 
