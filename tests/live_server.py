@@ -155,6 +155,12 @@ class LiveServer:
                 self.process.wait()
 
 
+def worker_pids(master_pid: int) -> list[int]:
+    """The live child processes of a gunicorn master."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
 class DeliberateFailure(RuntimeError):
     """The exception the test-only route raises."""
 

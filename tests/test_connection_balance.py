@@ -12,7 +12,7 @@ import pytest
 
 from backend.connection_balance import FREE, MARGIN, ConnectionBalance
 from tests.fakes.entra import FakeEntra
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, worker_pids
 
 
 def test_slots_are_claimed_and_released_by_the_master():
@@ -98,8 +98,7 @@ def test_new_connections_go_to_the_worker_holding_fewer(tmp_path):
     with FakeEntra() as entra:
         server = LiveServer.start(tmp_path, entra.base_url, worker_class="gevent")
         try:
-            workers = {int(pid) for pid in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-                       .read_text().split()}  # fmt: skip
+            workers = set(worker_pids(server.process.pid))
             assert len(workers) == 2
             port = int(server.base.rsplit(":", 1)[1])
             wait_until_both_workers_accept(workers, port)

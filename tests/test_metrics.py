@@ -13,7 +13,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.entra import FakeEntra
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, worker_pids
 
 REQUESTS = "switchboard_http_requests"
 
@@ -63,11 +63,6 @@ def server(tmp_path_factory):
         live = LiveServer.start(tmp_path_factory.mktemp("metrics-server"), entra.base_url)
         yield live
         live.stop()
-
-
-def worker_pids(master_pid: int) -> set[int]:
-    """The gunicorn master's child processes."""
-    return {int(pid) for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()}
 
 
 def counted_by_worker(metrics_dir: Path, pid: int, scratch: Path) -> float:

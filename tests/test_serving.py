@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import worker_pids
+
 pytestmark = pytest.mark.slow  # each server takes a few seconds to boot its workers
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
@@ -145,12 +147,6 @@ def test_a_client_disconnect_cancels_the_generator(server):
         message="the async generators were not cancelled after the clients left",
     )
     wait_until(lambda: metric(server, "switchboard_streams_open") == 0, message="STREAMS_OPEN did not return to 0")
-
-
-def worker_pids(master_pid: int) -> list[int]:
-    """The live child processes of the gunicorn master."""
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    return [int(pid) for pid in children]
 
 
 def alive(pid: int) -> bool:

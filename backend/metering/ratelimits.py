@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import Engine, TextClause, select, text
 
 from backend.errors import ApiError
-from backend.metering.store import key_prefix, run_counter_statement, shared_redis
+from backend.metering.store import charge_all_or_none, key_prefix, shared_redis
 from backend.models.accounting import RateLimitState
 
 PERIOD_SECONDS = 60.0  # limits are per minute; also the burst: a full minute's worth at once
@@ -144,15 +144,10 @@ class DatabaseRateLimiter:
         params: dict = {"now": now, "burst": PERIOD_SECONDS}
         for i, check in enumerate(checks):
             params[f"key_{i}"], params[f"cost_{i}"] = check.key, check.cost_seconds
-        with self.engine.begin() as conn:  # on db.autocommit_engine: each statement commits on its own
-            statement = _charge_all_sql(self.engine.dialect.name, len(checks))
-            charged = set(run_counter_statement(conn, statement, params).scalars())
-            if len(charged) == len(checks):
-                return
-            taken_back = [{"key": c.key, "cost": c.cost_seconds} for c in checks if c.key in charged]
-            if taken_back:  # what the statement added to the limits that fitted: all or none
-                run_counter_statement(conn, _take_back_sql(), taken_back)
-        raise self._refusal(checks, now)
+        undo = {(c.key,): {"key": c.key, "cost": c.cost_seconds} for c in checks}
+        charge = _charge_all_sql(self.engine.dialect.name, len(checks))
+        if not charge_all_or_none(self.engine, charge, params, _take_back_sql(), undo):
+            raise self._refusal(checks, now)
 
     def _refusal(self, checks: list[LimitCheck], now: float) -> RateLimited:
         """The first limit a refused request did not fit and how long to wait for it (read after the take-back)."""

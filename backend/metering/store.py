@@ -91,18 +91,27 @@ def hold_within_limits(
     for i, (key, amount, limit) in enumerate(zip(keys, amounts, limits, strict=True)):
         params.update({f"{name}_{i}": value for name, value in key.items()})
         params[f"amount_{i}"], params[f"limit_{i}"] = amount, limit
+    undo = {
+        tuple(key[name] for name in key_columns): {**key, "amount": amount}
+        for key, amount in zip(keys, amounts, strict=True)
+    }
     statement = _add_all_sql(table, key_columns, column, spent_columns, len(keys))
+    return charge_all_or_none(engine, statement, params, _take_back_sql(table, key_columns, column), undo)
+
+
+def charge_all_or_none(
+    engine: Engine, charge: TextClause, params: dict[str, Any], take_back: TextClause, undo: dict[tuple, dict]
+) -> bool:
+    """Run `charge`, a multi-row upsert that changes only the rows that fit and RETURNs their keys; unless every row
+    of `undo` (its parameters for `take_back`, by returned key) was charged, take back the ones that were. Whether
+    all were charged. Each statement commits on its own on the autocommit engine (see hold_within_limits)."""
     with engine.begin() as conn:
-        added = {tuple(row) for row in run_counter_statement(conn, statement, params).all()}
-        if len(added) == len(keys):
+        charged = {tuple(row) for row in run_counter_statement(conn, charge, params)}
+        if len(charged) == len(undo):
             return True
-        taken_back = [
-            {**key, "amount": amount}
-            for key, amount in zip(keys, amounts, strict=True)
-            if tuple(key[name] for name in key_columns) in added
-        ]
+        taken_back = [row for key, row in undo.items() if key in charged]
         if taken_back:
-            run_counter_statement(conn, _take_back_sql(table, key_columns, column), taken_back)
+            run_counter_statement(conn, take_back, taken_back)
     return False
 
 
