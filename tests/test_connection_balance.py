@@ -111,10 +111,10 @@ def test_new_connections_go_to_the_worker_holding_fewer(tmp_path):
             assert connections_by_worker(workers, port, ports_of(connections)) == {busy: 10, idle: 0}
             # Both workers are awake now; each new connection is served before the next opens. The worker holding
             # ten steps back, so the new ones go to the other.
-            fresh = [open_and_serve(port) for _ in range(10)]
+            fresh = [open_and_serve(port) for _ in range(20)]
             connections += fresh
             held = connections_by_worker(workers, port, ports_of(fresh))
-            assert held[idle] >= 8, held
+            assert held[idle] >= 14, held  # without the balance: 3-7 of 10 in four runs
         finally:
             for connection in connections:
                 connection.close()
