@@ -110,8 +110,9 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def client_loop(port: int, request: bytes, warmup_end: float, end: float, out: dict) -> None:
-    """One client: send, wait for the answer, repeat on one keep-alive connection until `end`."""
+async def client_loop(port: int, request: bytes, delay: float, warmup_end: float, end: float, out: dict) -> None:
+    """One client: after `delay`, send, wait for the answer, repeat on one keep-alive connection until `end`."""
+    await asyncio.sleep(delay)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     clock = time.perf_counter
     try:
@@ -128,28 +129,43 @@ async def client_loop(port: int, request: bytes, warmup_end: float, end: float, 
         writer.close()
 
 
-async def run_load(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float) -> dict:
-    """`clients` concurrent clients for warmup + seconds; latencies of the measured part only."""
+async def run_load(
+    port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, spread: float = 0.0
+) -> dict:
+    """`clients` concurrent clients for warmup + seconds; latencies of the measured part only.
+
+    With `spread` (at most the warm-up), client i starts i/clients of it late: clients that all start at once on a
+    model whose answer always takes the same time stay in step, and every request would arrive in a burst of
+    `clients` at the same instant, which real traffic does not do.
+    """
     out: dict = {"latencies": [], "errors": {}}
     begin = time.perf_counter()
     warmup_end, end = begin + warmup, begin + warmup + seconds
-    tasks = [client_loop(port, requests[i % len(requests)], warmup_end, end, out) for i in range(clients)]
+    tasks = [
+        client_loop(port, requests[i % len(requests)], spread * i / clients, warmup_end, end, out)
+        for i in range(clients)
+    ]
     await asyncio.gather(*tasks)
     return out
 
 
-def load_process(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, results) -> None:
+def load_process(
+    port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, spread: float, results
+) -> None:
     """Entry point of the load process; also reports its own CPU time."""
-    out = asyncio.run(run_load(port, requests, clients, warmup, seconds))
+    out = asyncio.run(run_load(port, requests, clients, warmup, seconds, spread))
     results.put((out["latencies"], out["errors"], time.process_time()))
 
 
-def measure(port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, pids: list[int]) -> dict:
-    """One load step in a fresh process: percentiles, throughput, errors, CPU of the servers and the client."""
+def measure(
+    port: int, requests: list[bytes], clients: int, warmup: float, seconds: float, pids: list[int], spread: float = 0.0
+) -> dict:
+    """One load step in a fresh process (clients started over `spread` seconds): percentiles, throughput, errors,
+    CPU of the servers and the client."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
-    process = context.Process(target=load_process, args=(port, requests, clients, warmup, seconds, results))
+    process = context.Process(target=load_process, args=(port, requests, clients, warmup, seconds, spread, results))
     process.start()
     latencies, errors, client_cpu = results.get()
     process.join()
@@ -313,8 +329,9 @@ def main() -> None:
             rows = []
             for clients in [int(level) for level in args.levels.split(",")]:
                 row = {"clients": clients}
-                row["direct"] = measure(fake_port, direct, clients, args.warmup, args.seconds, [fake.pid])
-                row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid])
+                spread = min(args.provider_latency_ms / 1000, args.warmup)
+                row["direct"] = measure(fake_port, direct, clients, args.warmup, args.seconds, [fake.pid], spread)
+                row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid], spread)
                 if args.floor:
                     row["floor"] = measure(port, floor, clients, args.warmup, args.seconds, [server.pid])
                 rows.append(row)
