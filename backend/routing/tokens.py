@@ -6,6 +6,12 @@ Fallback for every other model (Anthropic, Llama/Gemma/Qwen behind vLLM or llama
 bundled, so the o200k_base count is scaled up by NON_OPENAI_MARGIN. The margin errs on the safe side: the count is
 used to check the context window and to reserve budget, where over-estimating costs little and under-estimating
 fails the call.
+
+A text is counted piece by piece: the encoding's own pre-tokenizer splits it (BPE never merges across its pieces,
+so the sum is the whole count, which tests/test_token_counting.py checks against `encode_ordinary`) and each
+piece's count is remembered. In a busy server the encoding's rank tables, tens of megabytes, are out of the CPU
+cache by the next request: the whole-text encode then took about 300 µs for a 1,600-character prompt (50 µs when
+warm); most pieces of the next prompt are words already counted, found in a small dictionary.
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from functools import lru_cache
 from types import ModuleType
 
 DEFAULT_ENCODING = "o200k_base"
+# Pieces remembered per encoding (then the memory starts over), and the longest piece worth remembering.
+PIECE_CACHE_SIZE = 100_000
+LONGEST_CACHED_PIECE = 64
+# bpe_openai refuses texts this long (and so does this module, the same way).
+LONGEST_TEXT = 1_000_000
 NON_OPENAI_MARGIN = 1.25
 OPENAI_TYPES = frozenset({"openai", "azure_openai"})
 # Chat formatting: every message is wrapped in a few special tokens, and the reply is primed with a few more.
@@ -53,9 +64,50 @@ def encoding_name_for(model_id: str) -> str:
         return DEFAULT_ENCODING
 
 
+class PieceCounter:
+    """Counts a text's tokens as the sum over its pre-tokenizer pieces, remembering each piece's count."""
+
+    def __init__(self, encoding_name: str) -> None:
+        """The counter of one encoding, with an empty memory."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from bpe_openai._bindings import tokenizer_for_encoding  # the Rust tokenizer behind Encoding
+
+            self.tokenizer = tokenizer_for_encoding(encoding_name)
+        self.pieces: dict[str, int] = {}
+
+    def count(self, text: str) -> int:
+        """Tokens of `text`, special-token strings counted as ordinary text."""
+        if len(text) >= LONGEST_TEXT:
+            raise ValueError("Input too long to encode safely")
+        try:
+            pieces = self.tokenizer.pretokenize(text)
+        except UnicodeEncodeError:  # a lone surrogate: counted as bpe_openai counts it, as U+FFFD
+            pieces = self.tokenizer.pretokenize(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
+        known, count_piece = self.pieces, self.tokenizer.count
+        total = 0
+        for piece in pieces:
+            tokens = known.get(piece)
+            if tokens is None:
+                tokens = count_piece(piece)
+                if len(piece) <= LONGEST_CACHED_PIECE:
+                    if len(known) >= PIECE_CACHE_SIZE:
+                        known.clear()
+                    known[piece] = tokens
+            total += tokens
+        return total
+
+
+@lru_cache(maxsize=8)
+def piece_counter(encoding_name: str) -> PieceCounter:
+    """The counter of an encoding (its tokenizer loaded once per process)."""
+    tokenizer_package()  # names the encoding's files as bpe_openai does, and fails the same way when unknown
+    return PieceCounter(encoding_name)
+
+
 def count_text_tokens(text: str, encoding_name: str = DEFAULT_ENCODING) -> int:
     """Tokens of one text, special-token strings counted as ordinary text (document text is data)."""
-    return len(encoding(encoding_name).encode_ordinary(text))
+    return piece_counter(encoding_name).count(text)
 
 
 def count_prompt_tokens(texts: Iterable[str], provider_type: str | None = None, model_id: str = "") -> int:
