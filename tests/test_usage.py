@@ -96,3 +96,29 @@ def test_usage_report_by_day_and_time_range(metered):
     assert [r["requests"] for r in today_only] == [1]
     with pytest.raises(ValueError, match="group_by"):
         usage_rows(metered, "t1", now, now, "planet")
+
+
+def test_a_run_is_stored_exactly_as_sqlalchemys_own_insert_stores_it(metered):
+    """record_run writes through the driver with SQLAlchemy's bind processors: the stored values (the text of a
+    timestamp on SQLite, a Decimal, the JSON of the routing) are those of an ORM insert of the same row."""
+    from sqlalchemy import insert, text
+
+    from backend.metering.usage import skill_run_fields
+
+    routing = {"mode": "cost", "candidates": ["openai-main/gpt-4.1-mini"], "note": "é ✓"}
+    record = RunRecord("t1", "u1", "summarize", model=MINI, usage=Usage(1234, 567), latency_ms=42, routing=routing)
+    ours = record_run(db.engine, record)
+    created = db.session.scalars(select(SkillRun.created_at).where(SkillRun.id == ours)).one()
+    fields = {"tenant_id": "t1", "user_id": "u1", "job_id": None, **skill_run_fields(record), "created_at": created}
+    with db.engine.begin() as conn:
+        conn.execute(insert(SkillRun), {"id": "theirs", **fields})
+    columns = ", ".join(column.name for column in SkillRun.__table__.columns if column.name != "id")
+    with db.engine.connect() as conn:
+        stored = {
+            run_id: conn.execute(text(f"SELECT {columns} FROM skill_runs WHERE id = :id"), {"id": run_id}).one()  # noqa: S608
+            for run_id in (ours, "theirs")
+        }
+    assert stored[ours] == stored["theirs"]
+    assert created.tzinfo is not None and abs(created - datetime.now(UTC)) < timedelta(minutes=1)
+    row = db.session.get(SkillRun, ours)
+    assert row.routing == routing and Decimal(str(row.cost_usd)) == record.cost_usd

@@ -4,13 +4,15 @@ aggregates behind `GET /api/admin/usage?from=&to=&group_by=user|skill|model|day`
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Dialect, Engine, func, select
 
+from backend.metering.store import driver_sql
 from backend.models.runs import SkillRun
 from backend.providers.base import ModelSpec, Usage
 
@@ -44,20 +46,34 @@ class RunRecord:
 
 def record_run(engine: Engine, record: RunRecord, run_id: str | None = None) -> str:
     """Insert the SkillRun of one call and return its id (on the autocommit engine: one statement, one round trip)."""
-    from backend.models.columns import new_id
+    from backend.models.columns import new_id, utcnow
 
     run_id = run_id or new_id()
     owner = {"tenant_id": record.tenant_id, "user_id": record.user_id, "job_id": record.job_id}
-    values = {"id": run_id, **owner, **skill_run_fields(record)}
+    values = {"id": run_id, **owner, **skill_run_fields(record), "created_at": utcnow()}
     with engine.begin() as conn:
-        conn.execute(_insert_statement(), values)
+        sql, processors = _insert_plan(conn.dialect)
+        params = {name: process(values[name]) if process else values[name] for name, process in processors}
+        conn.exec_driver_sql(sql, params)
     return run_id
 
 
 @functools.cache
-def _insert_statement():
-    """The SkillRun INSERT, built once (its compiled form is cached by SQLAlchemy on the statement)."""
-    return insert(SkillRun)
+def _insert_plan(dialect: Dialect) -> tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]]:
+    """The SkillRun INSERT as the driver's SQL, with each column's bind processor for this dialect (SQLAlchemy's
+    own conversion of the column type: JSON to text, a datetime or a Decimal as the driver stores it).
+
+    Run through `exec_driver_sql`, as the counter statements are (backend/metering/store.run_counter_statement):
+    one is inserted per model call, and SQLAlchemy's execution of the compiled statement cost twice the database's
+    own work (docs/performance.md). Every column is given, so no column default is left to SQLAlchemy.
+    """
+    columns = [column for column in SkillRun.__table__.columns]
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    values = ", ".join(f":{column.name}" for column in columns)
+    insert = f"INSERT INTO {SkillRun.__tablename__} ({names}) VALUES ({values})"  # noqa: S608 - our identifiers
+    sql = driver_sql(insert, dialect.name)
+    processors = tuple((column.name, column.type.dialect_impl(dialect).bind_processor(dialect)) for column in columns)
+    return sql, processors
 
 
 def skill_run_fields(record: RunRecord) -> dict[str, Any]:
