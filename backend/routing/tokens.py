@@ -101,7 +101,6 @@ class PieceCounter:
 @lru_cache(maxsize=8)
 def piece_counter(encoding_name: str) -> PieceCounter:
     """The counter of an encoding (its tokenizer loaded once per process)."""
-    tokenizer_package()  # names the encoding's files as bpe_openai does, and fails the same way when unknown
     return PieceCounter(encoding_name)
 
 
