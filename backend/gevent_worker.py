@@ -66,6 +66,13 @@ class HeadWithBodyResponse(wsgi.Response):
         head, self.held_head = self.held_head, b""
         return head
 
+    def write(self, arg: bytes) -> None:
+        """gunicorn's write; an empty write sends the held head at once (an app may yield b"" to send its head before
+        its first real chunk, which gunicorn's own write does for it)."""
+        super().write(arg)
+        if not arg and self.held_head and not self._omits_body:
+            self.sock.sendall(self.take_head())
+
     def _emit_body(self, data: bytes) -> None:
         """Body bytes, framed as a chunk when chunked, after the held head, in one write."""
         if self.chunked:
