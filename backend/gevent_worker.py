@@ -66,12 +66,18 @@ class HeadWithBodyResponse(wsgi.Response):
         head, self.held_head = self.held_head, b""
         return head
 
+    def send_held_head(self) -> None:
+        """Send the head now, if it is still held."""
+        head = self.take_head()
+        if head:
+            self.sock.sendall(head)
+
     def write(self, arg: bytes) -> None:
         """gunicorn's write; an empty write sends the held head at once (an app may yield b"" to send its head before
         its first real chunk, which gunicorn's own write does for it)."""
         super().write(arg)
-        if not arg and self.held_head and not self._omits_body:
-            self.sock.sendall(self.take_head())
+        if not arg and not self._omits_body:
+            self.send_held_head()
 
     def _emit_body(self, data: bytes) -> None:
         """Body bytes, framed as a chunk when chunked, after the held head, in one write."""
@@ -82,9 +88,7 @@ class HeadWithBodyResponse(wsgi.Response):
     def sendfile(self, respiter: Any) -> bool:
         """gunicorn's sendfile, after the head (sendfile writes to the socket below us)."""
         self.send_headers()
-        head = self.take_head()
-        if head:
-            self.sock.sendall(head)
+        self.send_held_head()
         return super().sendfile(respiter)
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from backend.routing import tokens
-from backend.routing.tokens import PieceCounter, count_text_tokens, encoding
+from backend.routing.tokens import PieceCounter, count_text_tokens, tokenizer_package
 
 ALPHABET = [
     "the", " quarterly", " report", "Revenue", " don't", " I'm", " WE'LL", "  ", "\n", "\n\n", "\t", " \n ", "123",
@@ -15,6 +15,11 @@ ALPHABET = [
     "<|endoftext|>", "<|im_start|>", "=SUM(A1:B2)", "http://example.com/a?b=c", "'s", "’", "\u00a0", "\u200b",
     "x" * 80, " " * 70, "9" * 100,
 ]  # fmt: skip
+
+
+def encoding(name: str):
+    """The reference: bpe_openai's own Encoding, which counts a whole text at once."""
+    return tokenizer_package().get_encoding(name)
 
 
 def random_text(rng: random.Random) -> str:

@@ -67,7 +67,7 @@ def _insert_plan(dialect: Dialect) -> tuple[str, tuple[tuple[str, Callable[[Any]
     one is inserted per model call, and SQLAlchemy's execution of the compiled statement cost twice the database's
     own work (docs/performance.md). Every column is given, so no column default is left to SQLAlchemy.
     """
-    columns = [column for column in SkillRun.__table__.columns]
+    columns = list(SkillRun.__table__.columns)
     names = ", ".join(f'"{column.name}"' for column in columns)
     values = ", ".join(f":{column.name}" for column in columns)
     insert = f"INSERT INTO {SkillRun.__tablename__} ({names}) VALUES ({values})"  # noqa: S608 - our identifiers

@@ -37,22 +37,12 @@ TOKENS_PER_REPLY = 3
 
 @lru_cache(maxsize=1)
 def tokenizer_package() -> ModuleType:
-    """bpe_openai, imported on first use: its import loads an encoding (no import-time cost for the app)."""
+    """bpe_openai, imported on first use and quietly (no import-time cost for the app)."""
     with warnings.catch_warnings():
         # It reads its bundled files with importlib.resources.open_binary, deprecated in Python 3.11; harmless.
         warnings.simplefilter("ignore", DeprecationWarning)
         import bpe_openai
-
-        bpe_openai.get_encoding(DEFAULT_ENCODING)
     return bpe_openai
-
-
-@lru_cache(maxsize=8)
-def encoding(name: str):
-    """A loaded encoding (about 0.15 s the first time in a process, then cached)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return tokenizer_package().get_encoding(name)
 
 
 @lru_cache(maxsize=256)
@@ -68,12 +58,11 @@ class PieceCounter:
     """Counts a text's tokens as the sum over its pre-tokenizer pieces, remembering each piece's count."""
 
     def __init__(self, encoding_name: str) -> None:
-        """The counter of one encoding, with an empty memory."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from bpe_openai._bindings import tokenizer_for_encoding  # the Rust tokenizer behind Encoding
+        """The counter of one encoding (about 0.15 s to load), with an empty memory."""
+        tokenizer_package()  # imported quietly first
+        from bpe_openai._bindings import tokenizer_for_encoding  # the Rust tokenizer behind bpe_openai's Encoding
 
-            self.tokenizer = tokenizer_for_encoding(encoding_name)
+        self.tokenizer = tokenizer_for_encoding(encoding_name)
         self.pieces: dict[str, int] = {}
 
     def count(self, text: str) -> int:
