@@ -8,12 +8,16 @@ the direct calls and the calls through Switchboard (`POST /api/skills/summarize/
 time, from a separate load process (asyncio on raw keep-alive sockets), and prints latency p50/p99 for both, the
 added latency (through minus direct, per percentile), requests/s, errors, server CPU (in all and per request) and
 the load average. With --floor it also measures `GET /api/me` at each level on the same server: token validation,
-the user and a JSON answer, the cost of the web stack and auth without a model call or any accounting.
+the user and a JSON answer, the cost of the web stack and auth without a model call or any accounting. With
+--relay it also measures bench/relay_app.py, served the same way: the same model call through the mandated parts
+(gunicorn, Flask, Semantic Kernel, the OpenAI SDK) and nothing of Switchboard's own (`/relay`), and the web stack
+alone (`/echo`): what those parts cost before Switchboard does anything.
 
     .venv/bin/python bench/overhead.py                                   # SQLite in a temp instance folder
     .venv/bin/python bench/overhead.py --database-url postgresql://postgres@127.0.0.1:5432/sb_bench_x \\
         --redis-url redis://127.0.0.1:6379/5                             # the scale-out configuration
     .venv/bin/python bench/overhead.py --levels 10 --floor               # what a model-less request costs
+    .venv/bin/python bench/overhead.py --relay --provider-latency-ms 1000  # the mandated stack's own floor
 """
 
 from __future__ import annotations
@@ -71,6 +75,14 @@ def http_request(path: str, port: int, body: dict | None, headers: dict[str, str
 def floor_requests(port: int, tokens: list[str]) -> list[bytes]:
     """The floor: `GET /api/me` (token validation, the user, a JSON answer), no model call, no accounting."""
     return [http_request("/api/me", port, None, {"Authorization": f"Bearer {token}"}) for token in tokens]
+
+
+RELAY_PATHS = ("relay", "sdk", "echo")  # bench/relay_app.py's routes, as measured by --relay
+
+
+def relay_requests(port: int, path: str) -> list[bytes]:
+    """A call of bench/relay_app.py (`/relay`: the model call alone; `/echo`: the web stack alone), same body."""
+    return [http_request(path, port, {"input": {"text": TEXT, "length": "medium"}}, {"Accept": "application/json"})]
 
 
 def direct_requests(port: int) -> list[bytes]:
@@ -238,6 +250,32 @@ def start_switchboard(env: dict[str, str], options: list[str]) -> tuple[subproce
     raise RuntimeError("switchboard did not start")
 
 
+def start_relay(fake_port: int) -> tuple[subprocess.Popen, int]:
+    """Start bench/relay_app.py under gunicorn with Switchboard's configuration; return it once it answers."""
+    port = free_port()
+    bench, repo = Path(__file__).parent, Path(__file__).parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(bench), str(repo)]),
+        "RELAY_BASE_URL": f"http://127.0.0.1:{fake_port}/v1",
+        "RELAY_API_KEY": BENCH_KEY,
+    }
+    config = ["--config", "python:backend.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "gunicorn", *config, "relay_app:create_app()"]
+    relay = subprocess.Popen(command, env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            echo = urllib.request.Request(f"http://127.0.0.1:{port}/echo", data=b"{}", method="POST")
+            echo.add_header("Content-Type", "application/json")
+            urllib.request.urlopen(echo, timeout=5).read()
+            return relay, port
+        except OSError:
+            time.sleep(0.2)
+    relay.kill()
+    raise RuntimeError("the relay app did not start")
+
+
 def server_env(args: argparse.Namespace, instance: str, fake_port: int) -> dict[str, str]:
     """The environment of the Switchboard server (and of the tenant set-up)."""
     providers = Path(instance) / "providers.yaml"
@@ -272,6 +310,25 @@ def print_table(rows: list[dict]) -> None:
             f" {s['p99']:>7.2f} {s['rps']:>6.0f} {errors:>6} {s['server_cpu']:>6.1f} {s['cpu_ms_per_request']:>6.2f} |"
             f" {s['p50'] - d['p50']:>9.2f} {s['p99'] - d['p99']:>7.2f} | {s['load']:>5.2f}"
         )
+    relays = [row for row in rows if "relay" in row]
+    if relays:
+        print("bench/relay_app.py on the same stack: relay = the same model call through gunicorn + Flask + Semantic")
+        print("Kernel + the OpenAI SDK alone; sdk = without Semantic Kernel; echo = the web stack alone (no model,")
+        print("not spread); added = minus direct; switchboard - it = what Switchboard's own work adds")
+        print(
+            f"{'clients':>7} {'kind':>5} | {'p50':>8} {'p99':>8} {'rps':>6} {'ms/req':>6} |"
+            f" {'added p50':>9} {'p99':>7} | {'switchboard - it p50':>20} {'p99':>7}"
+        )
+        for row in relays:
+            d, s = row["direct"], row["switchboard"]
+            for kind in RELAY_PATHS:
+                r = row[kind]
+                line = f"{row['clients']:>7} {kind:>5} | {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>6.0f}"
+                line += f" {r['cpu_ms_per_request']:>6.2f} |"
+                if kind != "echo":  # no model call: nothing to subtract
+                    line += f" {r['p50'] - d['p50']:>9.2f} {r['p99'] - d['p99']:>7.2f} |"
+                    line += f" {s['p50'] - r['p50']:>20.2f} {s['p99'] - r['p99']:>7.2f}"
+                print(line)
     floors = [row for row in rows if "floor" in row]
     if floors:
         print("floor: GET /api/me through the same server (token validation, the user, a JSON answer; no model call)")
@@ -306,11 +363,14 @@ def main() -> None:
     parser.add_argument(
         "--floor", action="store_true", help="also measure GET /api/me at each level: the server's cost without a model"
     )
+    parser.add_argument(
+        "--relay", action="store_true", help="also measure bench/relay_app.py: the mandated stack without Switchboard"
+    )
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     fake, fake_port = start_fake(args.provider_latency_ms)
-    server = None
+    server = relay = None
     try:
         with tempfile.TemporaryDirectory(prefix="sb-overhead-") as instance:
             env = server_env(args, instance, fake_port)
@@ -326,6 +386,11 @@ def main() -> None:
             floor = floor_requests(port, tokens)
             # Each worker's first calls import Semantic Kernel and the SDKs and load the tokenizer: not measured.
             measure(port, through, args.warmup_clients, 0.0, args.server_warmup, [server.pid])
+            if args.relay:
+                relay, relay_port = start_relay(fake_port)
+                relayed = {kind: relay_requests(relay_port, f"/{kind}") for kind in RELAY_PATHS}
+                for kind in ("relay", "sdk"):  # first calls: SK and SDK imports, connections
+                    measure(relay_port, relayed[kind], args.warmup_clients, 0.0, args.server_warmup / 2, [relay.pid])
             rows = []
             for clients in [int(level) for level in args.levels.split(",")]:
                 row = {"clients": clients}
@@ -334,6 +399,12 @@ def main() -> None:
                 row["switchboard"] = measure(port, through, clients, args.warmup, args.seconds, [server.pid], spread)
                 if args.floor:
                     row["floor"] = measure(port, floor, clients, args.warmup, args.seconds, [server.pid])
+                if relay is not None:
+                    for kind in RELAY_PATHS:  # echo makes no model call: spreading its clients means nothing
+                        spread_kind = 0.0 if kind == "echo" else spread
+                        row[kind] = measure(
+                            relay_port, relayed[kind], clients, args.warmup, args.seconds, [relay.pid], spread_kind
+                        )
                 rows.append(row)
             db = "PostgreSQL" if args.database_url else "SQLite"
             counters = "Redis" if args.redis_url else "database"
@@ -349,6 +420,9 @@ def main() -> None:
             if args.json:
                 print(json.dumps(rows, indent=1))
     finally:
+        if relay is not None:
+            relay.terminate()
+            relay.wait(timeout=60)
         stop(server, fake)
 
 
