@@ -1,6 +1,7 @@
 """Providers: choosing one is a lookup in `PROVIDERS`, never an if-chain.
 
-Importing this package is cheap: provider modules import their SDK and Semantic Kernel only on first use.
+Importing this package is cheap: provider modules import their SDK and Semantic Kernel only on first use, or when
+`preload_sdks` asks for them (a serving worker does, before it accepts connections).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from backend.providers.azure_openai import AzureOpenAIProvider
 from backend.providers.base import Provider
 from backend.providers.openai import OpenAIProvider
 from backend.providers.selfhosted import SelfHostedProvider
+from backend.providers.sk_services import load_sk
 
 
 def _installed(*modules: str) -> bool:
@@ -35,3 +37,10 @@ PROVIDERS: dict[str, type[Provider]] = {
 def build_provider(config) -> Provider:
     """A provider instance for a configuration, by its type."""
     return PROVIDERS[config.type](config)
+
+
+def preload_sdks() -> None:
+    """Import every registered provider's SDK and Semantic Kernel connector now rather than on first use."""
+    load_sk()
+    for provider_class in dict.fromkeys(PROVIDERS.values()):
+        provider_class.sdk()

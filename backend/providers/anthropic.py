@@ -12,7 +12,8 @@ from backend.providers.sk_services import load_anthropic_connector, wants_schema
 class AnthropicProvider(SKChatProvider):
     """Anthropic via an injected AsyncAnthropic client."""
 
-    def sdk(self) -> Any:
+    @staticmethod
+    def sdk() -> Any:
         """SK's connector classes and the SDK, imported on first use."""
         return load_anthropic_connector()
 

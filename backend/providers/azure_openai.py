@@ -14,7 +14,8 @@ DEFAULT_API_VERSION = "2024-10-21"
 class AzureOpenAIProvider(SKChatProvider):
     """Azure OpenAI via an injected AsyncAzureOpenAI client (SK's own endpoint check rejects http:// URLs)."""
 
-    def sdk(self) -> Any:
+    @staticmethod
+    def sdk() -> Any:
         """SK's connector classes and the SDK, imported on first use."""
         return load_openai_connector()
 

@@ -14,7 +14,8 @@ class OpenAIProvider(SKChatProvider):
 
     max_tokens_field = "max_completion_tokens"  # OpenAI's current name; older servers only know max_tokens
 
-    def sdk(self) -> Any:
+    @staticmethod
+    def sdk() -> Any:
         """SK's connector classes and the SDK, imported on first use."""
         return load_openai_connector()
 

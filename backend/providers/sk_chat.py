@@ -25,7 +25,8 @@ class SKChatProvider:
         self._services: dict[tuple[str, bool], Any] = {}
 
     # -- what each provider file supplies -------------------------------------------------------------------
-    def sdk(self) -> Any:
+    @staticmethod
+    def sdk() -> Any:
         """The lazily loaded namespace of SDK and SK classes this provider uses (must include `Timeout`)."""
         raise NotImplementedError
 
