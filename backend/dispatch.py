@@ -276,6 +276,18 @@ def stop_error(decision: RoutingDecision, error: ProviderError) -> ApiError:
     return ApiError(502, code, "The model provider refused the call.", details={"attempts": decision.attempts})
 
 
+def preload_call_path() -> None:
+    """Import every provider's SDK and Semantic Kernel connector and load the default tokenizer now, not on the
+    first call: a serving worker and a job worker do it before they take work (backend/gunicorn_conf.py,
+    backend/tasks/jobs.py). On first use they made a new worker's first caller wait seconds, and in a web worker
+    their objects arrived after gc.freeze(), so every full collection walked them (bench/gc_pause.py: 72-87 ms per
+    full collection against 2-4 ms)."""
+    from backend.providers import preload_sdks
+
+    preload_sdks()
+    count_prompt_tokens(["warm up"])
+
+
 def model_info(model: ModelSpec) -> dict[str, str]:
     """The contract's `model` object."""
     return {"provider": model.provider, "model": model.id, "location": model.location}

@@ -77,34 +77,21 @@ GC_THRESHOLD = (10_000, 20, 20)  # gen0 after 10,000 net allocations (CPython's 
 def post_worker_init(worker) -> None:
     """In a gevent worker, make psycopg2 wait cooperatively: a PostgreSQL query must not freeze every stream.
 
-    In every worker, once the app is loaded, load what a first model call would (preload_call_path), then move
-    what exists now into the collector's permanent generation and collect young objects less often: each full
+    In every worker, once the app is loaded, load what a first model call would (dispatch.preload_call_path), then
+    move what exists now into the collector's permanent generation and collect young objects less often: each full
     collection otherwise walks every imported module's objects, a pause that every open stream of the worker feels
     (bench/streams.py at 1,000 streams: p99 added delay 87-89 ms with this, 145-148 ms without, same CPU per token;
-    docs/serving.md).
+    bench/gc_pause.py for the SDKs' share; docs/serving.md).
     """
     if "gevent" in worker.cfg.worker_class_str:
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
+    from backend.dispatch import preload_call_path  # here, in the worker: the master imports none of the app
+
     preload_call_path()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
-
-
-def preload_call_path() -> None:
-    """Import the provider SDKs and Semantic Kernel's connectors and load the default tokenizer, before the worker
-    accepts a connection.
-
-    Loaded on first use instead, they made a new worker's first callers wait seconds, and the hundreds of thousands
-    of objects they create arrived after gc.freeze(), so every full collection walked them: 115-145 ms per full
-    collection in a busy worker against 9-14 ms with them frozen (bench/gc_pause.py, docs/serving.md).
-    """
-    from backend.providers import preload_sdks
-    from backend.routing.tokens import DEFAULT_ENCODING, piece_counter
-
-    preload_sdks()
-    piece_counter(DEFAULT_ENCODING)
 
 
 def child_exit(server, worker) -> None:

@@ -34,7 +34,8 @@ def worker_sample(env: dict[str, str], token: str, mode: str, results) -> None:
 
     os.environ.update(env)
     from backend import create_app
-    from backend.gunicorn_conf import GC_THRESHOLD, preload_call_path
+    from backend.dispatch import preload_call_path
+    from backend.gunicorn_conf import GC_THRESHOLD
 
     app = create_app()
     started = time.perf_counter()

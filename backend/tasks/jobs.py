@@ -42,14 +42,11 @@ def start_job_sweeper(**_: object) -> None:
 
 
 def warm_up_worker(**_: object) -> None:
-    """Before the pool forks, load what every job needs and takes seconds to load (the tokenizer, SK's connectors):
-    the children inherit it instead of each paying for it on its first job."""
-    from backend.providers import sk_services
-    from backend.routing.tokens import count_text_tokens
+    """Before the pool forks, load what every job needs and takes seconds to load (the tokenizer, the SDKs and SK's
+    connectors): the children inherit it instead of each paying for it on its first job."""
+    from backend.dispatch import preload_call_path
 
-    count_text_tokens("warm up")
-    sk_services.load_sk()
-    sk_services.load_openai_connector()
+    preload_call_path()
 
 
 worker_ready.connect(start_job_sweeper, weak=False, dispatch_uid="switchboard.job_sweeper")
