@@ -16,14 +16,13 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from overhead import TEXT, prepare_tenant, server_env, start_fake  # noqa: E402 - sibling bench
+from overhead import TEXT, prepared_instance, start_fake  # noqa: E402 - sibling bench
 
 MODES = ("lazy", "preloaded")
 
@@ -70,14 +69,10 @@ def main() -> None:
     fake, fake_port = start_fake(0)
     try:
         with tempfile.TemporaryDirectory(prefix="sb-gc-") as instance:
-            env = server_env(argparse.Namespace(database_url=None, redis_url=None), instance, fake_port)
-            switchboard_cli = str(Path(sys.executable).with_name("switchboard"))
-            subprocess.run([switchboard_cli, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+            no_services = argparse.Namespace(database_url=None, redis_url=None)
+            env, tokens = prepared_instance(no_services, instance, fake_port, 1)
+            token = tokens[0]
             results = context.Queue()
-            setup = context.Process(target=prepare_tenant, args=(env, 1, results))
-            setup.start()
-            token = results.get(timeout=120)[0]
-            setup.join()
             samples: dict[str, list[dict]] = {mode: [] for mode in MODES}
             for _ in range(args.samples):
                 for mode in MODES:

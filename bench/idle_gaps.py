@@ -12,9 +12,7 @@ several times slower than back to back (docs/performance.md, "Session 6 results"
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +23,7 @@ from overhead import (  # noqa: E402 - sibling bench
     direct_requests,
     floor_requests,
     measure,
-    prepare_tenant,
-    server_env,
+    prepared_instance,
     start_fake,
     start_switchboard,
     stop,
@@ -57,19 +54,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20, help="requests per gap (200 back to back)")
     parser.add_argument("--workers", default="1", help="gunicorn workers (1: every request meets the same worker)")
     args = parser.parse_args()
-    context = multiprocessing.get_context("spawn")
     fake, fake_port = start_fake(0)
     server = None
     try:
         with tempfile.TemporaryDirectory(prefix="sb-idle-") as instance:
-            env = server_env(argparse.Namespace(database_url=None, redis_url=None), instance, fake_port)
-            switchboard_cli = str(Path(sys.executable).with_name("switchboard"))
-            subprocess.run([switchboard_cli, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-            results = context.Queue()
-            setup = context.Process(target=prepare_tenant, args=(env, 1, results))
-            setup.start()
-            tokens = results.get(timeout=120)
-            setup.join()
+            no_services = argparse.Namespace(database_url=None, redis_url=None)
+            env, tokens = prepared_instance(no_services, instance, fake_port, 1)
             server, port = start_switchboard(env, ["--workers", args.workers])
             invoke = switchboard_requests(port, tokens)
             measure(port, invoke, 5, 0.0, 5.0, [server.pid])  # imports and first calls: not measured

@@ -234,6 +234,23 @@ def prepare_tenant(env: dict[str, str], users: int, results) -> None:
         results.put([mint_dev_token(TENANT_ID, f"bench-user-{i}", (), 7200) for i in range(users)])
 
 
+def prepared_instance(
+    args: argparse.Namespace, instance: str, fake_port: int, users: int
+) -> tuple[dict[str, str], list[str]]:
+    """The server's environment for this instance folder, its database migrated and the tenant onboarded (in a
+    child process), and one token per user."""
+    env = server_env(args, instance, fake_port)
+    switchboard_cli = str(Path(sys.executable).with_name("switchboard"))
+    subprocess.run([switchboard_cli, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    setup = context.Process(target=prepare_tenant, args=(env, users, results))
+    setup.start()
+    tokens = results.get(timeout=120)
+    setup.join()
+    return env, tokens
+
+
 def start_switchboard(env: dict[str, str], options: list[str]) -> tuple[subprocess.Popen, int]:
     """Start `switchboard run` on a free port; return it once /api/health answers."""
     port = free_port()
@@ -368,19 +385,11 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
     args = parser.parse_args()
-    context = multiprocessing.get_context("spawn")
     fake, fake_port = start_fake(args.provider_latency_ms)
     server = relay = None
     try:
         with tempfile.TemporaryDirectory(prefix="sb-overhead-") as instance:
-            env = server_env(args, instance, fake_port)
-            switchboard_cli = str(Path(sys.executable).with_name("switchboard"))
-            subprocess.run([switchboard_cli, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-            results = context.Queue()
-            setup = context.Process(target=prepare_tenant, args=(env, args.users, results))
-            setup.start()
-            tokens = results.get(timeout=120)
-            setup.join()
+            env, tokens = prepared_instance(args, instance, fake_port, args.users)
             server, port = start_switchboard(env, args.run_options.split())
             direct, through = direct_requests(fake_port), switchboard_requests(port, tokens)
             floor = floor_requests(port, tokens)
