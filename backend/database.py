@@ -61,6 +61,13 @@ class Database:
             g.db_session = self._sessionmaker()()
         return g.db_session
 
+    def commit_if_open(self) -> None:
+        """Commit the current app context's session if one was made; a request that read everything from caches
+        has none, and making one only to commit it cost more than the rest of its database work."""
+        session = g.get("db_session")
+        if session is not None:
+            session.commit()
+
     @staticmethod
     def _sessionmaker() -> sessionmaker:
         return current_app.extensions[EXTENSION_KEY]

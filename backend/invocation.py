@@ -73,7 +73,7 @@ def prepare(skill_id: str, tenant_id: str, user_id: str, data: Any) -> Invocatio
         raise ApiError(400, "bad_request", "`input` must be an object.")
     skill.check_input(data)
     dispatcher = Dispatcher.for_tenant(current_app._get_current_object(), tenant_id, settings)
-    db.session.commit()  # end the request's transaction: accounting writes on other connections must not wait on it
+    db.commit_if_open()  # end the request's transaction: accounting writes on other connections must not wait on it
     return Invocation(skill, tenant_id, user_id, data, dispatcher)
 
 

@@ -88,3 +88,18 @@ def test_a_busy_connection_closed_by_the_server_fails_once_then_the_pool_recover
         assert backend_pid(engine) != killed
     finally:
         engine.dispose()
+
+
+def test_commit_if_open_commits_the_requests_session_and_makes_none_when_there_is_none(app):
+    from flask import g
+
+    from backend.extensions import db
+    from backend.models import Tenant
+
+    with app.app_context():
+        db.commit_if_open()
+        assert "db_session" not in g  # nothing read from the database: no session made only to be committed
+        db.session.add(Tenant(id="aaaaaaaa-0000-4000-8000-0000000000c1", name="Contoso", status="active"))
+        db.commit_if_open()
+    with app.app_context():
+        assert db.session.get(Tenant, "aaaaaaaa-0000-4000-8000-0000000000c1").name == "Contoso"  # it was committed
