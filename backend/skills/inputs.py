@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from backend.errors import ApiError
-from backend.skills.spec import SkillSpec
+from backend.skills.spec import SkillSpec, schema_validator
 
 
 class InvalidInput(ApiError):
@@ -32,7 +30,7 @@ class InputTooLarge(ApiError):
 
 def input_errors(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
     """Every schema violation as {"field": "a/b/0", "message": ...}; messages never quote the input's values."""
-    validator = _validator(schema)
+    validator = schema_validator(schema)
     if validator.is_valid(data):  # the usual case, without collecting errors
         return []
     errors = []
@@ -49,20 +47,6 @@ def input_errors(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
         if error not in unique:
             unique.append(error)
     return unique
-
-
-_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
-MAX_VALIDATORS = 256  # skills are few; a reloaded skill brings a new schema object
-
-
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    """The validator of a schema object, made once (every call of a skill checks its input against the same one)."""
-    cached = _VALIDATORS.get(id(schema))
-    if cached is None or cached[0] is not schema:  # the id of a schema that is gone may be reused
-        if len(_VALIDATORS) >= MAX_VALIDATORS:
-            _VALIDATORS.clear()
-        cached = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
-    return cached[1]
 
 
 def _describe(error) -> str:

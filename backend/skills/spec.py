@@ -32,6 +32,21 @@ class ModelNeeds:
     preferred_tier: int = 2
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+MAX_VALIDATORS = 256  # skills are few; a reloaded skill brings new schema objects
+
+
+def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """The validator of a schema object, made once: every call of a skill checks its input, and a structured skill
+    its answer, against the same schema objects (35 -> 20 µs per input check)."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:  # the id of a schema that is gone may be reused
+        if len(_VALIDATORS) >= MAX_VALIDATORS:
+            _VALIDATORS.clear()
+        cached = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return cached[1]
+
+
 @dataclass(frozen=True)
 class Example:
     """One realistic input of a skill, named; checked against the input schema when the skill loads."""

@@ -6,10 +6,9 @@ import json
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from backend.errors import ApiError
 from backend.providers.base import ChatMessage, ChatRequest
+from backend.skills.spec import schema_validator
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)\n?```", re.S | re.I)
 MAX_PROBLEMS = 5
@@ -47,7 +46,7 @@ def extract_json(text: str) -> Any:
 
 def schema_problems(value: Any, schema: dict[str, Any]) -> list[str]:
     """Readable schema violations, each naming the JSON path, at most MAX_PROBLEMS of them."""
-    validator = Draft202012Validator(schema)
+    validator = schema_validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
         path = "/".join(str(p) for p in error.absolute_path) or "(root)"
