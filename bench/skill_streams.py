@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from overhead import prepare_tenant, server_env, start_fake, start_switchboard, stop  # noqa: E402 - sibling benches
+from overhead import prepared_instance, start_fake, start_switchboard, stop  # noqa: E402 - sibling benches
 from streams import INTERVAL_MS, measure, print_table  # noqa: E402
 
 BODY = json.dumps({"input": {"text": "The quarterly report shows revenue up eight percent. " * 8}}).encode()
@@ -56,15 +54,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="sb-skill-streams-") as instance:
             options = argparse.Namespace(database_url=None, redis_url=None)
-            env = server_env(options, instance, fake_port)
-            switchboard = str(Path(sys.executable).with_name("switchboard"))
-            subprocess.run([switchboard, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-            context = multiprocessing.get_context("spawn")
-            results = context.Queue()
-            setup = context.Process(target=prepare_tenant, args=(env, args.users, results))
-            setup.start()
-            user_tokens = results.get(timeout=120)
-            setup.join()
+            env, user_tokens = prepared_instance(options, instance, fake_port, args.users)
             server, port = start_switchboard(env, [])
             requests = skill_requests(port, user_tokens)
             measure(port, server.pid, 20, 2.0, 1, requests, (b"event: delta", b"event: done"))  # imports, warm-up
