@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from http_load import measure  # noqa: E402 - sibling bench
 from overhead import (  # noqa: E402 - sibling bench
     direct_requests,
     floor_requests,
-    measure,
     prepared_instance,
     start_fake,
     start_switchboard,
