@@ -10,8 +10,9 @@ added latency (through minus direct, per percentile), requests/s, errors, server
 the load average. With --floor it also measures `GET /api/me` at each level on the same server: token validation,
 the user and a JSON answer, the cost of the web stack and auth without a model call or any accounting. With
 --relay it also measures bench/relay_app.py, served the same way: the same model call through the mandated parts
-(gunicorn, Flask, Semantic Kernel, the OpenAI SDK) and nothing of Switchboard's own (`/relay`), and the web stack
-alone (`/echo`): what those parts cost before Switchboard does anything.
+(gunicorn, Flask, Semantic Kernel, the OpenAI SDK) and nothing of Switchboard's own (`/relay`), the SDK alone on
+the same transport (`/sdk`) and as its sync client (`/sdksync`), the call as plain HTTP without any SDK (`/raw`), and
+the web stack alone (`/echo`): what those parts cost before Switchboard does anything.
 
     .venv/bin/python bench/overhead.py                                   # SQLite in a temp instance folder
     .venv/bin/python bench/overhead.py --database-url postgresql://postgres@127.0.0.1:5432/sb_bench_x \\
@@ -66,11 +67,12 @@ def floor_requests(port: int, tokens: list[str]) -> list[bytes]:
     return [http_request("/api/me", port, None, {"Authorization": f"Bearer {token}"}) for token in tokens]
 
 
-RELAY_PATHS = ("relay", "sdk", "echo")  # bench/relay_app.py's routes, as measured by --relay
+RELAY_PATHS = ("relay", "sdk", "sdksync", "raw", "echo")  # bench/relay_app.py's routes, as measured by --relay
 
 
 def relay_requests(port: int, path: str) -> list[bytes]:
-    """A call of bench/relay_app.py (`/relay`: the model call alone; `/echo`: the web stack alone), same body."""
+    """A call of bench/relay_app.py (one of RELAY_PATHS: the model call alone, in several ways; `/echo`: the web
+    stack alone), same body."""
     return [http_request(path, port, {"input": {"text": TEXT, "length": "medium"}}, {"Accept": "application/json"})]
 
 
@@ -224,17 +226,18 @@ def print_table(rows: list[dict]) -> None:
     relays = [row for row in rows if "relay" in row]
     if relays:
         print("bench/relay_app.py on the same stack: relay = the same model call through gunicorn + Flask + Semantic")
-        print("Kernel + the OpenAI SDK alone; sdk = without Semantic Kernel; echo = the web stack alone (no model,")
-        print("not spread); added = minus direct; switchboard - it = what Switchboard's own work adds")
+        print("Kernel + the OpenAI SDK alone; sdk = without Semantic Kernel; sdksync = the SDK's sync client (no")
+        print("asyncio); raw = plain HTTP, no SDK; echo = the web stack alone (no model, not spread); added = minus")
+        print("direct; switchboard - it = what Switchboard's own work adds")
         print(
-            f"{'clients':>7} {'kind':>5} | {'p50':>8} {'p99':>8} {'rps':>6} {'ms/req':>6} |"
+            f"{'clients':>7} {'kind':>7} | {'p50':>8} {'p99':>8} {'rps':>6} {'ms/req':>6} |"
             f" {'added p50':>9} {'p99':>7} | {'switchboard - it p50':>20} {'p99':>7}"
         )
         for row in relays:
             d, s = row["direct"], row["switchboard"]
             for kind in RELAY_PATHS:
                 r = row[kind]
-                line = f"{row['clients']:>7} {kind:>5} | {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>6.0f}"
+                line = f"{row['clients']:>7} {kind:>7} | {r['p50']:>8.2f} {r['p99']:>8.2f} {r['rps']:>6.0f}"
                 line += f" {r['cpu_ms_per_request']:>6.2f} |"
                 if kind != "echo":  # no model call: nothing to subtract
                     line += f" {r['p50'] - d['p50']:>9.2f} {r['p99'] - d['p99']:>7.2f} |"
@@ -292,7 +295,7 @@ def main() -> None:
             if args.relay:
                 relay, relay_port = start_relay(fake_port)
                 relayed = {kind: relay_requests(relay_port, f"/{kind}") for kind in RELAY_PATHS}
-                for kind in ("relay", "sdk"):  # first calls: SK and SDK imports, connections
+                for kind in ("relay", "sdk", "sdksync", "raw"):  # first calls: SK and SDK imports, connections
                     measure(relay_port, relayed[kind], args.warmup_clients, 0.0, args.server_warmup / 2, [relay.pid])
             rows = []
             for clients in [int(level) for level in args.levels.split(",")]:

@@ -1,13 +1,16 @@
 """The stack Switchboard must be built on, with none of Switchboard's own work: a floor for bench/overhead.py.
 
 A Flask app served exactly as `switchboard run` serves Switchboard (gunicorn with backend/gunicorn_conf.py, the
-same gevent worker, the same number of workers) with two routes:
+same gevent worker, the same number of workers) with these routes:
 
 - `POST /relay`: reads the JSON body, makes the same model call Switchboard's summarize skill makes through
   Switchboard's own OpenAI provider (Semantic Kernel's connector, the OpenAI SDK on its aiohttp transport, the
   process's asyncio bridge), and answers JSON. No token validation, no tenant, no routing, no rate limit, no
   budget, no SkillRun, no prompt template, no output sanitising.
 - `POST /sdk`: the same call with the OpenAI SDK alone (the same aiohttp transport, no Semantic Kernel).
+- `POST /sdksync`: the same call with the SDK's sync client (httpx on gevent's sockets): no asyncio bridge either.
+- `POST /raw`: the same request body as plain HTTP/1.1 (http.client on a pooled keep-alive connection, json in and
+  out): the least any server of this web stack can do to relay the call, with no SDK at all.
 - `POST /echo`: reads the JSON body and answers a fixed JSON object: the web stack alone, no model call.
 
 What `/relay` adds over a direct call is what the mandated parts (gunicorn + Flask + Semantic Kernel + the OpenAI
@@ -21,9 +24,13 @@ with this folder on PYTHONPATH and RELAY_BASE_URL / RELAY_API_KEY naming the fak
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+import openai
 from flask import Flask, jsonify, request
 
 from backend import asyncbridge
@@ -31,6 +38,18 @@ from backend.providers.base import ChatMessage, ChatRequest, ModelSpec, Provider
 from backend.providers.openai import OpenAIProvider
 
 SYSTEM = "You summarize documents for the person who is reading them."
+
+
+def wire_messages(text: str) -> list[dict[str, str]]:
+    """The call's messages as the Chat Completions API takes them (the same as /relay's)."""
+    user = f"Summarize the selected text.\n\n{text}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def reply(output: str, model_id: str, input_tokens: int, output_tokens: int):
+    """The JSON answer every model route gives."""
+    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    return jsonify({"output": output, "model": {"provider": "bench", "model": model_id}, "usage": usage})
 
 
 def create_app() -> Flask:
@@ -54,17 +73,13 @@ def create_app() -> Flask:
         text = request.get_json()["input"]["text"]
         messages = [ChatMessage("system", SYSTEM), ChatMessage("user", f"Summarize the selected text.\n\n{text}")]
         completion = asyncbridge.run_sync(provider.complete(model, ChatRequest(messages, 1024, 0.2)))
-        usage = {"input_tokens": completion.usage.input_tokens, "output_tokens": completion.usage.output_tokens}
-        return jsonify({"output": completion.text, "model": {"provider": "bench", "model": model.id}, "usage": usage})
+        return reply(completion.text, model.id, completion.usage.input_tokens, completion.usage.output_tokens)
 
     @app.post("/sdk")
     def sdk():
         """The same call with the SDK alone."""
         text = request.get_json()["input"]["text"]
-        messages = [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"Summarize the selected text.\n\n{text}"},
-        ]
+        messages = wire_messages(text)
 
         async def call():
             if not clients:
@@ -74,9 +89,42 @@ def create_app() -> Flask:
             )
 
         completion = asyncbridge.run_sync(call())
-        usage = {"input_tokens": completion.usage.prompt_tokens, "output_tokens": completion.usage.completion_tokens}
-        output = completion.choices[0].message.content
-        return jsonify({"output": output, "model": {"provider": "bench", "model": model.id}, "usage": usage})
+        output, counts = completion.choices[0].message.content, completion.usage
+        return reply(output, model.id, counts.prompt_tokens, counts.completion_tokens)
+
+    pool: list = []  # idle keep-alive connections to the fake, for /raw
+
+    @app.post("/raw")
+    def raw():
+        """The same call as plain HTTP/1.1 over a pooled keep-alive connection: no SDK, no asyncio."""
+        text = request.get_json()["input"]["text"]
+        messages = wire_messages(text)
+        body = json.dumps({"model": model.id, "messages": messages, "max_tokens": 1024, "temperature": 0.2})
+        url = urlsplit(os.environ["RELAY_BASE_URL"])
+        connection = pool.pop() if pool else http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+        headers = {"Authorization": f"Bearer {os.environ['RELAY_API_KEY']}", "Content-Type": "application/json"}
+        connection.request("POST", url.path.rstrip("/") + "/chat/completions", body, headers)
+        completion = json.loads(connection.getresponse().read())
+        pool.append(connection)
+        output, counts = completion["choices"][0]["message"]["content"], completion["usage"]
+        return reply(output, model.id, counts["prompt_tokens"], counts["completion_tokens"])
+
+    sync_clients: list = []
+
+    @app.post("/sdksync")
+    def sdksync():
+        """The same call with the OpenAI SDK's sync client (httpx on gevent's sockets): no asyncio bridge."""
+        if not sync_clients:
+            sync_clients.append(
+                openai.OpenAI(api_key=os.environ["RELAY_API_KEY"], base_url=os.environ["RELAY_BASE_URL"], max_retries=0)
+            )
+        text = request.get_json()["input"]["text"]
+        messages = wire_messages(text)
+        completion = sync_clients[0].chat.completions.create(
+            model=model.id, messages=messages, max_completion_tokens=1024, temperature=0.2
+        )
+        output, counts = completion.choices[0].message.content, completion.usage
+        return reply(output, model.id, counts.prompt_tokens, counts.completion_tokens)
 
     @app.post("/echo")
     def echo():
