@@ -27,7 +27,7 @@ from backend.metering.ratelimits import check_rate_limits
 from backend.metering.usage import RunRecord, record_run
 from backend.models.columns import new_id
 from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
-from backend.routing.circuit import circuit_breaker
+from backend.routing.circuit import circuit_breaker, circuit_key
 from backend.routing.policy import TenantPolicy
 from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
 from backend.routing.tokens import count_prompt_tokens
@@ -177,7 +177,7 @@ class Dispatcher:
 
     def may_try(self, decision: RoutingDecision, model: ModelSpec) -> bool:
         """A half-open model is tried only by the one caller that wins its probe."""
-        if model.ref in decision.half_open and not self.circuits.try_probe(model.ref):
+        if model.ref in decision.half_open and not self.circuits.try_probe(circuit_key(self.catalog, model)):
             decision.attempts.append({"model": model.ref, "error": "circuit_half_open_busy", "status": None})
             return False
         return True
@@ -186,11 +186,11 @@ class Dispatcher:
         """Record a failed attempt, and feed the model's circuit when the failure is the provider's."""
         decision.attempts.append(attempt_error(model, error))
         if error.retryable:
-            self.circuits.record_failure(model.ref, retry_after=error.retry_after)
+            self.circuits.record_failure(circuit_key(self.catalog, model), retry_after=error.retry_after)
 
     def attempt_succeeded(self, decision: RoutingDecision, model: ModelSpec) -> None:
         """Close the model's circuit and mark it chosen."""
-        self.circuits.record_success(model.ref)
+        self.circuits.record_success(circuit_key(self.catalog, model))
         decision.chosen = model.ref
 
     def tries(self, decision: RoutingDecision) -> Iterator[tuple[ModelSpec, Provider]]:

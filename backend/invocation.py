@@ -119,7 +119,7 @@ def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
     try:
         return skill.parse_output(results[1].text, data, invocation.link_hosts), results
     except OutputInvalid as problem:
-        raise ModelOutputError(skill.spec.id, str(problem)) from None
+        raise ModelOutputError(skill.spec.id, problem.public) from None
 
 
 def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from backend.extensions import db
+from backend.models import Tenant
 from tests.auth_fixtures import TENANT_A, TENANT_B, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
 from tests.test_invoke import admin, invoke, providers_config, servers, user  # noqa: F401
 
@@ -130,3 +131,37 @@ def test_admin_routes_refuse_users_and_other_tenants(client, user, make_token): 
     # An admin of tenant B changes tenant B only.
     client.patch("/api/admin/tenant", json={"name": "Fabrikam renamed"}, headers=other_admin)
     assert "renamed" not in json.dumps(client.get("/api/me", headers=user).get_json())
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"name": "Contoso\0"}, "name"),
+        ({"data_policy": {"general": {"locations": ["on\0prem"]}}}, "data_policy/general/locations/0"),
+        ({"providers": [own_provider(base_url="http://gpu.internal.example:8000/v1\0")]}, "providers/0/base_url"),
+        ({"providers": [own_provider(api_version="2024\0")]}, "providers/0/api_version"),
+    ],
+)
+def test_a_nul_character_in_settings_is_422_on_postgresql_not_a_500(app_pg, make_token, patch, field):  # noqa: F811
+    """PostgreSQL cannot store NUL in text: such a setting is invalid input, named by its field."""
+    with app_pg.app_context():
+        db.session.add(Tenant(id=TENANT_A, name="Contoso"))
+        db.session.commit()
+    admin_headers = bearer(make_token(TENANT_A, roles=["Tenant.Admin"]))
+    response = app_pg.test_client().patch("/api/admin/tenant", json=patch, headers=admin_headers)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_settings" and field in [problem["field"] for problem in error["details"]]
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [own_provider(api_key=TENANT_KEY * 200), own_provider(api_key=[TENANT_KEY]), TENANT_KEY],
+    ids=["too-long", "wrong-type", "not-an-object"],
+)
+def test_an_invalid_key_is_never_echoed_in_the_error(client, admin, provider):
+    """jsonschema's messages quote the offending value: the 422 names the field and the rule, never the key."""
+    response = client.patch("/api/admin/tenant", json={"providers": [provider]}, headers=admin)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"][0]["field"].startswith("providers/0")
+    assert TENANT_KEY not in response.get_data(as_text=True)

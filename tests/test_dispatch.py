@@ -231,3 +231,23 @@ def test_health_lists_each_platform_models_circuit(app, servers):
     reply = client.get("/api/health")
     assert reply.get_json()["checks"]["providers"] == {CHEAP: "open", CLAUDE: "closed"}
     assert reply.status_code == 200  # informational: the same outage for every replica, routed around
+
+
+def test_a_tenants_own_provider_never_opens_the_circuit_of_the_platform_model_of_the_same_name(app, servers):
+    """Circuits are shared by every tenant: a tenant's own endpoint (here throttling with a long Retry-After) must
+    open only that tenant's circuit, never the platform model another tenant routes to under the same ref."""
+    from backend.catalog.tenant import merge_tenant_providers
+
+    openai, _ = servers
+    add_tenant_with_user("t2", "u2", "o2")
+    own_endpoint = {"name": "cheap", "type": "openai", "api_key": TEST_KEY,
+                    "base_url": openai.base_url.replace("127.0.0.1", "localhost")}  # fmt: skip
+    tenant_catalog = merge_tenant_providers(platform_catalog(), "t1", [own_endpoint], ["localhost"], {})
+    assert tenant_catalog.providers["cheap"].owner == "t1"
+    openai.fail_next(1, Fault.rate_limited("3600"))
+    assert Dispatcher(app, tenant_catalog, {}).complete(call()).model.ref == CLAUDE
+    assert Dispatcher(app, tenant_catalog, {}).complete(call()).routing["skipped"] == {CHEAP: "circuit_open"}
+    other = call()
+    other.tenant_id, other.user_id = "t2", "u2"
+    result = dispatcher(app).complete(other)
+    assert result.model.ref == CHEAP and result.routing["skipped"] == {}

@@ -186,3 +186,13 @@ def test_a_body_ending_without_message_stop_is_an_interrupted_stream(server):
     assert result.texts == ["The ", "quick "]
     assert result.error.kind == "server"
     assert result.error.usage.input_tokens == 5 and result.error.usage.estimated
+
+
+def test_a_redirect_is_never_followed_so_the_x_api_key_stays_on_the_allowed_host(server):
+    from tests.test_providers_openai import RedirectingServer
+
+    with RedirectingServer(server.url) as allowed:
+        provider, model = make_provider("anthropic", allowed.url, model_id="claude-test")
+        error = run(provider, lambda: complete_or_error(provider, model, chat("confidential text")))
+    assert isinstance(error, ProviderError) and (error.kind, error.status) == ("client", 307)
+    assert len(allowed.requests) == 1 and server.requests == []

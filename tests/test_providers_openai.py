@@ -8,6 +8,7 @@ import pytest
 
 from backend.providers.base import Completion, ProviderError, Timeouts
 from tests.fakes import FakeOpenAI, Fault, closed_port_url
+from tests.fakes.common import FakeServer
 from tests.fakes.harness import TEST_KEY, chat, collect, complete_or_error, make_provider, run
 
 KINDS = ["openai", "azure_openai", "selfhosted"]
@@ -272,3 +273,27 @@ def test_a_body_ending_without_a_finish_is_an_interrupted_stream(kind, server):
     assert result.texts == ["The ", "quick "]
     assert result.error.kind == "server" and "ended before" in str(result.error)
     assert result.error.usage.estimated
+
+
+class RedirectingServer(FakeServer):
+    """An endpoint on an allowed host that answers every call with a 307 to another server."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def handle(self, handler, request) -> None:
+        """Send the call, body and all, elsewhere."""
+        handler.send_json(307, {}, {"Location": self.target + handler.path})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_redirect_is_never_followed_so_neither_text_nor_key_leaves_the_allowed_host(kind, server):
+    # A tenant's base_url is checked against SWITCHBOARD_ALLOWED_MODEL_HOSTS; a redirect from there must not carry
+    # the prompt (307 resends the body) and the key (Azure's api-key header survives a cross-origin hop) elsewhere.
+    with RedirectingServer(server.url) as allowed:
+        base_url = allowed.url if kind == "azure_openai" else allowed.url + "/v1"
+        provider, model = make_provider(kind, base_url, extra={"api_version": "2024-10-21"})
+        error = run(provider, lambda: complete_or_error(provider, model, chat("confidential text")))
+    assert isinstance(error, ProviderError) and (error.kind, error.status) == ("client", 307)
+    assert len(allowed.requests) == 1 and server.requests == []

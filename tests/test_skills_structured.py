@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -82,3 +83,17 @@ def test_needed_capabilities_follow_the_call():
     assert skills["summarize"].needed_capabilities(streaming=True) == {"streaming"}
     assert skills["summarize"].needed_capabilities(streaming=False) == frozenset()
     assert skills["proofread"].needed_capabilities(streaming=False) == frozenset()
+
+
+def test_the_error_body_never_quotes_the_models_answer():
+    """The repair prompt may quote the bad answer to the model; the 502 the caller gets names paths and rules only
+    (the answer is made from the document, and error bodies carry no document text)."""
+    skill = load_skill(default_skills_dir() / "proofread")
+    quoted = "Quarterly revenue fell 40 percent"
+    bad = json.dumps({"edits": [{"original": "a", "replacement": "b", "reason": "c", "start": quoted}]})
+    model = FakeModel(bad, bad)
+    with pytest.raises(ModelOutputError) as caught:
+        skill.invoke({"text": "Some text."}, model)
+    assert "edits/0/start" in caught.value.details["problem"]
+    assert quoted not in str(caught.value.to_dict())
+    assert quoted in model.requests[1].messages[-1].content  # the repair turn still tells the model what it sent

@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 from flask import current_app
-from jsonschema import Draft202012Validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +15,7 @@ from backend.crypto import secret_box
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.models import Tenant, TenantProvider, TenantSettings
+from backend.skills.inputs import input_errors
 
 POLICY_KEYS = ("routing", "data_policy", "budgets", "rate_limits", "disabled_skills")
 DEFAULT_POLICY: dict[str, Any] = {
@@ -25,7 +25,6 @@ DEFAULT_POLICY: dict[str, Any] = {
     "rate_limits": {"user_requests_per_minute": 60, "tenant_requests_per_minute": 600},
     "disabled_skills": [],
 }
-_validator = Draft202012Validator(SETTINGS_PATCH_SCHEMA)
 
 
 def settings_row(tenant_id: str) -> TenantSettings:
@@ -70,12 +69,27 @@ def settings_document(tenant_id: str) -> dict[str, Any]:
 
 
 def validation_errors(patch: Any) -> list[dict[str, str]]:
-    """Every schema violation of a PATCH body, as {field, message} pairs."""
-    errors = []
-    for error in sorted(_validator.iter_errors(patch), key=lambda e: list(e.absolute_path)):
-        field = "/".join(str(part) for part in error.absolute_path) or "(body)"
-        errors.append({"field": field, "message": error.message[:300]})
+    """Every schema violation of a PATCH body, as {field, message} pairs; the messages never quote a value (the body
+    carries API keys, and jsonschema's own messages would echo them)."""
+    errors = [
+        {**error, "field": "(body)"} if error["field"] == "(root)" else error
+        for error in input_errors(SETTINGS_PATCH_SCHEMA, patch)
+    ]
+    errors += [{"field": field, "message": "must not contain a NUL character"} for field in nul_character_fields(patch)]
     return errors
+
+
+def nul_character_fields(value: Any, path: str = "") -> list[str]:
+    """The fields holding a string with a NUL character, which PostgreSQL cannot store in text."""
+    if isinstance(value, str):
+        return [path or "(body)"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    return [field for key, item in items for field in nul_character_fields(item, f"{path}/{key}".lstrip("/"))]
 
 
 def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownNames) -> dict[str, Any]:

@@ -30,6 +30,8 @@ def map_exception(exc: BaseException, where: str, before_first_token: bool = Fal
     for cause in chain:
         status = getattr(cause, "status_code", None)
         if isinstance(status, int) and hasattr(cause, "response"):
+            if 300 <= status < 400:  # redirects are not followed (SKChatProvider.http_client): a configuration problem
+                return ProviderError("client", f"{where}: redirected (HTTP {status}), not followed", status)
             if status < 400:  # an error event inside a 200 stream: its status is in the body's error type
                 status = STREAM_ERROR_STATUS.get(error_type(getattr(cause, "body", None)), 500)
             return status_error(status, where, retry_after_seconds(cause.response.headers))

@@ -141,8 +141,12 @@ class SKChatProvider:
         machine, bench/sdk_transport.py); aiohttp's pool does not (3.8 and 3.5 ms). Timeouts map to aiohttp's: read
         between bytes, connect, and pool waits as part of connecting. HTTPS_PROXY/NO_PROXY still apply (httpx mounts
         a proxied aiohttp transport).
+
+        Redirects are not followed (the SDKs' clients follow them by default): a provider URL is checked against
+        ALLOWED_MODEL_HOSTS, and a 307 from there would resend the prompt, and headers such as Azure's `api-key` and
+        Anthropic's `x-api-key` (httpx drops only Authorization across origins), to a host nobody allowed.
         """
-        return self.sdk().DefaultAioHttpClient(timeout=timeout)
+        return self.sdk().DefaultAioHttpClient(timeout=timeout, follow_redirects=False)
 
     def _timeout(self, read: float) -> Any:
         """The SDK's httpx timeouts: connect from the config, read as given, writes and pool waits like a connect."""

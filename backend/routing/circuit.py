@@ -8,8 +8,10 @@ step (a Lua script, or a conditional UPDATE), so concurrent processes never lose
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine, case, select, update
@@ -55,6 +57,19 @@ class CircuitSettings:
     threshold: int = 3
     cooldown: float = 30.0
     probe_timeout: float = 60.0
+
+
+def circuit_key(catalog: Any, model: Any) -> str:
+    """The circuit a model's calls feed: its ref for a platform provider, one of the owner's own for a tenant's.
+
+    Circuit state is shared by every tenant, and a tenant may name its provider like a platform one (or like another
+    tenant's), so a tenant's endpoint or key failing must never open the circuit other tenants route by. Hashed to
+    fit the state's key column whatever the length of the ref.
+    """
+    owner = catalog.provider_of(model).owner
+    if owner is None:
+        return model.ref
+    return "tenant:" + hashlib.sha256(f"{owner}/{model.ref}".encode()).hexdigest()
 
 
 def state_of(open_until: float, tripped: bool, now: float) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from backend.catalog import Catalog
 from backend.providers.base import ModelSpec
+from backend.routing.circuit import circuit_key
 from backend.routing.policy import SENSITIVITIES, TenantPolicy
 
 TABLE_CACHE_SIZE = 256
@@ -181,9 +182,10 @@ def route_candidates(
             fitting.append(entry)
     half_open: set[str] = set()
     if circuits is not None and fitting:
-        states = circuits.states([e.model.ref for e in fitting])
+        keys = {entry.model.ref: circuit_key(catalog, entry.model) for entry in fitting}
+        states = circuits.states(list(keys.values()))
         for entry in list(fitting):
-            state = states.get(entry.model.ref, "closed")
+            state = states.get(keys[entry.model.ref], "closed")
             if state == "open":
                 skipped[entry.model.ref] = "circuit_open"
                 fitting.remove(entry)

@@ -158,7 +158,7 @@ class Skill:
         try:
             return self.parse_output(answer, data, options.get("allowed_hosts", ()))
         except structured.OutputInvalid as exc:
-            raise structured.ModelOutputError(self.spec.id, str(exc)) from None
+            raise structured.ModelOutputError(self.spec.id, exc.public) from None
 
     async def ainvoke(
         self, data: dict[str, Any], complete: Callable[[ChatRequest], Awaitable[str]], **options: Any
@@ -175,4 +175,4 @@ class Skill:
         try:
             return self.parse_output(answer, data, options.get("allowed_hosts", ()))
         except structured.OutputInvalid as exc:
-            raise structured.ModelOutputError(self.spec.id, str(exc)) from None
+            raise structured.ModelOutputError(self.spec.id, exc.public) from None

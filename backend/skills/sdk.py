@@ -7,7 +7,8 @@
 - A plugin is a plain class named in skill.yaml (`plugin: plugin.py:MyPlugin`) with Semantic Kernel
   `@kernel_function` methods, and two optional hooks the runtime calls: `prepare(input) -> dict` (extra template
   variables, e.g. computed statistics) and `finish(output, input) -> output` (check or shape the parsed answer;
-  raise `OutputInvalid("what is wrong")` to have the model repair its answer once).
+  raise `OutputInvalid("what is wrong")` to have the model repair its answer once; a message that quotes the
+  answer needs `public=` too, a quote-free text for the caller's error body).
 - `InvalidInput` (422, details.fields) and `InputTooLarge` (413) are what `Skill.invoke` raises for bad input.
 - `FakeModel` answers ChatRequests with scripted text and records them, for golden tests without a provider.
 - `assert_document_is_data(request, text)` checks the injection defence on the exact request a provider receives.

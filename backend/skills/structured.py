@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.errors import ApiError
 from backend.providers.base import ChatMessage, ChatRequest
+from backend.skills.inputs import input_errors
 from backend.skills.spec import schema_validator
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)\n?```", re.S | re.I)
@@ -16,6 +17,12 @@ MAX_PROBLEMS = 5
 
 class OutputInvalid(ValueError):
     """The model's answer does not have the required shape; the message says what is wrong (for the repair)."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        """`message` goes to the model in the repair turn; `public`, to the caller if the repair fails too, must not
+        quote the answer (it is made from the document); a message that quotes nothing serves as both."""
+        super().__init__(message)
+        self.public = message if public is None else public
 
 
 class ModelOutputError(ApiError):
@@ -45,7 +52,8 @@ def extract_json(text: str) -> Any:
 
 
 def schema_problems(value: Any, schema: dict[str, Any]) -> list[str]:
-    """Readable schema violations, each naming the JSON path, at most MAX_PROBLEMS of them."""
+    """Readable schema violations, each naming the JSON path, at most MAX_PROBLEMS of them (jsonschema's messages
+    quote the offending values: for the model's repair turn only)."""
     validator = schema_validator(schema)
     problems = []
     for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
@@ -59,7 +67,9 @@ def parse_structured(text: str, schema: dict[str, Any]) -> Any:
     value = extract_json(text)
     problems = schema_problems(value, schema)
     if problems:
-        raise OutputInvalid("the JSON does not match the schema: " + "; ".join(problems))
+        unquoted = [f"{e['field']}: {e['message']}" for e in input_errors(schema, value)[:MAX_PROBLEMS]]
+        prefix = "the JSON does not match the schema: "
+        raise OutputInvalid(prefix + "; ".join(problems), public=prefix + "; ".join(unquoted))
     return value
 
 

@@ -26,5 +26,7 @@ class WriteFormulaPlugin:
         try:
             tree = parse_formula(formula)
         except FormulaSyntaxError as exc:
-            raise OutputInvalid(f"the formula {formula!r} does not parse: {exc}") from None
+            # The repair turn quotes the formula; the caller's error body must not (it is made from the document).
+            problem = f"the formula {formula!r} does not parse: {exc}"
+            raise OutputInvalid(problem, public="the formula does not parse") from None
         return {"formula": formula, "explanation": output["explanation"], "summary": formula_summary(tree)}

@@ -40,3 +40,4 @@ def test_still_invalid_after_repair_is_a_clean_error():
     with pytest.raises(ModelOutputError) as caught:
         SKILL.invoke(DATA, model)
     assert "does not parse" in caught.value.details["problem"]
+    assert "=1+" not in caught.value.details["problem"]  # the model's answer is made from the document: never quoted
