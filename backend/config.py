@@ -12,6 +12,8 @@ from backend.database import with_installed_driver
 
 ENV_PREFIX = "SWITCHBOARD"
 INSTANCE_CONFIG_FILE = "switchboard.cfg"
+# Secrets are text whatever they look like: the environment is otherwise JSON-decoded ("123" -> 123, "null" -> None).
+TEXT_SECRETS = ("SECRET_KEY", "ENTRA_CLIENT_SECRET")
 
 # Every key an operator may set. Values here are the embedded single-machine defaults; URLs that depend on the
 # instance folder are filled in by `fill_instance_defaults` because the folder is only known once the app exists.
@@ -91,6 +93,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config is None:
         app.config.from_pyfile(INSTANCE_CONFIG_FILE, silent=True)
         app.config.from_prefixed_env(ENV_PREFIX)
+        for key in TEXT_SECRETS:
+            raw = os.environ.get(f"{ENV_PREFIX}_{key}")
+            if raw is not None:
+                app.config[key] = raw
     else:
         app.config.from_mapping(test_config)
     fill_instance_defaults(app)

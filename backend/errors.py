@@ -89,8 +89,15 @@ def drain_request_body() -> None:
         remaining -= len(chunk)
 
 
+def refuse_nul_in_url() -> None:
+    """400 for a NUL character in the path or query: PostgreSQL cannot hold one in text, and no id contains one."""
+    if "\x00" in request.path or any("\x00" in part for item in request.args.items(multi=True) for part in item):
+        raise ApiError(400, "bad_request", "The URL contains a NUL character.")
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers: deliberate errors, HTTP errors, and anything unexpected (500, trace only in logs)."""
+    app.before_request(refuse_nul_in_url)
 
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError) -> Response:

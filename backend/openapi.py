@@ -105,13 +105,16 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
         operation["parameters"] = params
     if meta.get("request"):
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta["request"]}}}
-    success = {"description": "Success"}
+    declared = {int(status): description for status, description in (meta.get("responses") or {}).items()}
+    # The response body belongs to the success status the view declares (202 for an accepted job), else to 200.
+    success_status = min((status for status in declared if 200 <= status < 300), default=200)
+    success = {"description": declared.pop(success_status, "Success")}
     if meta.get("response") is not None:
         success["content"] = {meta.get("content_type", "application/json"): {"schema": meta["response"]}}
-    operation["responses"]["200"] = success
+    operation["responses"][str(success_status)] = success
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for status, description in (meta.get("responses") or {}).items():
-        if 200 <= int(status) < 300:
+    for status, description in declared.items():
+        if 200 <= status < 300:
             operation["responses"][str(status)] = {"description": description}
         else:
             operation["responses"][str(status)] = {"description": description, "content": error_ref}
@@ -119,6 +122,8 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
     if meta.get("auth", rule.rule.startswith("/api/")):
         operation["security"] = [{"bearer": []}]
         operation["responses"].setdefault("401", {"description": "Missing or invalid token", "content": error_ref})
+        forbidden = "Tenant not onboarded, pending or disabled (or a role the route needs is missing)"
+        operation["responses"].setdefault("403", {"description": forbidden, "content": error_ref})
     else:
         operation["security"] = []
     return operation

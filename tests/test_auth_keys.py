@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from backend.auth.signing_keys import KeySet, UnknownSigningKey
+from backend.auth.signing_keys import EntraSigningKeys, KeySet, SigningKeysUnavailable, UnknownSigningKey
 from tests.auth_fixtures import (  # noqa: F401 - fixtures
     TENANT_A,
     TENANT_B,
@@ -115,3 +115,24 @@ def test_key_set_window_semantics(signing_key):
     with pytest.raises(UnknownSigningKey):
         keys.key_for("ec")  # not an RSA signing key: never usable
     assert len(fetches) == 4
+
+
+@pytest.mark.parametrize(
+    ("authority", "jwks_uri", "fetches"),
+    [
+        ("http://login.example.com", "http://login.example.com/keys", 0),  # not loopback: nothing fetched
+        ("http://127.0.0.1:9", "http://keys.example.com/keys", 1),  # a loopback discovery may not send us away
+    ],
+)
+def test_allowing_http_allows_it_for_loopback_only(authority, jwks_uri, fetches):
+    """ENTRA_ALLOW_HTTP_AUTHORITY is for loopback tests: plain http to any other host stays refused."""
+    fetched = []
+
+    def http_get(url: str) -> dict:
+        fetched.append(url)
+        return {"jwks_uri": jwks_uri}
+
+    keys = EntraSigningKeys(authority, http_get, cooldown=30, max_age=3600, allow_http=True)
+    with pytest.raises(SigningKeysUnavailable):
+        keys.key_for(TENANT_A, "kid")
+    assert len(fetched) == fetches

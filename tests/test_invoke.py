@@ -161,6 +161,14 @@ def test_bad_input_gets_a_clear_error(client, user, skill, payload, status, code
         assert error["code"] == code
 
 
+@pytest.mark.parametrize("options", [5, "fast", ["a"]])
+def test_options_that_are_not_an_object_are_400(client, user, options):
+    body = {"input": {"text": SECRET_TEXT}, "options": options}
+    response = client.post("/api/skills/summarize/invoke", json=body, headers=user)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
 def test_admin_routing_change_moves_the_next_run_to_the_best_model(client, user, admin):
     assert invoke(client, user).get_json()["model"]["provider"] == "cheap"
     response = client.patch("/api/admin/tenant", json={"routing": {"mode": "quality"}}, headers=admin)

@@ -10,7 +10,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from backend.extensions import db
-from backend.models import Job
+from backend.models import Job, Tenant
 from tests.auth_fixtures import TENANT_A, TENANT_B, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
 from tests.jobs_support import MarkerModel, document, markers, providers_file, wait_for
 
@@ -188,3 +188,22 @@ def test_events_stream_progress_then_done(app, client, tenants, make_token, work
     fractions = [data["progress"] for name, data in events if name == "progress"]
     assert fractions == sorted(fractions)
     assert events[-1][1]["status"] == "succeeded" and events[-1][1]["output"]["summary"].split() == markers(30)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/jobs/%00", None),
+        ("POST", "/api/jobs/%00/cancel", None),
+        ("GET", "/api/jobs?before=%00", None),
+        ("POST", "/api/jobs", {"skill": "summarize_document", "input": {"document": "x"}, "idempotency_key": "a\0b"}),
+    ],
+)
+def test_a_nul_character_is_bad_input_on_postgresql_not_a_500(app_pg, make_token, method, path, body):  # noqa: F811
+    """PostgreSQL refuses NUL in text: the API answers 400 in the contract's shape before the database is asked."""
+    with app_pg.app_context():
+        db.session.add(Tenant(id=TENANT_A, name="Contoso"))
+        db.session.commit()
+    response = app_pg.test_client().open(path, method=method, json=body, headers=bearer(make_token(TENANT_A)))
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["code"] == "bad_request"

@@ -83,8 +83,8 @@ def test_declared_security_matches_what_the_running_app_demands(spec, client):
             reply.close()  # a file response (the add-in's page) holds its file open until closed
             needs_token = reply.status_code == 401
             assert bool(operation["security"]) == needs_token, (method, path, reply.status_code)
-            if needs_token:
-                assert "401" in operation["responses"]
+            if needs_token:  # and 403: every token's tenant must be onboarded and active
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
             (protected if needs_token else public).append(path)
     assert {"/api/health", "/api/openapi.json", "/metrics", "/addin/"} <= set(public)
     assert {"/api/me", "/api/skills/{skill_id}/invoke", "/api/jobs", "/api/admin/tenant"} <= set(protected)
@@ -111,3 +111,17 @@ def test_the_document_follows_the_code(app_config):
     assert "404" in operations["get"]["responses"]
     assert {k: v for k, v in changed["paths"].items() if k != "/api/widgets/{widget_id}"} == baseline["paths"]
     validate(changed)
+
+
+@pytest.mark.parametrize("path", ["/api/jobs", "/api/jobs/{job_id}/cancel"])
+def test_an_accepted_answer_is_documented_as_202_with_its_body_not_200(spec, path):
+    # The contract answers these with 202 (a job document); a generated client must not expect a 200.
+    responses = spec["paths"][path]["post"]["responses"]
+    assert "200" not in responses
+    assert responses["202"]["content"]["application/json"]["schema"]["required"][:3] == ["id", "skill", "status"]
+
+
+def test_reading_the_settings_documents_no_answer_only_a_change_can_give(spec):
+    tenant = spec["paths"]["/api/admin/tenant"]
+    assert {"409", "422"} <= set(tenant["patch"]["responses"])
+    assert not {"409", "422"} & set(tenant["get"]["responses"])

@@ -35,7 +35,7 @@ def known_names(tenant_id: str) -> KnownNames:
 @describe(
     "The tenant's settings: providers (keys never shown), routing, data policy, budgets, limits, skills.",
     response={"type": "object"},
-    responses=ADMIN_ERRORS,
+    responses={403: ADMIN_ERRORS[403]},
     tags=["admin"],
 )
 def get_tenant() -> Response:

@@ -77,6 +77,8 @@ def list_skills() -> Response:
 def invoke(skill_id: str) -> Response:
     """Run a skill."""
     body = json_body()
+    if not isinstance(body.get("options") or {}, dict):
+        raise ApiError(400, "bad_request", "`options` must be an object.")
     identity = current_identity()
     invocation = prepare(skill_id, identity.tenant_id, identity.user_id, body.get("input"))
     if not wants_event_stream():

@@ -24,7 +24,7 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
     options, key = body.get("options") or {}, body.get("idempotency_key")
     if not isinstance(skill_id, str) or not isinstance(data, dict):
         raise ApiError(400, "bad_request", "A job needs `skill` (a string) and `input` (an object).")
-    if not isinstance(options, dict) or (key is not None and (not isinstance(key, str) or len(key) > 200)):
+    if not isinstance(options, dict) or (key is not None and (not isinstance(key, str) or not usable_key(key))):
         raise ApiError(400, "bad_request", "`options` must be an object and `idempotency_key` a short string.")
     skill = current_app.extensions["skills"].get(skill_id)
     if skill is None or skill_id not in PLANS:
@@ -40,6 +40,11 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
     if created:
         enqueue(job.id)
     return job, created
+
+
+def usable_key(key: str) -> bool:
+    """An idempotency key that fits its column: short, and without the NUL that PostgreSQL cannot store."""
+    return len(key) <= 200 and "\x00" not in key
 
 
 def enqueue(job_id: str, countdown: float | None = None) -> None:
