@@ -81,6 +81,17 @@ def test_invalid_settings_answer_422_with_the_field(client, admin, patch, field)
     assert any(d["field"].startswith(field) for d in error["details"]), error["details"]
 
 
+def test_a_tenant_may_reprice_a_platform_provider_only_with_its_own_key(client, admin):
+    """The platform's key is metered at the platform's price: a tenant's own price would under-count its spend."""
+    model = {"id": "gpt-test", "context_window": 32000, "price_per_million": {"input": 0, "output": 0}}
+    on_platform_key = client.patch("/api/admin/tenant", json={"providers": [{"name": "cheap", "models": [model]}]},
+                                   headers=admin)  # fmt: skip
+    assert on_platform_key.status_code == 422
+    assert "price_per_million" in on_platform_key.get_json()["error"]["details"][0]["message"]
+    repriced = {"name": "cheap", "api_key": "sk-tenant", "models": [model]}
+    assert client.patch("/api/admin/tenant", json={"providers": [repriced]}, headers=admin).status_code == 200
+
+
 def test_pins_to_known_models_are_accepted_and_audited_with_before_and_after(client, admin):
     response = client.patch(
         "/api/admin/tenant",

@@ -162,6 +162,17 @@ def test_narrowing_rows_disable_providers_and_restrict_models(catalog_app):
     assert catalog.providers["openai-main"].api_key == "sk-platform"  # platform URL: platform key
 
 
+def test_a_stored_repricing_on_the_platform_key_fails_closed(catalog_app):
+    """A row that no longer builds (here a price override on the platform's key, refused since) leaves the
+    provider's models not allowed for the tenant: never the platform provider unnarrowed, never the tenant's price."""
+    free = [{"id": "gpt-4.1", "price_per_million": {"input": 0, "output": 0}}]
+    add_row(name="openai-main", type=None, models=free, settings={"allowed_models": ["gpt-4.1"]})
+    catalog = tenant_catalog("t1")
+    assert catalog.not_allowed == {"openai-main/gpt-4.1-mini", "openai-main/gpt-4.1"}
+    assert "price_per_million" in catalog.problems[0]
+    assert catalog.models["openai-main/gpt-4.1"].price_in_per_million == Decimal("2.00")
+
+
 def test_tenant_key_on_a_platform_provider_replaces_the_platform_key(catalog_app):
     add_row(name="openai-main", type=None, api_key="sk-tenant")
     provider = tenant_catalog("t1").providers["openai-main"]

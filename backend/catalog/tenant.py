@@ -2,7 +2,9 @@
 
 A row whose name is a platform provider's (its type NULL or the same) narrows that provider for the tenant:
 `enabled`, `allowed_models` (ids or refs; when set, only these), its own `api_key`, its own `base_url`, and `models`
-entries whose fields override the platform's. Any other row adds a provider of its own.
+entries whose fields override the platform's (prices only with its own key or URL: the platform's key is metered at
+the platform's price). Any other row adds a provider of its own. A narrowing row that no longer builds (a host no
+longer allowed, say) leaves that provider's models not allowed rather than unnarrowed.
 Platform providers without a row stay enabled with all their models.
 Safety rule: a platform key is never sent to a URL the tenant set. A tenant base_url must have a host listed in
 ALLOWED_MODEL_HOSTS, and a provider at a tenant URL only ever carries the tenant's own key (or none).
@@ -42,6 +44,16 @@ def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
         raise fail(where, f"host {host!r} is not in SWITCHBOARD_ALLOWED_MODEL_HOSTS")
 
 
+def refuse_repricing(models: list[Any], where: str) -> None:
+    """A model the platform's key pays for is metered at the platform's price: a tenant may reprice a model only when
+    it calls it with its own key or endpoint (its budgets and usage would otherwise under-count what it spends)."""
+    for index, model in enumerate(models):
+        if isinstance(model, dict) and "price_per_million" in model:
+            raise fail(
+                f"{where}[{index}].price_per_million", "only a provider with the tenant's own key may set prices"
+            )
+
+
 def tenant_provider(
     entry: dict[str, Any],
     platform: Catalog,
@@ -65,7 +77,10 @@ def tenant_provider(
     if own_key is not None and not isinstance(own_key, str):
         raise fail(f"{where}.api_key", "must be a string")
     # The platform key goes only to the platform's own URL; a tenant URL gets the tenant's key or nothing.
-    api_key = own_key if (own_key or tenant_url or base is None) else base.api_key
+    platform_paid = base is not None and not tenant_url and not own_key
+    api_key = base.api_key if platform_paid else own_key
+    if platform_paid:
+        refuse_repricing(entry.get("models") or [], f"{where}.models")
     bases = {m.id: m for m in base.models} if base else {}
     type_pricing = pricing if kind == "selfhosted" else {}
     listed = parse_models(entry.get("models") or [], f"{where}.models", name, type_pricing, bases)
@@ -87,7 +102,7 @@ def tenant_provider(
         models,
         base_url=base_url or (base.base_url if base else None),
         api_key=api_key,
-        owner=None if base is not None and not tenant_url and not own_key else tenant_id,
+        owner=None if platform_paid else tenant_id,
         enabled=entry.get("enabled", True) is not False,
     )
     return config, not_allowed
@@ -107,6 +122,9 @@ def merge_tenant_providers(
         except CatalogError as exc:
             log.warning("tenant provider left out of the catalog: %s", exc)
             problems.append(str(exc))
+            narrowed = platform.providers.get(entry.get("name")) if isinstance(entry, dict) else None
+            if narrowed is not None:  # fail closed: a broken narrowing must not leave the provider wider than meant
+                not_allowed |= {model.ref for model in narrowed.models}
             continue
         providers[config.name] = config
         not_allowed |= hidden
