@@ -140,6 +140,15 @@ def test_cli_dev_token_refuses_entra_mode(app):
     assert result.exit_code != 0 and result.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["dev-token"], ["jobs", "requeue"], ["tenants", "grant-admin", "x", "y"]])
+def test_cli_commands_on_a_database_without_tables_say_to_migrate(app, tmp_path, command):
+    """Before `switchboard db upgrade` a command that needs the database says so, with no traceback."""
+    env = {**_cli_env(app), "SWITCHBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}"}
+    result = CliRunner().invoke(main, command, env=env)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "run `switchboard db upgrade` first" in result.stderr and "Traceback" not in result.output
+
+
 class _Socket:
     """Stands in for the server's listening-side socket in the WSGI environ."""
 

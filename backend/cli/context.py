@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
 
 
@@ -10,3 +11,16 @@ def cli_app() -> Flask:
     from backend import create_app
 
     return create_app()
+
+
+def migrated_app() -> Flask:
+    """cli_app() for a command that uses the database: a clear error, not a traceback, before `db upgrade` ran."""
+    from sqlalchemy import inspect
+
+    from backend.extensions import db
+
+    app = cli_app()
+    with app.app_context():
+        if not inspect(db.engine).has_table("tenants"):
+            raise click.ClickException("the database has no tables yet: run `switchboard db upgrade` first")
+    return app

@@ -14,9 +14,9 @@ def dev_token(tenant_id: str | None, user: str, roles: tuple[str, ...], lifetime
     """Print a dev token alone on stdout; the dev tenant is onboarded on first use."""
     from backend.auth.dev import DevModeRefused, ensure_dev_tenant, mint_dev_token
     from backend.auth.keys import is_dev_mode
-    from backend.cli.context import cli_app
+    from backend.cli.context import migrated_app
 
-    app = cli_app()
+    app = migrated_app()
     if not is_dev_mode(app):
         raise click.ClickException("dev-token needs SWITCHBOARD_AUTH_MODE=dev")
     with app.app_context():

@@ -13,10 +13,10 @@ def jobs_group() -> None:
 @jobs_group.command("purge")
 def purge() -> None:
     """Delete the input, output and steps of finished jobs older than JOB_RETENTION_DAYS."""
-    from backend.cli.context import cli_app
+    from backend.cli.context import migrated_app
     from backend.jobs.retention import purge_expired_jobs
 
-    with cli_app().app_context():
+    with migrated_app().app_context():
         click.echo(f"purged {purge_expired_jobs()} jobs")
 
 
@@ -26,10 +26,10 @@ def purge() -> None:
               help="Also requeue jobs queued (never started) for this long.")  # fmt: skip
 def requeue(stale_seconds: float | None, queued_seconds: float) -> None:
     """Queue again running jobs whose worker died, and queued jobs whose message was lost."""
-    from backend.cli.context import cli_app
+    from backend.cli.context import migrated_app
     from backend.jobs.recovery import requeue_stale_jobs
 
-    app = cli_app()
+    app = migrated_app()
     with app.app_context():
         stale = stale_seconds if stale_seconds is not None else float(app.config["JOB_STALE_SECONDS"])
         for job_id in requeue_stale_jobs(stale, queued_seconds):

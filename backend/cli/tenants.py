@@ -8,9 +8,9 @@ import click
 def _run(action):
     """Run an onboarding action inside the operator's app, turning its refusals into CLI errors."""
     from backend.auth.onboarding import OnboardingError
-    from backend.cli.context import cli_app
+    from backend.cli.context import migrated_app
 
-    app = cli_app()
+    app = migrated_app()
     with app.app_context():
         try:
             return action()
