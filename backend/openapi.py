@@ -33,8 +33,10 @@ def describe(
     tags: list[str] | None = None,
     query: dict[str, dict] | None = None,
     content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
 ) -> Callable:
-    """Attach what the OpenAPI document says of a view: request and response schemas, errors, auth, query."""
+    """Attach what the OpenAPI document says of a view: request and response schemas, errors, auth, query, and the
+    headers of its success response (name -> description)."""
 
     def attach(view: Callable) -> Callable:
         view.openapi = {
@@ -46,6 +48,7 @@ def describe(
             "tags": tags or [],
             "query": query or {},
             "content_type": content_type,
+            "headers": headers or {},
         }
         return view
 
@@ -111,6 +114,10 @@ def _operation(rule, view: Callable) -> dict[str, Any]:
     success = {"description": declared.pop(success_status, "Success")}
     if meta.get("response") is not None:
         success["content"] = {meta.get("content_type", "application/json"): {"schema": meta["response"]}}
+    if meta.get("headers"):
+        success["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}} for name, text in meta["headers"].items()
+        }
     operation["responses"][str(success_status)] = success
     error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for status, description in declared.items():

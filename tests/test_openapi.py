@@ -121,6 +121,13 @@ def test_an_accepted_answer_is_documented_as_202_with_its_body_not_200(spec, pat
     assert responses["202"]["content"]["application/json"]["schema"]["required"][:3] == ["id", "skill", "status"]
 
 
+def test_a_queued_job_documents_its_location_header(spec):
+    """The 202 of POST /api/jobs carries Location, the job's URL (tests/test_jobs_api.py checks the app sends it)."""
+    accepted = spec["paths"]["/api/jobs"]["post"]["responses"]["202"]
+    assert accepted["headers"]["Location"]["schema"] == {"type": "string"}
+    assert "headers" not in spec["paths"]["/api/jobs/{job_id}/cancel"]["post"]["responses"]["202"]
+
+
 def test_reading_the_settings_documents_no_answer_only_a_change_can_give(spec):
     tenant = spec["paths"]["/api/admin/tenant"]
     assert {"409", "422"} <= set(tenant["patch"]["responses"])

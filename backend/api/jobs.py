@@ -51,6 +51,7 @@ JOB_ERRORS = {404: "No such job (or not yours)"}
     "Queue a long-running skill; the same idempotency_key returns the same job.",
     request=CREATE_SCHEMA,
     response=JOB_SCHEMA,
+    headers={"Location": "The job's URL, to poll"},
     responses={
         202: "Queued",
         403: "Skill disabled",
