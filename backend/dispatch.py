@@ -27,6 +27,7 @@ from backend.metering.ratelimits import check_rate_limits
 from backend.metering.usage import RunRecord, record_run
 from backend.models.columns import new_id
 from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
+from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
 from backend.routing.policy import TenantPolicy
 from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
@@ -132,9 +133,12 @@ class CallAccounting:
         self.finished = True
         # The SkillRun first, then the settlement, each committed on its own (a transaction around both kept the
         # tenant's budget row locked across a round trip). Should the process die between the two, the run is
-        # recorded and its hold, which is at least its cost, stays reserved: the budget still counts it.
-        record_run(self.budgets.engine, record, self.run_id)
-        self.budgets.settle(self.hold, record.cost_usd)
+        # recorded and its hold, which is at least its cost, stays reserved: the budget still counts it. Should the
+        # record fail (a database hiccup), the hold is settled all the same: never left reserved until next month.
+        try:
+            record_run(self.budgets.engine, record, self.run_id)
+        finally:
+            self.budgets.settle(self.hold, record.cost_usd)
         return record.cost_usd
 
 
@@ -236,11 +240,11 @@ class Dispatcher:
                     for chunk in chunks:
                         usage = chunk.usage or usage
                         if chunk.text:
-                            if not texts:
+                            texts.append(chunk.text)  # generated, hence metered, even if the caller leaves at `meta`
+                            if len(texts) == 1:
                                 run.first_token = time.monotonic()
                                 decision.chosen = model.ref
                                 yield "meta", {"run_id": run.run_id, "model": model_info(model)}
-                            texts.append(chunk.text)
                             yield "delta", chunk.text
                 except ProviderError as error:
                     self.attempt_failed(decision, model, error)
@@ -251,15 +255,17 @@ class Dispatcher:
                         continue
                     raise stop_error(decision, error) from None
                 except GeneratorExit:  # the caller went away: account for what was generated
-                    run.finish(model if texts else None, usage, "cancelled", "cancelled")
+                    # Providers report usage only at the end of a stream: estimate what the cut one generated.
+                    partial = usage_or_estimate(usage, request.chat.messages, "".join(texts), False) if texts else None
+                    run.finish(model if texts else None, partial, "cancelled", "cancelled")
                     raise
                 finally:
                     chunks.close()
                 self.attempt_succeeded(decision, model)
+                usage = usage or Usage()
+                cost = run.finish(model, usage, "succeeded", None)  # before the last yields: the caller may leave
                 if not texts:  # an empty answer: still say who answered, before `done`
                     yield "meta", {"run_id": run.run_id, "model": model_info(model)}
-                usage = usage or Usage()
-                cost = run.finish(model, usage, "succeeded", None)
                 yield "done", DispatchResult(run.run_id, "".join(texts), model, usage, cost, decision.to_json())
                 return
             raise all_failed(decision)

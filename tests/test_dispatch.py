@@ -251,3 +251,72 @@ def test_a_tenants_own_provider_never_opens_the_circuit_of_the_platform_model_of
     other.tenant_id, other.user_id = "t2", "u2"
     result = dispatcher(app).complete(other)
     assert result.model.ref == CHEAP and result.routing["skipped"] == {}
+
+
+def test_a_caller_that_goes_away_mid_stream_pays_for_what_was_generated(app, servers):
+    """The provider only reports usage at the end of a stream: a cancelled one is metered from the text received."""
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    assert next(stream)[0] == "delta"
+    stream.close()
+    run = runs()[0]
+    assert (run.outcome, run.model) == ("cancelled", "gpt-test")
+    assert run.input_tokens > 0 and run.output_tokens > 0
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
+
+
+def test_a_caller_that_goes_away_right_after_meta_pays_for_the_first_text(app, servers):
+    """`meta` is sent once the first text arrived: that text was generated even if the caller leaves at once."""
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    stream.close()
+    run = runs()[0]
+    assert (run.outcome, run.model) == ("cancelled", "gpt-test") and run.output_tokens > 0
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "inf", "1e12", "-5"])
+def test_an_absurd_retry_after_still_falls_back_and_opens_the_circuit_for_a_bounded_time(app, servers, retry_after):
+    """A throttled model's Retry-After is the provider's to choose: nonsense must neither break the call nor shut a
+    platform model out of routing for years."""
+    from backend.models.accounting import CircuitState
+    from backend.providers.errors import MAX_RETRY_AFTER_SECONDS
+
+    openai, _ = servers
+    openai.fail_next(1, Fault.rate_limited(retry_after))
+    assert dispatcher(app).complete(call()).model.ref == CLAUDE
+    db.session.expire_all()
+    assert db.session.get(CircuitState, CHEAP).open_until <= time.time() + MAX_RETRY_AFTER_SECONDS
+
+
+def test_a_failed_run_record_still_settles_the_budget_hold(app, servers, monkeypatch):
+    """Recording the SkillRun and settling are separate writes: a failing first one must not leave the call's hold
+    (its maximum cost) reserved for the rest of the month."""
+    import backend.dispatch as dispatch_module
+
+    def database_hiccup(*args, **kwargs):
+        raise RuntimeError("the database went away for a moment")
+
+    monkeypatch.setattr(dispatch_module, "record_run", database_hiccup)
+    with pytest.raises(RuntimeError):
+        dispatcher(app).complete(call())
+    usage = budgets_for(app).usage("t1")
+    assert usage["reserved_usd"] == 0 and usage["spent_usd"] > 0
+
+
+@pytest.mark.parametrize("provider_type", ["selfhosted", "azure_openai"])
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_tenant_provider_without_a_base_url_is_a_clean_provider_error(app, servers, provider_type, streamed):
+    """A provider that cannot even build its client is a configuration problem of that provider: a clean 502 the
+    tenant admin can act on, never a 500 from deep inside the SDK setup."""
+    from backend.catalog.tenant import merge_tenant_providers
+
+    own = {"name": "gpu", "type": provider_type, "api_key": TEST_KEY,
+           "models": [{"id": "llama", "context_window": 8192, "max_output_tokens": 1024}]}  # fmt: skip
+    tenant_catalog = merge_tenant_providers(platform_catalog(), "t1", [own], [], {})
+    pinned = {"routing": {"mode": "pinned", "pins": {"summarize": ["gpu/llama"]}}}
+    tenant = Dispatcher(app, tenant_catalog, pinned)
+    with pytest.raises(ApiError) as caught:
+        list(tenant.stream(call())) if streamed else tenant.complete(call())
+    assert (caught.value.status, caught.value.code) == (502, "provider_rejected_request")
+    assert runs()[0].error_code == "provider_rejected_request" and budget_left_clean(app) == 0

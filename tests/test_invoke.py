@@ -226,3 +226,22 @@ def test_structured_skill_repairs_one_invalid_answer(client, user, servers):
     assert edits[0]["original"] == "acquisition" and SECRET_TEXT[edits[0]["start"] : edits[0]["end"]] == "acquisition"
     assert response.get_json()["usage"]["input_tokens"] > 0
     assert len(servers[0].requests) == 2
+
+
+def test_a_client_leaving_mid_stream_is_metered_for_what_was_generated(app, client, user):
+    """The provider reports usage only at the end of a stream: a client that leaves is still charged what the model
+    generated (estimated), and the budget hold is settled, not left reserved."""
+    payload = {"input": {"text": SECRET_TEXT}}
+    headers = {**user, "Accept": "text/event-stream"}
+    response = client.post("/api/skills/summarize/invoke", json=payload, headers=headers, buffered=False)
+    body = iter(response.response)
+    assert next(body).startswith(b"event: meta")
+    assert b"event: delta" in next(body)
+    response.close()  # what the WSGI server does when the client has gone
+    with app.app_context():
+        db.session.expire_all()
+        run = db.session.scalars(select(SkillRun)).one()
+        assert (run.outcome, run.model) == ("cancelled", "gpt-test")
+        assert run.input_tokens > 0 and run.output_tokens > 0 and run.cost_usd > 0
+        held = db.session.execute(text("SELECT sum(reserved_micros), sum(spent_micros) FROM budget_counters")).one()
+        assert held[0] == 0 and held[1] > 0

@@ -104,6 +104,19 @@ def test_retry_after_accepts_seconds_dates_and_milliseconds():
     assert retry_after_seconds({}) is None
 
 
+def test_retry_after_is_a_finite_number_of_seconds_within_bounds():
+    from backend.providers.errors import MAX_RETRY_AFTER_SECONDS
+
+    for not_a_number in ("nan", "inf", "-inf", "1e400"):
+        assert retry_after_seconds({"retry-after": not_a_number}) is None
+        assert retry_after_seconds({"retry-after-ms": not_a_number}) is None
+    assert retry_after_seconds({"retry-after": "1e12"}) == MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds({"retry-after-ms": "nan", "retry-after": "4"}) == 4.0
+    next_year = format_datetime(datetime.now(UTC) + timedelta(days=365), usegmt=True)
+    assert retry_after_seconds({"retry-after": next_year}) == MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds({"retry-after": "-5"}) == 0.0
+
+
 def test_wrapped_causes_are_found_through_sk_exceptions():
     class ConnectError(Exception):
         """Named like httpx's and httpx2's connect error."""

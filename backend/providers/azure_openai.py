@@ -21,10 +21,8 @@ class AzureOpenAIProvider(SKChatProvider):
 
     def build_client(self, timeout: Any) -> Any:
         """AsyncAzureOpenAI on the resource endpoint (`base_url`), api_version from `extra`, no SDK retries."""
-        if not self.config.base_url:
-            raise ValueError(f"provider {self.config.name!r} needs a base_url (the Azure resource endpoint)")
         return self.sdk().AsyncAzureOpenAI(
-            azure_endpoint=self.config.base_url,
+            azure_endpoint=self.required_base_url("the Azure resource endpoint"),
             api_key=self.required_key(),
             api_version=self.config.extra.get("api_version", DEFAULT_API_VERSION),
             **self.client_options(timeout),

@@ -4,6 +4,7 @@ the prompt or the answer: the SDK's own message (which may quote the provider's 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
@@ -73,27 +74,45 @@ def error_type(body: Any) -> str | None:
     return error.get("type") if isinstance(error, dict) else None
 
 
+# A throttled platform model is skipped by every tenant while its circuit is open: a provider (or a proxy in front of
+# one) asking for longer than this is held to it, and the half-open probe then asks again.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
 def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms; None when absent."""
+    """Seconds to wait from Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, within
+    [0, MAX_RETRY_AFTER_SECONDS]; None when absent or not a number (NaN, infinity)."""
     if headers is None:
         return None
     millis = headers.get("retry-after-ms")
     if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
+        seconds = _finite_seconds(millis, scale=1000)
+        if seconds is not None:
+            return seconds
     value = headers.get("retry-after")
     if not value:
         return None
+    seconds = _finite_seconds(value)
+    if seconds is not None:
+        return seconds
     try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
+        return _bounded(parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _finite_seconds(value: str, scale: float = 1) -> float | None:
+    """A header's number divided by scale and bounded, or None when it is not a finite number."""
+    try:
+        number = float(value) / scale
+    except ValueError:
+        return None
+    return _bounded(number) if math.isfinite(number) else None
+
+
+def _bounded(seconds: float) -> float:
+    """Seconds within [0, MAX_RETRY_AFTER_SECONDS]."""
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:

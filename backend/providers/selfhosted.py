@@ -17,10 +17,8 @@ class SelfHostedProvider(OpenAIProvider):
 
     def build_client(self, timeout: Any) -> Any:
         """AsyncOpenAI pointed at the server, without SDK retries."""
-        if not self.config.base_url:
-            raise ValueError(f"provider {self.config.name!r} needs a base_url")
         return load_openai_connector().AsyncOpenAI(
             api_key=self.config.api_key or NO_KEY,
-            base_url=self.config.base_url,
+            base_url=self.required_base_url(),
             **self.client_options(timeout),
         )

@@ -113,6 +113,13 @@ class SKChatProvider:
             raise ProviderError("auth", f"{self.config.name}: no API key configured (a configuration problem)")
         return self.config.api_key
 
+    def required_base_url(self, what: str = "the server's URL") -> str:
+        """The configured base URL of a provider type that has no default endpoint; a missing one is this provider's
+        configuration problem, refused like a missing key rather than failing the whole request."""
+        if not self.config.base_url:
+            raise ProviderError("client", f"{self.config.name}: no base_url configured ({what})")
+        return self.config.base_url
+
     # -- internals -------------------------------------------------------------------------------------------
     def _service(self, model: ModelSpec, streaming: bool) -> Any:
         """The cached SK service for a model, on a client whose read timeout suits the call.
