@@ -10,6 +10,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from backend.extensions import db
+from backend.jobs import store
 from backend.models import Job, Tenant
 from tests.auth_fixtures import TENANT_A, TENANT_B, bearer, entra, entra_app_config, make_token, signing_key, tenants  # noqa: F401
 from tests.jobs_support import MarkerModel, document, markers, providers_file, wait_for
@@ -207,3 +208,22 @@ def test_a_nul_character_is_bad_input_on_postgresql_not_a_500(app_pg, make_token
     response = app_pg.test_client().open(path, method=method, json=body, headers=bearer(make_token(TENANT_A)))
     assert response.status_code == 400, response.get_json()
     assert response.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("worker_wrote", [{"status": "running"}, {"status": "succeeded", "output": {"summary": "s"}}])
+def test_cancel_never_overwrites_what_a_worker_just_wrote(app, client, tenants, make_token, worker_wrote):  # noqa: F811
+    """The cancel request read the job queued, then a worker claimed (or even finished) it: the job keeps the
+    worker's status (a running job gets the cancel flag and stops itself), never `cancelled` over a live run or a
+    finished output."""
+    token = make_token(TENANT_A)
+    job_id = create(client, token).get_json()["id"]
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert job.status == "queued"
+        with db.engine.begin() as worker_connection:
+            worker_connection.execute(Job.__table__.update().where(Job.__table__.c.id == job_id).values(**worker_wrote))
+        store.request_cancel(job)
+        db.session.expire_all()
+        row = db.session.get(Job, job_id)
+        assert row.status == worker_wrote["status"]
+        assert row.cancel_requested == (worker_wrote["status"] == "running")

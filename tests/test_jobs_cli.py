@@ -14,6 +14,7 @@ from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
 from backend.jobs.store import compress_input
 from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
+from backend.routing.tokens import count_text_tokens
 
 
 @pytest.fixture
@@ -103,3 +104,54 @@ def test_chunks_respect_the_token_limit_and_keep_every_paragraph():
     text = "\n\n".join(c.text for c in chunks)
     assert all(p.strip()[:40] in text for p in paragraphs)
     assert sum(1 for c in chunks if c.text.split("\n\n")[0][0].isdigit()) >= 3, "sections start chunks"
+
+
+def test_a_huge_paragraph_is_chunked_within_the_limit_in_linear_time():
+    """A text without line breaks beyond the tokenizer's 1,000,000 characters (a job takes up to 20 MB) is split
+    into chunks that fit, instead of failing the job; the tokenizer sees each character a bounded number of times
+    (word grouping used to count the growing group again for every word); a word longer than a chunk (a base64
+    blob) is cut to fit."""
+    words = [f"word{(n * 7919) % 997}" for n in range(180_000)]
+    blob = "QUJD" * 6000  # one 24,000-character word: more tokens than a chunk holds
+    text = " ".join(words) + " " + blob
+    assert len(text) > 1_000_000
+    counted = []
+
+    def counting(piece: str) -> int:
+        """The real tokenizer, remembering how much text it was given."""
+        counted.append(len(piece))
+        return count_text_tokens(piece)
+
+    chunks = chunk_paragraphs(split_paragraphs(text), 3000, counting)
+    assert all(count_text_tokens(c.text) <= 3000 for c in chunks)
+    assert " ".join(c.text for c in chunks).split()[: len(words)] == words
+    assert "".join(" ".join(c.text for c in chunks).split()[len(words) :]) == blob
+    assert sum(counted) <= 6 * len(text), "chunking must not re-count the text it is building"
+    counted.clear()
+    sentences = ". ".join(" ".join(words[n : n + 12]) for n in range(0, len(words), 12)) + "."
+    chunks = chunk_paragraphs(split_paragraphs(sentences), 3000, counting)
+    assert all(count_text_tokens(c.text) <= 3000 for c in chunks)
+    assert " ".join(c.text for c in chunks).split() == sentences.split()
+    assert sum(counted) <= 6 * len(sentences), "chunking must not re-count the text it is building"
+
+
+def test_a_sweep_that_cannot_reach_the_broker_leaves_the_job_to_the_next_sweep(app, owner, monkeypatch):
+    """The broker is down while a worker sweeps (the sweep only looks at running jobs): the dead job must not be
+    turned into a queued job no message will ever start; the next sweep, with the broker back, requeues it."""
+    from backend.jobs.recovery import requeue_stale_jobs
+    from backend.tasks.jobs import run_job
+
+    dead = add_job(app, "running", heartbeat_at=utcnow() - timedelta(minutes=10))
+
+    def broker_down(*_args, **_kwargs):
+        """What sending a message does while the broker is unreachable."""
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(run_job, "apply_async", broker_down)
+    with app.app_context():
+        assert requeue_stale_jobs(30) == []
+        assert db.session.get(Job, dead).status == "running"
+    monkeypatch.undo()
+    with app.app_context():
+        assert requeue_stale_jobs(30) == [dead]
+        assert db.session.get(Job, dead).status == "queued"

@@ -179,3 +179,34 @@ def test_fan_out_is_bounded_per_provider_across_jobs(tmp_path, app_config, monke
             job.join(timeout=120)
         assert len(model.chat_requests()) >= 8
         assert 2 <= model.most_in_flight <= 3
+
+
+def test_progress_never_goes_back_and_reaches_one_only_at_success(app, owner, model, monkeypatch):
+    """A job resumed after its worker died late (every step stored, the sweeper queued it again at 0.9) reports
+    progress that never decreases, and 1.0 only once it succeeded (analyze_workbook's last step ends at 1.0)."""
+    from backend.jobs.runner import JobContext
+
+    written: list[float] = []
+    for name in ("progress", "_store"):
+        original = getattr(JobContext, name)
+
+        def recording(self, *args, _original=original, **kwargs):
+            """Call the original, then note the progress the row now shows."""
+            _original(self, *args, **kwargs)
+            written.append(db.session.scalar(select(Job.progress).where(Job.id == self.job.id)))
+
+        monkeypatch.setattr(JobContext, name, recording)
+    job = run(app, "summarize_document", {"document": document(40)})
+    assert job.status == "succeeded" and written == sorted(written), written
+    with app.app_context():
+        db.session.execute(Job.__table__.update().where(Job.id == job.id).values(status="queued", progress=0.9))
+        db.session.commit()
+        written.clear()
+        with tenant_scope("t1"):
+            execute_job(job.id, job_step_callers)
+    assert written and min(written) >= 0.9, written
+    sheets = [{"name": "S", "range": {"address": "S!A1:B2", "values": [["x", "y"], [1, 2]]}}]
+    written.clear()
+    job = run(app, "analyze_workbook", {"sheets": sheets})
+    assert job.status == "succeeded" and job.progress == 1.0
+    assert written and max(written) < 1.0, written

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 TokenCounter = Callable[[str], int]
 _HEADING = re.compile(r"^(#{1,6}\s+\S|[0-9]+(\.[0-9]+)*\.?\s+[A-Z]|[A-Z][A-Z0-9 ,:&'-]{2,80}$)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A text longer than this many characters per token it may hold is split without being counted (see _fits).
+MAX_CHARS_PER_TOKEN = 32
+LONGEST_COUNTED_TEXT = 500_000  # well under the tokenizer's own limit of 1,000,000 characters
 
 
 @dataclass(frozen=True)
@@ -60,31 +63,67 @@ def chunk_paragraphs(paragraphs: list[str], max_tokens: int, count_tokens: Token
     return chunks
 
 
+def _fits(text: str, max_tokens: int, count_tokens: TokenCounter) -> bool:
+    """True when the text and a separator fit in max_tokens.
+
+    A text of more than MAX_CHARS_PER_TOKEN characters per allowed token is taken not to fit without counting it:
+    the tokenizer refuses very long texts (backend.routing.tokens.LONGEST_TEXT), and the answer only decides
+    whether the text is split further, which is always safe.
+    """
+    if len(text) > min(max_tokens * MAX_CHARS_PER_TOKEN, LONGEST_COUNTED_TEXT):
+        return False
+    return count_tokens(text) + 2 <= max_tokens
+
+
 def _fit(paragraph: str, max_tokens: int, count_tokens: TokenCounter) -> list[str]:
     """The paragraph itself, or sentence groups (and, for a monster sentence, word groups) that fit."""
-    if count_tokens(paragraph) + 2 <= max_tokens:
+    if _fits(paragraph, max_tokens, count_tokens):
         return [paragraph]
     pieces: list[str] = []
+    last_tokens = max_tokens  # tokens of pieces[-1] with its separator; nothing is joined to a group of words
     for unit in _SENTENCE_END.split(paragraph):
-        if count_tokens(unit) + 2 > max_tokens:
+        if not _fits(unit, max_tokens, count_tokens):
             pieces.extend(_split_words(unit, max_tokens, count_tokens))
-        elif pieces and count_tokens(pieces[-1] + " " + unit) + 2 <= max_tokens:
+            last_tokens = max_tokens
+            continue
+        # Counted with its joining space, as in _split_words: each sentence once, not the growing group again.
+        joined = count_tokens(" " + unit)
+        if pieces and last_tokens + joined <= max_tokens:
             pieces[-1] = pieces[-1] + " " + unit
+            last_tokens += joined
         else:
             pieces.append(unit)
+            last_tokens = count_tokens(unit) + 2
     return pieces
 
 
 def _split_words(text: str, max_tokens: int, count_tokens: TokenCounter) -> list[str]:
-    """Greedy word groups under the limit, for text without sentence breaks."""
-    pieces, current = [], []
+    """Greedy word groups under the limit, for text without sentence breaks.
+
+    Each word is counted once, with the space that joins it to the group: the tokenizer never merges across a
+    space before a word, so the sum is the group's count, and the work stays linear in the text's length.
+    """
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 2  # the separator between paragraphs
     for word in text.split():
-        candidate = " ".join([*current, word])
-        if current and count_tokens(candidate) + 2 > max_tokens:
-            pieces.append(" ".join(current))
-            current = [word]
-        else:
-            current.append(word)
+        for part in _cut_word(word, max_tokens, count_tokens):
+            tokens = count_tokens(" " + part) if current else count_tokens(part)
+            if current and used + tokens > max_tokens:
+                pieces.append(" ".join(current))
+                current, used = [], 2
+                tokens = count_tokens(part)
+            current.append(part)
+            used += tokens
     if current:
         pieces.append(" ".join(current))
     return pieces
+
+
+def _cut_word(word: str, max_tokens: int, count_tokens: TokenCounter) -> list[str]:
+    """The word, or slices of it that each fit (an embedded base64 blob, a long URL): a character is at most four
+    bytes and a token at least one, so a slice of (max_tokens - 2) // 4 characters always fits."""
+    if _fits(word, max_tokens, count_tokens):
+        return [word]
+    size = max(1, (max_tokens - 2) // 4)
+    return [word[start : start + size] for start in range(0, len(word), size)]

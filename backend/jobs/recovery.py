@@ -35,7 +35,7 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
     condition = or_(dead, waiting) if queued_seconds is not None else dead
     requeued = []
     with unscoped():
-        for job_id in db.session.scalars(select(Job.id).where(condition)).all():
+        for job_id, status in db.session.execute(select(Job.id, Job.status).where(condition)).all():
             # Conditional on the row still matching: of several sweepers, one requeues each job.
             taken = db.session.execute(
                 update(Job)
@@ -44,10 +44,21 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
                 .execution_options(synchronize_session=False)
             )
             db.session.commit()
-            if taken.rowcount == 1:
-                enqueue(job_id)
-                requeued.append(job_id)
-                log.warning("job requeued: its worker stopped", extra={"job_id": job_id})
+            if taken.rowcount != 1:
+                continue
+            if not enqueue(job_id):
+                # The broker is down: a dead job goes back to `running` with no heartbeat, so the next sweep (which
+                # looks at running jobs only) tries again, unless a worker took it meanwhile.
+                db.session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "queued", Job.heartbeat_at.is_(None))
+                    .values(status=status)
+                    .execution_options(synchronize_session=False)
+                )
+                db.session.commit()
+                continue
+            requeued.append(job_id)
+            log.warning("job requeued: its worker stopped", extra={"job_id": job_id})
     return requeued
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
@@ -20,6 +20,7 @@ CANCEL_POLL_SECONDS = 0.5  # how quickly a cancel reaches the calls in flight
 # Room left in a call for the prompt's own text and the answer: a chunk, and the summaries one reduce combines.
 CHUNK_TOKENS = 3000
 REDUCE_INPUT_TOKENS = 6000
+RUNNING_PROGRESS_MAX = 0.99  # what a running job reports at most: 1.0 means it succeeded
 
 
 @dataclass
@@ -158,5 +159,8 @@ class JobContext:
 
 
 def progress_values(fraction: float, stage: str) -> dict[str, Any]:
-    """The job columns that report progress."""
-    return {"progress": min(max(fraction, 0.0), 1.0), "stage": stage[:200], "updated_at": utcnow()}
+    """The job columns that report progress: never lower than what the job already showed (a resumed job replans
+    from its first step), and below 1.0 until it succeeded (backend.jobs.execute.finish sets 1.0)."""
+    fraction = min(max(fraction, 0.0), RUNNING_PROGRESS_MAX)
+    progress = case((Job.progress > fraction, Job.progress), else_=literal(fraction))
+    return {"progress": progress, "stage": stage[:200], "updated_at": utcnow()}

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.models import Job
+from backend.models.columns import utcnow
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -88,14 +89,29 @@ def list_jobs(tenant_id: str, user_id: str, limit: int, before: str | None) -> t
 
 
 def request_cancel(job: Job) -> None:
-    """Set the cancel flag; the running task checks it between steps and aborts in-flight calls."""
+    """Set the cancel flag; the running task checks it between steps and aborts in-flight calls.
+
+    Both updates are conditional on the row as it is now, not as this request read it: a worker may have claimed
+    or finished the job in between, and a running job must stay running (it stops itself) and a finished one keep
+    its outcome.
+    """
     if job.status in TERMINAL:
         return
-    job.cancel_requested = True
-    if job.status == "queued":
-        job.status = "cancelled"
-        job.stage = "cancelled before it started"
+    now = utcnow()
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status.not_in(TERMINAL))
+        .values(cancel_requested=True, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "queued")
+        .values(status="cancelled", stage="cancelled before it started", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
+    db.session.refresh(job)  # the caller answers with the row as it now is
 
 
 def job_document(job: Job) -> dict[str, Any]:

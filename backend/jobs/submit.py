@@ -47,11 +47,14 @@ def usable_key(key: str) -> bool:
     return len(key) <= 200 and "\x00" not in key
 
 
-def enqueue(job_id: str, countdown: float | None = None) -> None:
-    """Send the job to the workers; a broker failure leaves it queued for `switchboard jobs requeue`."""
+def enqueue(job_id: str, countdown: float | None = None) -> bool:
+    """Send the job to the workers; False when the broker failed (a new job stays queued for `switchboard jobs
+    requeue`)."""
     from backend.tasks.jobs import run_job
 
     try:
         run_job.apply_async((job_id,), queue=current_app.config.get("JOB_QUEUE") or None, countdown=countdown)
     except Exception:  # noqa: BLE001 - the job is stored; losing the broker must not lose it
         log.exception("could not queue job; it stays queued", extra={"job_id": job_id})
+        return False
+    return True
