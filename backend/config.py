@@ -83,6 +83,7 @@ DEFAULTS: dict[str, object] = {
     "JOB_HEARTBEAT_SECONDS": 5.0,  # a running job's worker touches heartbeat_at this often
     "JOB_STALE_SECONDS": 60.0,  # a running job whose heartbeat is older belongs to a dead worker: requeue it
     "JOB_SWEEP_SECONDS": 30.0,  # how often each worker looks for stale jobs (0: never; `switchboard jobs requeue`)
+    "JOB_MAX_ATTEMPTS": 3,  # deliveries that may start a job; one more (its worker kept dying) fails it instead
     "JOB_QUEUE": None,  # the Celery queue jobs go to; None = the default queue
 }
 

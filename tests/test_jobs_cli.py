@@ -155,3 +155,30 @@ def test_a_sweep_that_cannot_reach_the_broker_leaves_the_job_to_the_next_sweep(a
     with app.app_context():
         assert requeue_stale_jobs(30) == [dead]
         assert db.session.get(Job, dead).status == "queued"
+
+
+def test_requeue_fails_a_dead_job_that_used_its_attempts_instead_of_sending_it_again(app, owner):
+    """A dead job started JOB_MAX_ATTEMPTS times (its worker died each time) is failed with `job_attempts_exhausted`,
+    its step and metering kept, and no message sent; a dead job with an attempt left is requeued as before."""
+    old = utcnow() - timedelta(minutes=10)
+    exhausted = add_job(app, "running", heartbeat_at=old, attempts=2)
+    lost = add_job(app, "queued", attempts=2)  # a message lost after the sweep queued it again
+    resumable = add_job(app, "running", heartbeat_at=old, attempts=1)
+    with app.app_context():
+        db.session.execute(Job.__table__.update().values(updated_at=old).where(Job.id == lost))
+        db.session.commit()
+    env = {**cli_env(app), "SWITCHBOARD_JOB_MAX_ATTEMPTS": "2"}
+    result = CliRunner().invoke(main, ["jobs", "requeue", "--queued-seconds", "60"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == [resumable]
+    with app.app_context():
+        for job_id in (exhausted, lost):
+            job = db.session.get(Job, job_id)
+            assert (job.status, job.error["code"], job.attempts) == ("failed", "job_attempts_exhausted", 2)
+            assert "secret text" not in job.error["message"]
+            assert job.usage == {"calls": 1, "input_tokens": 5, "output_tokens": 0, "cost_usd": 0.0}
+        assert db.session.get(Job, resumable).status == "queued"
+        assert db.session.scalar(select(func.count()).select_from(JobStep)) == 3
+        assert db.session.scalar(select(func.count()).select_from(SkillRun)) == 3
+        with app.extensions["celery"].connection_for_read() as connection:
+            assert connection.default_channel._size("celery") == 1

@@ -4,6 +4,7 @@ outputs, resume from stored steps without new calls, retries with backoff, and a
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,10 +12,11 @@ from sqlalchemy import func, select
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
-from backend.jobs.execute import execute_job
+from backend.jobs.execute import BUSY, execute_job
 from backend.jobs.model_calls import job_step_callers
 from backend.jobs.store import create_job
 from backend.models import Job, JobStep, SkillRun
+from backend.models.columns import utcnow
 from backend.tenancy import tenant_scope
 from tests.conftest import add_tenant_with_user
 from tests.fakes import Fault
@@ -210,3 +212,70 @@ def test_progress_never_goes_back_and_reaches_one_only_at_success(app, owner, mo
     job = run(app, "analyze_workbook", {"sheets": sheets})
     assert job.status == "succeeded" and job.progress == 1.0
     assert written and max(written) < 1.0, written
+
+
+def interrupted_job(app, model, attempts: int, heartbeat_age_seconds: float = 600) -> Job:
+    """A summarize_document job left as its worker's death leaves it: two steps stored and metered, `running`, a
+    heartbeat `heartbeat_age_seconds` old, started by `attempts` deliveries so far."""
+    app.config["JOB_CONCURRENCY"] = 1
+    app.config["JOB_STEP_ATTEMPTS"] = 1
+    model.script(times=2)  # two chunks answer, then the third call fails: two steps stored
+    model.fail_next(1, Fault.http_status(500))
+    job = run(app, "summarize_document", {"document": document(40)})
+    assert job.status == "failed" and step_count(app, job.id) == 2
+    with app.app_context():
+        heartbeat = utcnow() - timedelta(seconds=heartbeat_age_seconds)
+        dead = dict(status="running", error=None, usage=None, heartbeat_at=heartbeat, attempts=attempts)
+        db.session.execute(Job.__table__.update().where(Job.id == job.id).values(**dead))
+        db.session.commit()
+        return db.session.get(Job, job.id)
+
+
+def deliver(app, job_id: str) -> tuple[str | None, Job]:
+    """One more delivery of the job's message, as the worker runs it: what execute_job answered, and the row."""
+    with app.app_context():
+        with tenant_scope("t1"):
+            answer = execute_job(job_id, job_step_callers)
+        db.session.expire_all()
+        return answer, db.session.get(Job, job_id)
+
+
+@pytest.mark.parametrize("max_attempts, attempts", [(3, 3), (1, 1), (2, 5)])
+def test_a_job_that_used_its_attempts_fails_on_its_next_claim_without_calling_the_provider(
+    app, owner, model, max_attempts, attempts
+):
+    """A job whose worker died on each of its JOB_MAX_ATTEMPTS attempts (taken over, or redelivered by the broker)
+    is not run again: the claim fails it with `job_attempts_exhausted`, keeping its steps and their metering."""
+    app.config["JOB_MAX_ATTEMPTS"] = max_attempts
+    job = interrupted_job(app, model, attempts)
+    calls = len(model.chat_requests())
+    answer, failed = deliver(app, job.id)
+    assert answer == "failed"
+    assert failed.status == "failed" and failed.stage == "failed" and failed.attempts == attempts
+    assert failed.error["code"] == "job_attempts_exhausted"
+    assert "P000" not in failed.error["message"] and "word" not in failed.error["message"], "no document text"
+    assert len(model.chat_requests()) == calls, "the provider is not called"
+    assert step_count(app, job.id) == 2 and failed.usage["calls"] == 2, "finished steps and their usage stay"
+    with app.app_context():
+        runs = db.session.scalar(select(func.count()).where(SkillRun.job_id == job.id, SkillRun.outcome == "succeeded"))
+    assert runs == 2
+    assert deliver(app, job.id)[0] is None, "a later delivery finds the job ended"
+
+
+def test_a_job_under_its_attempt_limit_resumes_from_its_stored_steps(app, owner, model):
+    """One attempt left: the next delivery takes the job over and finishes it, calling only the missing steps."""
+    job = interrupted_job(app, model, attempts=2)  # JOB_MAX_ATTEMPTS defaults to 3
+    calls = len(model.chat_requests())
+    answer, resumed = deliver(app, job.id)
+    assert answer == "succeeded" and resumed.attempts == 3
+    assert resumed.output["summary"].split() == markers(40)
+    assert len(model.chat_requests()) - calls == step_count(app, job.id) - 2, "stored steps were not called again"
+
+
+def test_a_job_on_its_last_attempt_is_left_to_its_live_worker(app, owner, model):
+    """A delivery while the last attempt still runs (fresh heartbeat) neither runs nor fails the job."""
+    job = interrupted_job(app, model, attempts=3, heartbeat_age_seconds=0)
+    calls = len(model.chat_requests())
+    answer, row = deliver(app, job.id)
+    assert answer == BUSY and row.status == "running" and row.error is None
+    assert len(model.chat_requests()) == calls

@@ -264,3 +264,35 @@ def test_cancel_stops_a_running_job_and_its_provider_calls(job_config, model, ma
     assert steps < 12, "the job did not run to its end"
     document_ = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
     assert document_["status"] == "cancelled" and "output" not in document_
+
+
+def test_a_job_killing_every_worker_fails_after_its_attempts(job_config, model, make_token, tenants, tmp_path):  # noqa: F811
+    """Each worker that takes the job dies under it (SIGKILL, as the OOM killer does): after JOB_MAX_ATTEMPTS
+    takeovers the next worker's sweep fails the job with `job_attempts_exhausted` instead of running it again."""
+    job_config.update(BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}", JOB_MAX_ATTEMPTS=2)
+    app = make_app(job_config)
+    client, token = app.test_client(), make_token(tenants[0])
+    env = worker_env(job_config)
+    job_id = submit(client, token)
+    workers = []
+    try:
+        for attempt in (1, 2):
+            workers.append(WorkerProcess(env, tmp_path / f"worker-{attempt}.log"))
+            started = counts(app, job_id)[0]
+            wait_for(lambda a=attempt: job_row(app, job_id).attempts == a, 60, what=f"attempt {attempt} to start")
+            wait_for(lambda s=started: counts(app, job_id)[0] > s, 60, what=f"attempt {attempt} to store a step")
+            workers[-1].kill()
+        calls = len(model.chat_requests())
+        workers.append(WorkerProcess(env, tmp_path / "worker-3.log"))
+        wait_for(lambda: job_row(app, job_id).status != "running", 60, what="the job to end")
+        time.sleep(1.5)  # room for a wrongly sent message to reach the worker and call the model
+    finally:
+        workers[-1].stop()
+    job = job_row(app, job_id)
+    assert job.status == "failed", (job.error, workers[-1].output()[-3000:])
+    assert job.error["code"] == "job_attempts_exhausted" and job.attempts == 2
+    assert len(model.chat_requests()) == calls, "the provider is not called again"
+    steps, runs = counts(app, job_id)
+    assert 2 <= steps == runs and job.output is None, "the finished steps and their metering stay"
+    document_ = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
+    assert document_["status"] == "failed" and document_["usage"]["calls"] == steps

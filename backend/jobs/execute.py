@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 
 from backend import asyncbridge
 from backend.extensions import db
@@ -28,10 +28,12 @@ StepCallerFactory = Callable[[Job, Any, dict[str, Any]], StepCaller]
 
 
 BUSY = "busy"  # execute_job's answer when another worker holds the job: look again later
+ATTEMPTS_EXHAUSTED = "job_attempts_exhausted"  # the error code of a job started JOB_MAX_ATTEMPTS times in vain
 
 
 def claim(job_id: str) -> Job | str | None:
-    """Mark the job running for this delivery; None when it ended, BUSY while another live worker runs it."""
+    """Mark the job running for this delivery. None when it had ended, BUSY while another live worker runs it, and
+    "failed" when this delivery ended it because its attempts are used up (see `fail_if_attempts_exhausted`)."""
     job = db.session.get(Job, job_id)
     if job is None or job.status in TERMINAL:
         return None
@@ -46,12 +48,14 @@ def claim(job_id: str) -> Job | str | None:
     free = or_(Job.status == "queued", and_(Job.status == "running", abandoned))
     claimed = db.session.execute(
         update(Job)
-        .where(Job.id == job_id, free)
+        .where(Job.id == job_id, free, attempts_left())
         .values(status="running", heartbeat_at=now, attempts=Job.attempts + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     if claimed.rowcount != 1:
+        if fail_if_attempts_exhausted(job_id, free):
+            return "failed"
         log.info("job runs elsewhere; this delivery will look again later", extra={"job_id": job_id})
         return BUSY
     db.session.refresh(job)
@@ -59,10 +63,41 @@ def claim(job_id: str) -> Job | str | None:
     return job
 
 
+def max_attempts() -> int:
+    """How many deliveries may start a job (JOB_MAX_ATTEMPTS, at least 1)."""
+    return max(1, int(current_app.config["JOB_MAX_ATTEMPTS"]))
+
+
+def attempts_left() -> ColumnElement[bool]:
+    """SQL condition: the job may be started once more. `attempts` counts the deliveries that claimed it."""
+    return Job.attempts < max_attempts()
+
+
+def fail_if_attempts_exhausted(job_id: str, available: ColumnElement[bool]) -> bool:
+    """End the job as failed (`job_attempts_exhausted`) if no live worker holds it (`available`) and its attempts
+    are used up; True when this call ended it.
+
+    A job that kills its worker every time (out of memory, a native crash), or whose delivery raises after the
+    claim, would otherwise be taken over by the sweep or redelivered by the broker forever. The claim
+    (`backend.jobs.execute.claim`) and the sweep (`backend.jobs.recovery`) both call this, and both take a job only
+    with `attempts_left()`: the conditional UPDATEs make one of racing deliveries or sweepers the one that acts.
+    Steps already stored and their metering stay; the job's usage sums them as for any failed job.
+    """
+    limit = max_attempts()
+    error = {
+        "code": ATTEMPTS_EXHAUSTED,
+        "message": f"The job was started {limit} times without finishing (its worker stopped); it is not run again.",
+    }
+    ended = finish_where(job_id, "failed", and_(available, Job.attempts >= limit), error=error)
+    if ended:
+        log.warning("job failed: its attempts are exhausted", extra={"job_id": job_id, "max_attempts": limit})
+    return ended
+
+
 def execute_job(job_id: str, step_callers: StepCallerFactory) -> str | None:
     """Run the job's plan to its end and store the outcome; returns the final status (None: nothing was done)."""
     job = claim(job_id)
-    if job is None or job == BUSY:
+    if not isinstance(job, Job):
         return job
     with Heartbeat(db.engine, job.id, float(current_app.config["JOB_HEARTBEAT_SECONDS"])):
         return _run_plan(job, step_callers)
@@ -101,7 +136,15 @@ def _run_plan(job: Job, step_callers: StepCallerFactory) -> str:
 
 def finish(job: Job, status: str, error: dict | None = None, output: Any = None) -> str:
     """Store the final state with the usage of every metered step; a cancelled or failed job keeps its steps."""
-    values: dict[str, Any] = {"status": status, "error": error, "usage": job_usage(job.id), "updated_at": utcnow()}
+    finish_where(job.id, status, true(), error=error, output=output)
+    return status
+
+
+def finish_where(
+    job_id: str, status: str, condition: ColumnElement[bool], error: dict | None = None, output: Any = None
+) -> bool:
+    """`finish` for a job that is not yet finished and matches `condition`; True when this call finished it."""
+    values: dict[str, Any] = {"status": status, "error": error, "usage": job_usage(job_id), "updated_at": utcnow()}
     if status == "succeeded":
         values.update(output=output, progress=1.0, stage="done")
     else:
@@ -109,14 +152,14 @@ def finish(job: Job, status: str, error: dict | None = None, output: Any = None)
     # Never overwrite a job another delivery has already finished.
     ended = db.session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.status.not_in(TERMINAL))
+        .where(Job.id == job_id, Job.status.not_in(TERMINAL), condition)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     if ended.rowcount == 1:
-        log.info("job finished", extra={"job_id": job.id, "status": status})
-    return status
+        log.info("job finished", extra={"job_id": job_id, "status": status})
+    return ended.rowcount == 1
 
 
 def job_usage(job_id: str) -> dict[str, Any]:

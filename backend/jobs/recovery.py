@@ -3,7 +3,8 @@
 The embedded sqla broker never redelivers a message whose worker died (it hides a message when it is delivered and
 acks in memory), and any broker can lose a message that was never acknowledged by its sender. Each worker therefore
 sweeps every JOB_SWEEP_SECONDS, and operators can run `switchboard jobs requeue`. Redelivery is always safe: steps
-are stored, and the claim in backend.jobs.execute lets only one delivery run a job.
+are stored, and the claim in backend.jobs.execute lets only one delivery run a job. Takeovers are bounded: a job
+started JOB_MAX_ATTEMPTS times is failed (backend.jobs.execute.fail_if_attempts_exhausted), by the sweep or the claim.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 
 def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None) -> list[str]:
     """Queue again running jobs with a heartbeat older than stale_seconds (and queued ones older than
-    queued_seconds, if given); returns their ids. Needs an app context."""
+    queued_seconds, if given); returns their ids. A job whose JOB_MAX_ATTEMPTS are used up is failed instead, as
+    its next claim would do. Needs an app context."""
+    from backend.jobs.execute import attempts_left, fail_if_attempts_exhausted
     from backend.jobs.submit import enqueue
 
     now = utcnow()
@@ -36,10 +39,12 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
     requeued = []
     with unscoped():
         for job_id, status in db.session.execute(select(Job.id, Job.status).where(condition)).all():
+            if fail_if_attempts_exhausted(job_id, condition):
+                continue  # it took its worker down every time: not sent again
             # Conditional on the row still matching: of several sweepers, one requeues each job.
             taken = db.session.execute(
                 update(Job)
-                .where(Job.id == job_id, condition)
+                .where(Job.id == job_id, condition, attempts_left())
                 .values(status="queued", stage="queued again", heartbeat_at=None, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
