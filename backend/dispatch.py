@@ -84,8 +84,9 @@ def provider_instance(registry: dict[str, type[Provider]], config: ProviderConfi
     with _instances_lock:
         instance = _instances.get(key)
         if instance is None:
-            if len(_instances) >= MAX_PROVIDER_INSTANCES:  # keys rotate, tenants come and go: close the oldest
+            if len(_instances) >= MAX_PROVIDER_INSTANCES:  # keys rotate, tenants come and go: drop the oldest
                 oldest = _instances.pop(next(iter(_instances)))
+                # Its calls in flight finish first: aclose() closes the client as the last of them ends.
                 asyncio.run_coroutine_threadsafe(oldest.aclose(), asyncbridge.get_loop())
             instance = _instances[key] = registry[config.type](config)
     return instance
@@ -161,8 +162,10 @@ class Dispatcher:
 
         return cls(app, tenant_catalog(tenant_id), policy_for(tenant_id, settings))
 
-    # admit / may_try / attempt_failed / attempt_succeeded are the steps of the fallback loop; `complete` and `stream`
-    # run them here, and the jobs layer (backend/jobs/model_calls.py) runs them around its own awaited calls.
+    # admit / may_try / attempt_failed / attempt_succeeded / attempt_abandoned are the steps of the fallback loop;
+    # `complete` and `stream` run them here, and the jobs layer (backend/jobs/model_calls.py) runs them around its own
+    # awaited calls. Every attempt ends in exactly one of the last three, so a half-open model's probe never stays
+    # claimed (skipped by every other caller) until the probe timeout.
     def admit(self, request: DispatchRequest) -> CallAccounting:
         """Rate limits, routing and the budget hold; raises the matching ApiError (nothing held) when refused."""
         chat = request.chat
@@ -187,15 +190,42 @@ class Dispatcher:
         return True
 
     def attempt_failed(self, decision: RoutingDecision, model: ModelSpec, error: ProviderError) -> None:
-        """Record a failed attempt, and feed the model's circuit when the failure is the provider's."""
+        """Record a failed attempt and what it tells of the model's health.
+
+        A retryable failure (connect, timeout, 429, 5xx) feeds the model's circuit. An error status that is not
+        retryable (400, 401, 403, 422...) is an answer: the model is reachable, which is all its circuit tracks, so it
+        counts as a success there (closing a half-open circuit; without a write while the circuit is seen closed). A
+        failure with no answer (no key configured, a garbled reply) tells nothing: a probe it held is given back.
+        """
         decision.attempts.append(attempt_error(model, error))
         if error.retryable:
             self.circuits.record_failure(circuit_key(self.catalog, model), retry_after=error.retry_after)
+        elif error.status is not None:
+            self.circuits.record_success(circuit_key(self.catalog, model))
+        else:
+            self.give_back_probe(decision, model)
 
     def attempt_succeeded(self, decision: RoutingDecision, model: ModelSpec) -> None:
         """Close the model's circuit and mark it chosen."""
         self.circuits.record_success(circuit_key(self.catalog, model))
         decision.chosen = model.ref
+
+    def attempt_abandoned(self, decision: RoutingDecision, model: ModelSpec, answered: bool) -> None:
+        """An attempt ended by its caller (gone, timed out, the worker stopping) or by a bug, not by the model.
+
+        Text already received shows the model working: a success for its circuit. Before any text nothing is
+        known: the circuit is left as it is, but a half-open model's probe this attempt claimed is given back, so
+        the next caller may probe at once.
+        """
+        if answered:
+            self.circuits.record_success(circuit_key(self.catalog, model))
+        else:
+            self.give_back_probe(decision, model)
+
+    def give_back_probe(self, decision: RoutingDecision, model: ModelSpec) -> None:
+        """Release the probe of a half-open model this attempt claimed, without a verdict (no round trip otherwise)."""
+        if model.ref in decision.half_open:  # only then did `may_try` claim the probe
+            self.circuits.release_probe(circuit_key(self.catalog, model))
 
     def tries(self, decision: RoutingDecision) -> Iterator[tuple[ModelSpec, Provider]]:
         """The candidates this call may try, in order, each with its provider object."""
@@ -216,6 +246,9 @@ class Dispatcher:
                     if error.retryable:
                         continue
                     raise stop_error(decision, error) from None
+                except BaseException:  # the caller gone (a gevent Timeout, the worker stopping) or a bug
+                    self.attempt_abandoned(decision, model, answered=False)
+                    raise
                 self.attempt_succeeded(decision, model)
                 run.first_token = time.monotonic()
                 cost = run.finish(model, completion.usage, "succeeded", None)
@@ -258,6 +291,10 @@ class Dispatcher:
                     # Providers report usage only at the end of a stream: estimate what the cut one generated.
                     partial = usage_or_estimate(usage, request.chat.messages, "".join(texts), False) if texts else None
                     run.finish(model if texts else None, partial, "cancelled", "cancelled")
+                    self.attempt_abandoned(decision, model, answered=bool(texts))
+                    raise
+                except BaseException:  # the caller gone while waiting (a gevent Timeout, the worker stopping) or a bug
+                    self.attempt_abandoned(decision, model, answered=bool(texts))
                     raise
                 finally:
                     chunks.close()

@@ -76,6 +76,31 @@ def test_one_probe_at_a_time_then_success_closes(two_breakers):
     assert first.try_probe(REF, now=T0 + 45)  # closed: always allowed
 
 
+def test_a_released_probe_may_be_claimed_again_at_once_and_leaves_the_circuit_half_open(two_breakers):
+    """A probe whose call ended without a verdict (the caller left before any text) is given back, not held until
+    the probe timeout, and judges nothing: the circuit stays half-open for the next prober."""
+    first, second = two_breakers
+    for i in range(3):
+        first.record_failure(REF, now=T0 + i)
+    assert first.try_probe(REF, now=T0 + 33)
+    assert not second.try_probe(REF, now=T0 + 34)
+    first.release_probe(REF)
+    assert second.states([REF], now=T0 + 34) == {REF: "half_open"}
+    assert second.try_probe(REF, now=T0 + 34)
+    assert not first.try_probe(REF, now=T0 + 35)  # still one probe at a time
+
+
+def test_releasing_the_probe_of_a_closed_circuit_changes_nothing(two_breakers):
+    first, second = two_breakers
+    first.release_probe(REF)
+    assert second.states([REF]) == {REF: "closed"} and second.try_probe(REF)
+    first.record_failure(REF, now=T0)
+    first.release_probe(REF)
+    first.record_failure(REF, now=T0 + 1)
+    first.record_failure(REF, now=T0 + 2)
+    assert second.states([REF], now=T0 + 2) == {REF: "open"}  # failures counted before a release still count
+
+
 def test_a_failed_probe_reopens_for_another_cooldown(two_breakers):
     first, second = two_breakers
     for i in range(3):

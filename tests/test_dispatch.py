@@ -48,6 +48,18 @@ def app(tmp_path, app_config, servers, monkeypatch):
         db.engine.dispose()
 
 
+@pytest.fixture
+def own_provider_instances(monkeypatch):
+    """An empty provider instance cache for one test; the instances left in it are closed after the test."""
+    from backend import asyncbridge, dispatch
+
+    instances: dict = {}
+    monkeypatch.setattr(dispatch, "_instances", instances)
+    yield instances
+    for provider in instances.values():
+        asyncbridge.run_sync(provider.aclose())
+
+
 def dispatcher(app, **settings) -> Dispatcher:
     """A dispatcher on the platform catalog with these tenant settings."""
     return Dispatcher(app, platform_catalog(), settings)
@@ -320,3 +332,113 @@ def test_a_tenant_provider_without_a_base_url_is_a_clean_provider_error(app, ser
         list(tenant.stream(call())) if streamed else tenant.complete(call())
     assert (caught.value.status, caught.value.code) == (502, "provider_rejected_request")
     assert runs()[0].error_code == "provider_rejected_request" and budget_left_clean(app) == 0
+
+
+def test_evicting_a_provider_instance_never_cuts_its_calls_in_flight(app, servers, own_provider_instances, monkeypatch):
+    """Past MAX_PROVIDER_INSTANCES the oldest instance is dropped; its client is closed only once no call uses it,
+    never under a stream in flight (which would fail, and count against a healthy model's circuit)."""
+    from backend import dispatch
+    from backend.providers import PROVIDERS
+
+    openai, _ = servers
+    monkeypatch.setattr(dispatch, "MAX_PROVIDER_INSTANCES", 1)
+    openai.script(fault=Fault.slow(0.05))
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    [evicted] = own_provider_instances.values()
+    dispatch.provider_instance(PROVIDERS, platform_catalog().providers["claude"])  # evicts the one streaming
+    assert evicted not in own_provider_instances.values()
+    events = list(stream)
+    assert events[-1][0] == "done" and events[-1][1].text == REPLY
+    assert runs()[0].outcome == "succeeded"
+    deadline = time.monotonic() + 2
+    while evicted._client is not None and time.monotonic() < deadline:  # closed on the loop once the call ended
+        time.sleep(0.01)
+    assert evicted._client is None
+
+
+def half_open(app, ref: str = CHEAP) -> None:
+    """Trip the model's circuit for a moment and wait until it is half-open: the next caller probes it."""
+    from backend.routing.circuit import circuit_breaker
+
+    circuit_breaker(app).record_failure(ref, retry_after=0.2)
+    time.sleep(0.25)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 422])
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_probe_answered_with_a_non_retryable_error_closes_the_circuit(app, servers, status, streamed):
+    """An error status is an answer: the model is reachable, so its probe ends and other callers use it again,
+    instead of skipping a healthy model until the probe timeout."""
+    openai, _ = servers
+    half_open(app)
+    openai.fail_next(1, Fault.http_status(status))
+    with pytest.raises(ApiError) as caught:
+        list(dispatcher(app).stream(call())) if streamed else dispatcher(app).complete(call())
+    assert caught.value.code in ("provider_rejected_request", "provider_auth_failed")
+    result = dispatcher(app).complete(call())
+    assert result.model.ref == CHEAP and result.routing["attempts"] == []
+
+
+def test_a_probe_whose_caller_leaves_after_text_closes_the_circuit(app, servers):
+    """Text arrived: the model was working, whatever the caller did next."""
+    half_open(app)
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    stream.close()
+    result = dispatcher(app).complete(call())
+    assert result.model.ref == CHEAP and result.routing["attempts"] == []
+
+
+class CallerGone(BaseException):
+    """What a cancelled caller sees raised while it waits (as gevent's Timeout or GreenletExit would be)."""
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_probe_whose_caller_leaves_before_any_text_is_given_back(app, servers, streamed, own_provider_instances):
+    """No answer yet: nothing is known of the model, so its circuit stays half-open, but the probe is given back
+    at once for the next caller instead of blocking everyone until the probe timeout."""
+    from backend.providers import PROVIDERS
+    from backend.providers.openai import OpenAIProvider
+    from backend.routing.circuit import circuit_breaker
+
+    class LeftBeforeAnyText(OpenAIProvider):
+        async def complete(self, model, request):
+            raise CallerGone
+
+        async def stream(self, model, request):
+            raise CallerGone
+            yield  # an async generator
+
+    half_open(app)
+    gone = Dispatcher(app, platform_catalog(), {}, registry={**PROVIDERS, "openai": LeftBeforeAnyText})
+    with pytest.raises(CallerGone):
+        list(gone.stream(call())) if streamed else gone.complete(call())
+    own_provider_instances.clear()  # the next callers get the real provider (this one never opened a client)
+    assert circuit_breaker(app).states([CHEAP]) == {CHEAP: "half_open"}
+    result = dispatcher(app).complete(call())
+    assert result.model.ref == CHEAP and result.routing["attempts"] == []  # probed at once, and closed
+
+
+def test_a_cancelled_job_step_gives_back_its_probe(app, servers, own_provider_instances):
+    """The jobs layer runs the same fallback steps around its awaited calls: a step cancelled while it probes a
+    half-open model gives the probe back too."""
+    import asyncio
+
+    from backend.jobs.model_calls import dispatch_step
+    from backend.providers import PROVIDERS
+    from backend.providers.openai import OpenAIProvider
+    from backend.routing.circuit import circuit_breaker
+
+    class CancelledWhileWaiting(OpenAIProvider):
+        async def complete(self, model, request):
+            raise asyncio.CancelledError
+
+    half_open(app)
+    cancelled = Dispatcher(app, platform_catalog(), {}, registry={**PROVIDERS, "openai": CancelledWhileWaiting})
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(dispatch_step(app, cancelled, call()))
+    own_provider_instances.clear()
+    assert circuit_breaker(app).states([CHEAP]) == {CHEAP: "half_open"}
+    result = dispatcher(app).complete(call())
+    assert result.model.ref == CHEAP and result.routing["attempts"] == []

@@ -119,6 +119,24 @@ def test_stall_before_first_token_fires_the_first_token_timeout(server):
     assert result.texts == []
 
 
+def test_empty_text_deltas_do_not_hold_off_the_first_token_timeout(server):
+    """The first-token timeout runs from the start of the call to the first text, however many empty deltas come."""
+    provider, model = provider_on(server, timeouts=Timeouts(connect=1, first_token=0.5, total=10))
+    server.script(fault=Fault.textless_chunks(3.0))
+    started = time.monotonic()
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.error is not None and result.error.kind == "first_token_timeout"
+    assert time.monotonic() - started < 2.5
+    assert result.texts == []
+
+
+def test_empty_text_deltas_within_the_first_token_timeout_are_harmless(server):
+    provider, model = provider_on(server, timeouts=Timeouts(connect=1, first_token=1.5, total=10))
+    server.script(fault=Fault.textless_chunks(0.3))
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.error is None and result.text == REPLY
+
+
 def test_non_streamed_call_past_the_total_timeout_times_out(server):
     provider, model = provider_on(server, timeouts=Timeouts(connect=1, first_token=0.2, total=0.6))
     server.script(fault=Fault.stall(3.0))

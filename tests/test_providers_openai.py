@@ -156,6 +156,27 @@ def test_stall_before_first_token_fires_the_first_token_timeout(kind, server):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_chunks_without_text_do_not_hold_off_the_first_token_timeout(kind, server):
+    """The first-token timeout runs from the start of the call to the first text: a server sending reasoning-only
+    chunks (each well within the between-chunk limit) must not keep a caller waiting until the total timeout."""
+    provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=0.5, total=10))
+    server.script(fault=Fault.textless_chunks(3.0))
+    started = time.monotonic()
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.error is not None and result.error.kind == "first_token_timeout" and result.error.retryable
+    assert time.monotonic() - started < 2.5
+    assert result.texts == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_textless_chunks_within_the_first_token_timeout_are_harmless(kind, server):
+    provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=1.5, total=10))
+    server.script(fault=Fault.textless_chunks(0.3))
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.error is None and result.text == REPLY
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_non_streamed_call_past_the_total_timeout_times_out(kind, server):
     provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=0.2, total=0.6))
     server.script(fault=Fault.stall(3.0))

@@ -90,6 +90,9 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
                 if error.retryable:
                     continue
                 raise stop_error(decision, error) from None
+            except BaseException:  # the step cancelled (or a bug): a half-open model's probe is given back at once
+                dispatcher.attempt_abandoned(decision, model, answered=False)
+                raise
             await asyncio.to_thread(dispatcher.attempt_succeeded, decision, model)
             elapsed = int((time.monotonic() - run.started) * 1000)
             record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model,

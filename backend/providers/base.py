@@ -158,5 +158,5 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections, once the calls in flight have ended (they are never cut)."""
         ...

@@ -23,6 +23,8 @@ class SKChatProvider:
         self.config = config
         self._client: Any = None  # created on first call: no connection, no SK import at construction
         self._services: dict[tuple[str, bool], Any] = {}
+        self._calls_in_flight = 0  # all on the process's one bridge loop: no lock needed
+        self._closing = False  # aclose() was asked for: the client is closed whenever no call is using it
 
     # -- what each provider file supplies -------------------------------------------------------------------
     @staticmethod
@@ -48,11 +50,14 @@ class SKChatProvider:
         where = f"{self.config.name}/{model.id}"
         service = self._service(model, streaming=False)
         history, settings = chat_history(request), self.execution_settings(model, request)
+        self._calls_in_flight += 1
         try:
             async with asyncio.timeout(self.config.timeouts.total):
                 results = await service.get_chat_message_contents(history, settings)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
             raise map_exception(exc, where) from None
+        finally:
+            await self._call_ended()
         if not results:
             raise ProviderError("protocol", f"{where}: empty answer")
         message = results[0]
@@ -67,15 +72,21 @@ class SKChatProvider:
         chunks = service.get_streaming_chat_message_contents(
             chat_history(request), self.execution_settings(model, request)
         )
+        # Two deadlines, both from the start of the call: the first text within `first_token` (chunks without text,
+        # such as a reasoning model's thinking or a proxy's keepalives, do not count as an answer starting), and the
+        # whole answer within `total`. Between chunks the SDK client's read timeout (`first_token` seconds between
+        # bytes, see `_service`) still applies, so a stream that stalls midway ends well before the total timeout.
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.timeouts.total
+        started = loop.time()
+        deadline = started + self.config.timeouts.total
+        first_text_deadline = min(deadline, started + self.config.timeouts.first_token)
         received: list[str] = []
         reported = None
         finished = False
+        self._calls_in_flight += 1
         try:
             while True:
-                remaining = deadline - loop.time()
-                wait = remaining if received else min(remaining, self.config.timeouts.first_token)
+                wait = (deadline if received else first_text_deadline) - loop.time()
                 try:
                     async with asyncio.timeout(max(wait, 0)):
                         batch = await anext(chunks)
@@ -96,15 +107,30 @@ class SKChatProvider:
                 error.usage = usage_or_estimate(reported, request.messages, "".join(received), False)
             raise error from None
         finally:
-            await chunks.aclose()
+            try:
+                await chunks.aclose()
+            finally:
+                await self._call_ended()
         yield StreamChunk(usage=usage_or_estimate(reported, request.messages, "".join(received), True))
 
     async def aclose(self) -> None:
-        """Close the SDK client's connection pool."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        """Close the SDK client's connection pool: now when no call is using it, else as the last call in flight ends.
+
+        Calls in flight are never cut: an instance evicted from the process's cache (dispatch.provider_instance) may
+        still be serving streams, which would otherwise fail like an outage of a healthy model. A call made after
+        this (through a reference taken earlier) opens a client again, which is closed as that call ends.
+        """
+        self._closing = True
+        if self._calls_in_flight == 0 and self._client is not None:
+            client, self._client = self._client, None
             self._services.clear()
+            await client.close()
+
+    async def _call_ended(self) -> None:
+        """Count a call out, and close the client if it was asked to close and this was the last call using it."""
+        self._calls_in_flight -= 1
+        if self._closing:
+            await self.aclose()
 
     def required_key(self) -> str:
         """The configured API key; the SDKs would otherwise read one from the environment (a platform key), so a

@@ -2,8 +2,11 @@
 
 closed -> open after `threshold` consecutive retryable failures (or at once on a 429 with Retry-After, which keeps
 it open exactly that long); open -> half_open when the cool-down ends: then one request at a time may probe
-(`try_probe`); a success closes it, a failure opens it again for another cool-down. Every change is one atomic
-step (a Lua script, or a conditional UPDATE), so concurrent processes never lose a failure or probe twice.
+(`try_probe`); a success closes it, a failure opens it again for another cool-down, and a probe that ended without
+a verdict (its caller left before any answer) is given back (`release_probe`) rather than held until `probe_timeout`
+(should it have outlived that timeout, the next caller's probe is freed too: at worst two probes, never a stuck one).
+Every change is one atomic step (a Lua script, or a conditional UPDATE), so concurrent processes never lose a failure
+or probe twice.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ local probe_until = tonumber(redis.call('HGET', KEYS[1], 'probe_until') or '0')
 if now < open_until or now < probe_until then return 0 end
 redis.call('HSET', KEYS[1], 'probe_until', tostring(now + tonumber(ARGV[2])))
 return 1
+"""
+_RELEASE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'probe_until', 0) end
 """
 _SUCCESS = """
 local open_until = tonumber(redis.call('HGET', KEYS[1], 'open_until') or '0')
@@ -87,6 +93,7 @@ class RedisCircuitBreaker:
         self._failure = client.register_script(_FAILURE)
         self._probe = client.register_script(_PROBE)
         self._success = client.register_script(_SUCCESS)
+        self._release = client.register_script(_RELEASE)
 
     def _key(self, ref: str) -> str:
         """The Redis hash of one model ref."""
@@ -112,6 +119,10 @@ class RedisCircuitBreaker:
         """Claim the one probe of a half-open circuit (always true when closed); false while open or claimed."""
         now = time.time() if now is None else now
         return bool(self._probe(keys=[self._key(ref)], args=[now, self.settings.probe_timeout]))
+
+    def release_probe(self, ref: str) -> None:
+        """Give back a half-open circuit's probe without a verdict: the next caller may probe at once."""
+        self._release(keys=[self._key(ref)])  # a script: never creates the hash of a circuit closed meanwhile
 
     def record_success(self, ref: str, now: float | None = None) -> None:
         """Close the circuit, unless a Retry-After still holds it open."""
@@ -163,6 +174,11 @@ class DatabaseCircuitBreaker:
             if result.rowcount:
                 return True
             return conn.execute(select(c.ref).where(c.ref == ref)).first() is None  # no row: closed
+
+    def release_probe(self, ref: str) -> None:
+        """Give back a half-open circuit's probe without a verdict: the next caller may probe at once."""
+        with self.engine.begin() as conn:
+            conn.execute(update(CircuitState).where(CircuitState.ref == ref).values(probe_until=0.0))
 
     def record_success(self, ref: str, now: float | None = None) -> None:
         """Close the circuit, unless a Retry-After still holds it open."""
@@ -221,6 +237,10 @@ class CachedCircuitStates:
     def try_probe(self, ref: str, now: float | None = None) -> bool:
         """Always asks the shared store: only one process may win the probe."""
         return self.breaker.try_probe(ref, now=now)
+
+    def release_probe(self, ref: str) -> None:
+        """Give back a probe in the shared store (the cached state, half-open, stays true)."""
+        self.breaker.release_probe(ref)
 
 
 def circuit_breaker(app: Flask) -> CachedCircuitStates:

@@ -16,7 +16,7 @@ from tests.fakes.common import (
     count_prompt_tokens,
     split_tokens,
 )
-from tests.fakes.faults import play_tokens, retry_after_headers
+from tests.fakes.faults import play_textless_chunks, play_tokens, retry_after_headers
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -84,6 +84,9 @@ class FakeAnthropic(FakeServer):
         event("message_start", {"message": self._message(model, [], None, input_tokens, 1)})
         event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
         event("ping", {})
+        empty_delta = {"index": 0, "delta": {"type": "text_delta", "text": ""}}
+        if not play_textless_chunks(handler, fault, lambda: event("content_block_delta", empty_delta)):
+            return
         completed = play_tokens(
             handler,
             tokens,

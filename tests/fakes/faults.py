@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 class Fault:
     """Something going wrong with one request: an error status, a stall, a cut or malformed stream, slow tokens."""
 
-    kind: str  # status | stall | cut | end_early | malformed | error_event | slow
+    kind: str  # status | stall | cut | end_early | malformed | error_event | slow | textless
     status: int = 0
     retry_after: str | None = None
     seconds: float = 0.0
@@ -65,6 +65,12 @@ class Fault:
         return cls("error_event", status=status, after_tokens=tokens)
 
     @classmethod
+    def textless_chunks(cls, seconds: float) -> Fault:
+        """Before the first token, send chunks without text for this long, a few each second (OpenAI: reasoning-only
+        deltas; Anthropic: empty text deltas), as a reasoning model or a keepalive-sending proxy does."""
+        return cls("textless", seconds=seconds)
+
+    @classmethod
     def slow(cls, per_token: float) -> Fault:
         """Wait this long before every token."""
         return cls("slow", seconds=per_token)
@@ -94,6 +100,21 @@ def play_tokens(handler: Handler, tokens: list[str], fault: Fault | None, send_t
         if fault is not None and fault.kind == "slow" and not handler.pause(fault.seconds):
             return False
         send_token(tokens[index])
+    return True
+
+
+TEXTLESS_CHUNK_EVERY = 0.1  # seconds between the chunks of a `textless` fault
+
+
+def play_textless_chunks(handler: Handler, fault: Fault | None, send_textless) -> bool:
+    """Apply a `textless` fault: send_textless() every TEXTLESS_CHUNK_EVERY seconds for its duration; False when the
+    server is stopping."""
+    if fault is None or fault.kind != "textless":
+        return True
+    for _ in range(max(1, round(fault.seconds / TEXTLESS_CHUNK_EVERY))):
+        if not handler.pause(TEXTLESS_CHUNK_EVERY):
+            return False
+        send_textless()
     return True
 
 

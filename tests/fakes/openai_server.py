@@ -18,7 +18,7 @@ from tests.fakes.common import (
     count_prompt_tokens,
     split_tokens,
 )
-from tests.fakes.faults import play_tokens, retry_after_headers
+from tests.fakes.faults import play_textless_chunks, play_tokens, retry_after_headers
 
 AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_api_key", 403: "permission_denied", 429: "rate_limit"}
@@ -80,6 +80,8 @@ class FakeOpenAI(FakeServer):
             return json.dumps(self._envelope("chat.completion.chunk", model, choices=[choice]))
 
         handler.send_event(chunk({"role": "assistant", "content": ""}))
+        if not play_textless_chunks(handler, fault, lambda: handler.send_event(chunk({"reasoning_content": "hmm "}))):
+            return
         completed = play_tokens(
             handler,
             tokens,
