@@ -287,13 +287,14 @@ class Dispatcher:
                     if error.retryable:
                         continue
                     raise stop_error(decision, error) from None
-                except GeneratorExit:  # the caller went away: account for what was generated
-                    # Providers report usage only at the end of a stream: estimate what the cut one generated.
+                except BaseException as stop:
+                    # Cut by the caller going away (GeneratorExit; a gevent Timeout or GreenletExit while it waits),
+                    # the worker stopping, or a bug: what was generated is metered all the same. Providers report
+                    # usage only at the end of a stream, so the cut one's is estimated from the text received.
                     partial = usage_or_estimate(usage, request.chat.messages, "".join(texts), False) if texts else None
-                    run.finish(model if texts else None, partial, "cancelled", "cancelled")
-                    self.attempt_abandoned(decision, model, answered=bool(texts))
-                    raise
-                except BaseException:  # the caller gone while waiting (a gevent Timeout, the worker stopping) or a bug
+                    bug = isinstance(stop, Exception)  # the others (GeneratorExit, Timeout...) are BaseExceptions
+                    outcome, code = ("failed", "internal_error") if bug else ("cancelled", "cancelled")
+                    run.finish(model if texts else None, partial, outcome, code)
                     self.attempt_abandoned(decision, model, answered=bool(texts))
                     raise
                 finally:

@@ -287,6 +287,19 @@ def test_a_caller_that_goes_away_right_after_meta_pays_for_the_first_text(app, s
     assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
 
 
+@pytest.mark.parametrize(("stop", "outcome"), [(KeyboardInterrupt, "cancelled"), (RuntimeError, "failed")])
+def test_a_stream_cut_by_anything_after_text_pays_for_what_was_generated(app, servers, stop, outcome):
+    """Not only the caller's GeneratorExit: a stream stopped while it waits (a gevent Timeout, the worker stopping)
+    or by a bug after text arrived is metered from the text received, with the model that gave it."""
+    stream = dispatcher(app).stream(call())
+    assert next(stream)[0] == "meta"
+    with pytest.raises(stop):
+        stream.throw(stop())
+    run = runs()[0]
+    assert (run.outcome, run.model) == (outcome, "gpt-test") and run.output_tokens > 0
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
+
+
 @pytest.mark.parametrize("retry_after", ["nan", "inf", "1e12", "-5"])
 def test_an_absurd_retry_after_still_falls_back_and_opens_the_circuit_for_a_bounded_time(app, servers, retry_after):
     """A throttled model's Retry-After is the provider's to choose: nonsense must neither break the call nor shut a
