@@ -26,6 +26,24 @@ def test_every_failing_field_is_listed_without_echoing_values():
     assert "secret-value" not in str(errors)
 
 
+@pytest.mark.parametrize(
+    ("rule", "value", "message"),
+    [
+        ({"type": "integer", "minimum": 1}, 0, "is less than the minimum of 1"),
+        ({"type": "integer", "maximum": 10}, 9_999_000, "is greater than the maximum of 10"),
+        ({"type": "string", "minLength": 5}, "abc", "is shorter than 5 characters"),
+        ({"type": "string", "maxLength": 3}, "secret-value", "is longer than 3 characters"),
+        ({"type": "array", "maxItems": 1}, ["secret-value", "x"], "has more than 1 items"),
+        ({"type": "string", "pattern": "^[a-z]+$"}, "secret-value 9", "does not match the pattern ^[a-z]+$"),
+    ],
+)
+def test_a_broken_bound_names_the_limit_never_the_value(rule, value, message):
+    """The admin console and the add-in show these beside the field: readable, and without the value sent."""
+    errors = input_errors({"type": "object", "properties": {"field": rule}}, {"field": value})
+    assert errors == [{"field": "field", "message": message}]
+    assert "secret-value" not in str(errors) and "9999000" not in str(errors)
+
+
 def test_either_field_alternatives_are_named():
     """summarize takes a selection or a whole document: neither names both."""
     errors = input_errors(SKILLS["summarize"].spec.input_schema, {"length": "short"})

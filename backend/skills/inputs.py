@@ -49,6 +49,21 @@ def input_errors(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
     return unique
 
 
+# What a broken bound says: the schema's limit, never the value that broke it.
+BOUND_MESSAGES = {
+    "minimum": "is less than the minimum of {}",
+    "maximum": "is greater than the maximum of {}",
+    "exclusiveMinimum": "must be greater than {}",
+    "exclusiveMaximum": "must be less than {}",
+    "minLength": "is shorter than {} characters",
+    "maxLength": "is longer than {} characters",
+    "minItems": "has fewer than {} items",
+    "maxItems": "has more than {} items",
+    "pattern": "does not match the pattern {}",
+    "format": "is not a valid {}",
+}
+
+
 def _describe(error) -> str:
     """A message naming the rule broken, without echoing document text (jsonschema's messages quote values)."""
     rule, expected = error.validator, error.validator_value
@@ -56,8 +71,8 @@ def _describe(error) -> str:
         return f"must be of type {expected}"
     if rule == "enum":
         return "must be one of " + ", ".join(json.dumps(v) for v in expected)
-    if rule in ("maxLength", "minLength", "maxItems", "minItems", "maximum", "minimum", "pattern", "format"):
-        return f"violates {rule} {expected}"
+    if rule in BOUND_MESSAGES:
+        return BOUND_MESSAGES[rule].format(expected)
     if rule == "anyOf" and all(set(option) == {"required"} for option in expected):
         return "needs one of the fields: " + ", ".join(name for option in expected for name in option["required"])
     if rule == "additionalProperties":
