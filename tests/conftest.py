@@ -95,3 +95,12 @@ def each_backend_url(request, tmp_path) -> str:
     if request.param == "postgresql":
         return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'each-backend.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def sdks_loaded() -> None:
+    """The provider SDKs and SK connectors imported, as a worker preloads them: a timing test that runs first in its
+    process must measure the call, not seconds of first imports inside its timed window."""
+    from backend.providers import preload_sdks
+
+    preload_sdks()

@@ -13,6 +13,9 @@ from tests.fakes.harness import TEST_KEY, chat, collect, complete_or_error, make
 REPLY = "The quick brown fox jumps over the lazy dog"
 
 
+pytestmark = pytest.mark.usefixtures("sdks_loaded")  # timing tests: no first imports in the window
+
+
 @pytest.fixture
 def server():
     """A fake Anthropic server for one test."""

@@ -15,6 +15,9 @@ KINDS = ["openai", "azure_openai", "selfhosted"]
 REPLY = "The quick brown fox jumps over the lazy dog"
 
 
+pytestmark = pytest.mark.usefixtures("sdks_loaded")  # timing tests: no first imports in the window
+
+
 @pytest.fixture
 def server():
     """A fake OpenAI server for one test."""
@@ -169,14 +172,6 @@ def test_chunks_without_text_do_not_hold_off_the_first_token_timeout(kind, serve
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_textless_chunks_within_the_first_token_timeout_are_harmless(kind, server):
-    provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=1.5, total=10))
-    server.script(fault=Fault.textless_chunks(0.3))
-    result = run(provider, lambda: collect(provider, model, chat()))
-    assert result.error is None and result.text == REPLY
-
-
-@pytest.mark.parametrize("kind", KINDS)
 def test_non_streamed_call_past_the_total_timeout_times_out(kind, server):
     provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=0.2, total=0.6))
     server.script(fault=Fault.stall(3.0))
@@ -186,10 +181,18 @@ def test_non_streamed_call_past_the_total_timeout_times_out(kind, server):
     assert 0.5 < time.monotonic() - started < 2.5
 
 
+@pytest.mark.parametrize(
+    ("fault", "timeouts"),
+    [
+        (Fault.slow(0.05), Timeouts(connect=1, first_token=1, total=5)),  # slow tokens
+        (Fault.textless_chunks(0.3), Timeouts(connect=1, first_token=1.5, total=10)),  # text-less chunks, then text
+    ],
+    ids=["slow_tokens", "textless_chunks"],
+)
 @pytest.mark.parametrize("kind", KINDS)
-def test_slow_tokens_within_the_limits_arrive_complete(kind, server):
-    provider, model = provider_on(kind, server, timeouts=Timeouts(connect=1, first_token=1, total=5))
-    server.script(fault=Fault.slow(0.05))
+def test_delays_within_the_limits_leave_the_answer_complete(kind, server, fault, timeouts):
+    provider, model = provider_on(kind, server, timeouts=timeouts)
+    server.script(fault=fault)
     result = run(provider, lambda: collect(provider, model, chat()))
     assert result.error is None and result.text == REPLY
 
