@@ -63,16 +63,22 @@ def chunk_paragraphs(paragraphs: list[str], max_tokens: int, count_tokens: Token
     return chunks
 
 
-def _fits(text: str, max_tokens: int, count_tokens: TokenCounter) -> bool:
-    """True when the text and a separator fit in max_tokens.
+def _tokens_with_separator(text: str, max_tokens: int, count_tokens: TokenCounter) -> int | None:
+    """The text's tokens plus a separator's, or None for a text too long to count, which is taken not to fit.
 
-    A text of more than MAX_CHARS_PER_TOKEN characters per allowed token is taken not to fit without counting it:
-    the tokenizer refuses very long texts (backend.routing.tokens.LONGEST_TEXT), and the answer only decides
-    whether the text is split further, which is always safe.
+    A text of more than MAX_CHARS_PER_TOKEN characters per allowed token is not counted: the tokenizer refuses very
+    long texts (backend.routing.tokens.LONGEST_TEXT), and the answer only decides whether the text is split further,
+    which is always safe.
     """
     if len(text) > min(max_tokens * MAX_CHARS_PER_TOKEN, LONGEST_COUNTED_TEXT):
-        return False
-    return count_tokens(text) + 2 <= max_tokens
+        return None
+    return count_tokens(text) + 2
+
+
+def _fits(text: str, max_tokens: int, count_tokens: TokenCounter) -> bool:
+    """True when the text and a separator fit in max_tokens."""
+    tokens = _tokens_with_separator(text, max_tokens, count_tokens)
+    return tokens is not None and tokens <= max_tokens
 
 
 def _fit(paragraph: str, max_tokens: int, count_tokens: TokenCounter) -> list[str]:
@@ -82,7 +88,8 @@ def _fit(paragraph: str, max_tokens: int, count_tokens: TokenCounter) -> list[st
     pieces: list[str] = []
     last_tokens = max_tokens  # tokens of pieces[-1] with its separator; nothing is joined to a group of words
     for unit in _SENTENCE_END.split(paragraph):
-        if not _fits(unit, max_tokens, count_tokens):
+        unit_tokens = _tokens_with_separator(unit, max_tokens, count_tokens)
+        if unit_tokens is None or unit_tokens > max_tokens:
             pieces.extend(_split_words(unit, max_tokens, count_tokens))
             last_tokens = max_tokens
             continue
@@ -93,7 +100,7 @@ def _fit(paragraph: str, max_tokens: int, count_tokens: TokenCounter) -> list[st
             last_tokens += joined
         else:
             pieces.append(unit)
-            last_tokens = count_tokens(unit) + 2
+            last_tokens = unit_tokens
     return pieces
 
 
