@@ -1,4 +1,5 @@
-"""Encryption at rest for stored secrets (provider keys, token caches), keyed from SWITCHBOARD_SECRET_KEY."""
+"""Encryption at rest for stored secrets (provider keys, token caches), and the keys derived from
+SWITCHBOARD_SECRET_KEY for other purposes."""
 
 from __future__ import annotations
 
@@ -17,10 +18,18 @@ class SecretDecryptionError(Exception):
     """A stored secret could not be decrypted: the secret key changed or the value was tampered with."""
 
 
+def derive_key(secret_key: str, purpose: bytes) -> bytes:
+    """Derive 32 key bytes for one purpose from the operator's secret key with HKDF-SHA256.
+
+    Each purpose label yields an unrelated key, so no use of the secret key can be turned against another.
+    """
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose)
+    return hkdf.derive(secret_key.encode("utf-8"))
+
+
 def derive_fernet_key(secret_key: str) -> bytes:
     """Derive a Fernet key (32 bytes, urlsafe base64) from the operator's secret key with HKDF-SHA256."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_PURPOSE)
-    return base64.urlsafe_b64encode(hkdf.derive(secret_key.encode("utf-8")))
+    return base64.urlsafe_b64encode(derive_key(secret_key, _KEY_PURPOSE))
 
 
 class SecretBox:
@@ -75,3 +84,8 @@ def secret_box() -> SecretBox:
     """The SecretBox of the current app."""
     fallbacks = fallback_keys(current_app.config.get("SECRET_KEY_FALLBACKS"))
     return SecretBox(current_app.config["SECRET_KEY"], fallbacks)
+
+
+def configured_secret_keys() -> list[str]:
+    """The current app's secret key first, then its fallbacks (previous keys, still accepted after a rotation)."""
+    return [current_app.config["SECRET_KEY"], *fallback_keys(current_app.config.get("SECRET_KEY_FALLBACKS"))]

@@ -128,6 +128,12 @@ def test_a_queued_job_documents_its_location_header(spec):
     assert "headers" not in spec["paths"]["/api/jobs/{job_id}/cancel"]["post"]["responses"]["202"]
 
 
+def test_a_reused_idempotency_key_is_documented_as_409_in_the_error_shape(spec):
+    """POST /api/jobs answers 409 idempotency_key_reused for a key already used for a different request."""
+    conflict = spec["paths"]["/api/jobs"]["post"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
 def test_reading_the_settings_documents_no_answer_only_a_change_can_give(spec):
     tenant = spec["paths"]["/api/admin/tenant"]
     assert {"409", "422"} <= set(tenant["patch"]["responses"])

@@ -48,7 +48,7 @@ JOB_ERRORS = {404: "No such job (or not yours)"}
 @bp.post("")
 @authenticated
 @describe(
-    "Queue a long-running skill; the same idempotency_key returns the same job.",
+    "Queue a long-running skill; the same idempotency_key with the same request returns the same job.",
     request=CREATE_SCHEMA,
     response=JOB_SCHEMA,
     headers={"Location": "The job's URL, to poll"},
@@ -56,6 +56,7 @@ JOB_ERRORS = {404: "No such job (or not yours)"}
         202: "Queued",
         403: "Skill disabled",
         404: "No such skill",
+        409: "idempotency_key already used for a different request",
         413: "Input too large",
         422: "Input fails the skill's schema",
     },

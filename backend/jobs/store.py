@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.jobs.request_fingerprint import is_same_request, request_fingerprint
 from backend.models import Job
 from backend.models.columns import utcnow
 
@@ -32,11 +33,17 @@ def decompress_input(blob: bytes) -> Any:
 def create_job(
     tenant_id: str, user_id: str, skill_id: str, job_input: Any, options: dict, idempotency_key: str | None
 ) -> tuple[Job, bool]:
-    """Queue a job, or return the caller's job with the same idempotency key; True when it is new."""
+    """Queue a job, or return the caller's job with the same idempotency key; True when it is new.
+
+    A key already used for a different request (skill, input or options) is refused with 409: its job would not
+    process this request's document, and the caller must know.
+    """
+    fingerprint = None
     if idempotency_key:
         existing = _by_idempotency_key(tenant_id, user_id, idempotency_key)
         if existing is not None:
-            return existing, False
+            return _repeated_request(existing, skill_id, job_input, options), False
+        fingerprint = request_fingerprint(skill_id, job_input, options)
     days = int(current_app.config.get("JOB_RETENTION_DAYS", 30))
     job = Job(
         tenant_id=tenant_id,
@@ -44,6 +51,7 @@ def create_job(
         skill_id=skill_id,
         options=options,
         idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
         input_compressed=compress_input(job_input),
         expires_at=datetime.now(UTC) + timedelta(days=days),
     )
@@ -51,13 +59,21 @@ def create_job(
     try:
         db.session.commit()
     except IntegrityError:
-        # Two requests with the same key raced; the other one won, and its job is the answer.
+        # Two requests with the same key raced; the other one won, and its job is the answer if it is this request.
         db.session.rollback()
-        existing = _by_idempotency_key(tenant_id, user_id, idempotency_key)
+        existing = _by_idempotency_key(tenant_id, user_id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return existing, False
+        return _repeated_request(existing, skill_id, job_input, options), False
     return job, True
+
+
+def _repeated_request(existing: Job, skill_id: str, job_input: Any, options: dict) -> Job:
+    """The job already made with this idempotency key, if this request is the one it was made for; else 409."""
+    if not is_same_request(existing.request_fingerprint, skill_id, job_input, options):
+        # No document text here or in the logs: the message names the key's misuse, not the request.
+        raise ApiError(409, "idempotency_key_reused", "This idempotency key was already used for a different request.")
+    return existing
 
 
 def _by_idempotency_key(tenant_id: str, user_id: str, key: str | None) -> Job | None:

@@ -31,6 +31,9 @@ class Job(Base):
     progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # What the key was used for: an HMAC of skill, input and options (backend/jobs/request_fingerprint.py). It
+    # outlives the purged input so the key keeps its meaning; NULL on jobs made before it existed (matches any).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     options: Mapped[dict[str, Any]] = json_column()
     input_compressed: Mapped[bytes | None] = mapped_column(LargeBinary)
     output: Mapped[Any | None] = json_column(default=None, nullable=True)
