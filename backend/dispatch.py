@@ -9,6 +9,7 @@ Once a stream has yielded text, nothing is retried: the partial usage is recorde
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -143,6 +144,15 @@ class CallAccounting:
         return record.cost_usd
 
 
+def prompt_texts(chat: ChatRequest) -> list[str]:
+    """What a call sends that the model counts as prompt: its messages and, for structured output, the JSON schema
+    (the providers put it in the request; a large one would otherwise escape the context check and the hold)."""
+    texts = [message.content for message in chat.messages]
+    if chat.json_schema is not None:
+        texts.append(json.dumps(chat.json_schema, separators=(",", ":")))
+    return texts
+
+
 class Dispatcher:
     """Everything one tenant's calls go through; cheap to build per request."""
 
@@ -169,7 +179,7 @@ class Dispatcher:
     def admit(self, request: DispatchRequest) -> CallAccounting:
         """Rate limits, routing and the budget hold; raises the matching ApiError (nothing held) when refused."""
         chat = request.chat
-        prompt_tokens = count_prompt_tokens(m.content for m in chat.messages)
+        prompt_tokens = count_prompt_tokens(prompt_texts(chat))
         check_rate_limits(self.app, request.tenant_id, request.user_id, self.policy.rate_limits,
                           tokens=prompt_tokens + chat.max_output_tokens)  # fmt: skip
         need = RoutingNeed(request.skill_id, request.sensitivity, prompt_tokens, chat.max_output_tokens,

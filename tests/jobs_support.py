@@ -102,7 +102,7 @@ def worker_env(config: dict, extra: dict | None = None) -> dict[str, str]:
         if config.get(key):
             env[f"SWITCHBOARD_{key}"] = str(config[key])
     for key, value in config.items():
-        if key.startswith(("JOB_", "CELERY_", "CIRCUIT_")) and value is not None:
+        if key.startswith(("JOB_", "CELERY_", "CIRCUIT_", "BUDGET_")) and value is not None:
             env[f"SWITCHBOARD_{key}"] = str(value)
     env.update({key: str(value) for key, value in (extra or {}).items()})
     return env

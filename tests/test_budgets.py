@@ -5,10 +5,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from backend.database import Base, build_engine
 from backend.metering.budgets import (
@@ -113,3 +115,65 @@ def test_fifty_parallel_requests_never_push_spend_past_budget_plus_one_request(b
     assert outcomes.count("exhausted") >= 40
     assert usage["reserved_usd"] == 0
     assert usage["spent_usd"] <= Decimal("1.00") + Decimal(estimate) / 1_000_000
+
+
+def test_a_hold_never_settled_expires_and_the_sweep_gives_its_room_back(budgets):
+    """A process killed mid-call never settles: its hold is released once it expires, not at the month's end."""
+    limits = {"tenant_monthly_usd": 0.1}
+    budgets.reserve("t1", "u1", 80_000, limits, now=NOW)  # its process dies: no settle
+    with pytest.raises(BudgetExhausted):
+        budgets.reserve("t1", "u2", 80_000, limits, now=NOW)
+    assert budgets.release_expired_holds(now=NOW + timedelta(seconds=3599)) == 0, "a call may still be running"
+    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == Decimal("0.08")
+    later = NOW + timedelta(seconds=3601)
+    assert budgets.release_expired_holds(now=later) == 1
+    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal(0), "reserved_usd": Decimal(0)}
+    assert budgets.usage("t1", "u1", period="2026-11")["reserved_usd"] == 0
+    budgets.reserve("t1", "u2", 80_000, limits, now=later)  # the room is back
+    assert budgets.release_expired_holds(now=later) == 0, "released once"
+
+
+def test_a_call_that_outlives_its_hold_is_charged_once_and_nothing_is_released_twice(budgets):
+    held = budgets.reserve("t1", "u1", 60_000, {}, now=NOW)
+    assert budgets.release_expired_holds(now=NOW + timedelta(hours=2)) == 1
+    budgets.settle(held, Decimal("0.05"))  # the call ends after all
+    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.05"), "reserved_usd": Decimal(0)}
+    settled = budgets.reserve("t1", "u1", 60_000, {}, now=NOW)
+    budgets.settle(settled, Decimal("0.01"))
+    assert budgets.release_expired_holds(now=NOW + timedelta(hours=2)) == 0, "a settled hold has no row left"
+    assert budgets.usage("t1", "u1", period="2026-11") == {"spent_usd": Decimal("0.06"), "reserved_usd": Decimal(0)}
+
+
+def test_settlements_racing_sweeps_release_each_hold_exactly_once(budgets):
+    """Twenty expired holds, settled by their calls while three sweepers run: no counter goes below zero."""
+    holds = [budgets.reserve("t1", f"u{i % 4}", 10_000, {}, now=NOW) for i in range(20)]
+    start = threading.Barrier(23)
+
+    def settle(held) -> None:
+        start.wait()
+        budgets.settle(held, Decimal("0.001"))
+
+    def sweep() -> None:
+        start.wait()
+        budgets.release_expired_holds(now=NOW + timedelta(hours=2))
+
+    threads = [threading.Thread(target=settle, args=(h,)) for h in holds] + [
+        threading.Thread(target=sweep) for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.020"), "reserved_usd": Decimal(0)}
+    for user in range(4):
+        assert budgets.usage("t1", f"u{user}", period="2026-11")["reserved_usd"] == 0
+
+
+def test_a_hold_whose_row_cannot_be_stored_is_taken_back(budgets):
+    """The counters are held first; should the hold's row then fail, the amount is given back and the call refused."""
+    with budgets.engine.begin() as conn:
+        conn.execute(text("DROP TABLE budget_holds"))
+    with pytest.raises(DBAPIError):
+        budgets.reserve("t1", "u1", 60_000, {"tenant_monthly_usd": 1.0}, now=NOW)
+    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == 0
+    assert budgets.usage("t1", "u1", period="2026-11")["reserved_usd"] == 0

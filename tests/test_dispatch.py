@@ -299,3 +299,17 @@ def test_evicting_a_provider_instance_never_cuts_its_calls_in_flight(app, server
     while evicted._client is not None and time.monotonic() < deadline:  # closed on the loop once the call ended
         time.sleep(0.01)
     assert evicted._client is None
+
+
+def test_a_structured_output_schema_counts_as_prompt_tokens(app, servers):
+    """The schema goes to the model with the prompt: a large one is counted against the limits, the context window
+    and the budget hold like the messages (here, a tokens-per-minute limit that the messages alone fit)."""
+    openai, _ = servers
+    limited = dispatcher(app, rate_limits={"user_tokens_per_minute": 1500})
+    schema = {"type": "object", "properties": {f"field_number_{i}": {"type": "string"} for i in range(300)}}
+    request = call()
+    request.chat.json_schema = schema
+    with pytest.raises(ApiError) as caught:
+        limited.complete(request)
+    assert (caught.value.status, caught.value.code) == (413, "input_too_large") and not openai.requests
+    assert limited.complete(call()).text == REPLY

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
-from backend.jobs.execute import BUSY, execute_job
+from backend.jobs.claim import BUSY
+from backend.jobs.execute import execute_job
 from backend.jobs.model_calls import job_step_callers
 from backend.jobs.store import create_job
 from backend.models import Job, JobStep, SkillRun

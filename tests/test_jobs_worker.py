@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from backend.database import Base
 from backend.extensions import db
+from backend.metering.budgets import budgets_for
 from backend.models import Job, JobStep, SkillRun
 from tests.auth_fixtures import app_config as app_config  # noqa: F401 - the fixture chain: Entra-configured app
 from tests.auth_fixtures import bearer, entra, make_token, signing_key, tenants  # noqa: F401
@@ -88,6 +89,7 @@ def job_config(app_config, tmp_path, model) -> dict:  # noqa: F811
         "JOB_SWEEP_SECONDS": 1,
         "JOB_RETRY_BACKOFF_SECONDS": 0.2,
         "CELERY_POLL_INTERVAL": 0.1,
+        "BUDGET_HOLD_SECONDS": 3,  # the holds of a killed worker's calls expire soon (no call lasts that long)
     }
 
 
@@ -150,6 +152,7 @@ def kill_mid_job_and_resume(app, model, job_config, make_token, tenants, tmp_pat
     client = app.test_client()
     token = make_token(tenants[0])
     env = worker_env(job_config, extra_env)
+    budgets = budgets_for(app)
     first = WorkerProcess(env, tmp_path / "worker-1.log")
     second = None
     try:
@@ -160,6 +163,8 @@ def kill_mid_job_and_resume(app, model, job_config, make_token, tenants, tmp_pat
         assert job_row(app, job_id).status == "running"
         second = WorkerProcess(env, tmp_path / "worker-2.log")
         wait_for(lambda: job_row(app, job_id).status in ("succeeded", "failed"), 90, what="the job to end")
+        if job_config["JOB_SWEEP_SECONDS"]:  # the holds of the calls lost with the killed worker expire: released
+            wait_for(lambda: budgets.usage(tenants[0])["reserved_usd"] == 0, 30, what="the lost calls' holds")
     finally:
         if second is not None:
             second.stop()
@@ -178,8 +183,16 @@ def kill_mid_job_and_resume(app, model, job_config, make_token, tenants, tmp_pat
     assert steps <= calls <= steps + 2 * job_config["JOB_CONCURRENCY"]
     assert job.attempts == 2
     assert len(finished_lines(first, second, job_id=job_id)) == 1, "the job reached `succeeded` exactly once"
+    # The budget charged what the usage records show: once per stored step, never for a call lost with the worker.
+    assert budgets.usage(tenants[0])["spent_usd"] == metered_cost(app, tenants[0]) > 0
     response = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
     assert response["status"] == "succeeded" and response["usage"]["calls"] == steps
+
+
+def metered_cost(app, tenant_id: str):
+    """What the tenant's usage records add up to."""
+    with app.app_context():
+        return db.session.scalar(select(func.sum(SkillRun.cost_usd)).where(SkillRun.tenant_id == tenant_id))
 
 
 def test_sigkilled_worker_on_the_sqla_broker_is_swept_and_resumed(job_config, model, make_token, tenants, tmp_path):  # noqa: F811

@@ -1,10 +1,11 @@
 """The model call behind each job step: E2's dispatcher (routing, circuits, budgets, fallbacks), made awaitable.
 
-`Dispatcher.complete` records its SkillRun itself, in a transaction of its own. A job step must instead store its
-metering in the same transaction as the step (backend.jobs.runner), or a worker dying between the two would meter a
-step twice when the job resumes. So the same fallback loop runs here on the bridge loop, with awaited provider calls
-(which a cancel aborts), and hands the SkillRun fields back to the runner instead of inserting them. A call that
-fails or is cancelled is recorded at once (it cost nothing, and no step will carry it).
+`Dispatcher.complete` records its SkillRun and settles its budget hold itself. A job step must instead store both in
+the same transaction as the step (backend.jobs.runner), or a worker dying between them would meter and charge a step
+twice when the job resumes (a hold it never settled expires: backend.metering.budgets). So the same fallback loop
+runs here on the bridge loop, with awaited provider calls (which a cancel aborts), and hands the SkillRun fields and
+the settlement back to the runner. A call that fails or is cancelled is recorded at once (it cost nothing, and no
+step will carry it).
 
 Switch the factory with JOB_STEP_CALLERS = "module:function" (for instance to a dispatch-layer version).
 """
@@ -12,6 +13,7 @@ Switch the factory with JOB_STEP_CALLERS = "module:function" (for instance to a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import time
 from collections.abc import Callable
@@ -98,10 +100,10 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
             record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model,
                                usage=completion.usage, latency_ms=elapsed, time_to_first_token_ms=elapsed,
                                routing=decision.to_json(), job_id=request.job_id)  # fmt: skip
-            # Settle the budget hold now; the SkillRun row is written with the step (run.finished stops finish()).
+            # The SkillRun and the budget settlement are stored with the step (run.finished stops finish()).
             run.finished = True
-            await asyncio.to_thread(run.budgets.settle, run.hold, record.cost_usd)
-            return StepOutcome(completion.text, [skill_run_fields(record)])
+            settle = functools.partial(run.budgets.settle, run.hold, record.cost_usd)
+            return StepOutcome(completion.text, [skill_run_fields(record)], [settle])
         raise all_failed(decision)
     except ApiError as failure:
         await asyncio.to_thread(run.finish, None, None, "failed", failure.code)

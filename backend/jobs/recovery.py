@@ -3,8 +3,8 @@
 The embedded sqla broker never redelivers a message whose worker died (it hides a message when it is delivered and
 acks in memory), and any broker can lose a message that was never acknowledged by its sender. Each worker therefore
 sweeps every JOB_SWEEP_SECONDS, and operators can run `switchboard jobs requeue`. Redelivery is always safe: steps
-are stored, and the claim in backend.jobs.execute lets only one delivery run a job. Takeovers are bounded: a job
-started JOB_MAX_ATTEMPTS times is failed (backend.jobs.execute.fail_if_attempts_exhausted), by the sweep or the claim.
+are stored, and the claim in backend.jobs.claim lets only one delivery run a job. Takeovers are bounded: a job
+started JOB_MAX_ATTEMPTS times is failed (backend.jobs.claim.fail_if_attempts_exhausted), by the sweep or the claim.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
     """Queue again running jobs with a heartbeat older than stale_seconds (and queued ones older than
     queued_seconds, if given); returns their ids. A job whose JOB_MAX_ATTEMPTS are used up is failed instead, as
     its next claim would do. Needs an app context."""
-    from backend.jobs.execute import attempts_left, fail_if_attempts_exhausted
+    from backend.jobs.claim import attempts_left, fail_if_attempts_exhausted
     from backend.jobs.submit import enqueue
 
     now = utcnow()
@@ -68,11 +68,15 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
 
 
 def start_sweeper(app: Flask) -> threading.Thread | None:
-    """In a worker's main process: a daemon thread requeueing stale jobs every JOB_SWEEP_SECONDS (0: off)."""
+    """In a worker's main process: a daemon thread that every JOB_SWEEP_SECONDS (0: off) requeues stale jobs and
+    releases the expired budget holds of calls whose process died (web or worker: backend.metering.budgets)."""
+    from backend.metering.budgets import budgets_for
+
     every = float(app.config["JOB_SWEEP_SECONDS"])
     if every <= 0:
         return None
     stale = float(app.config["JOB_STALE_SECONDS"])
+    budgets = budgets_for(app)
 
     def sweep_forever() -> None:
         """Sweep, sleep, repeat, for the life of the worker."""
@@ -80,6 +84,8 @@ def start_sweeper(app: Flask) -> threading.Thread | None:
             try:
                 with app.app_context():
                     requeue_stale_jobs(stale)
+                if released := budgets.release_expired_holds():
+                    log.warning("expired budget holds released", extra={"holds": released})
             except Exception:  # noqa: BLE001 - a sweep failing (database restarting) must not end the thread
                 log.warning("stale job sweep failed", exc_info=True)
             threading.Event().wait(every)

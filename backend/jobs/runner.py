@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import Connection, case, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
@@ -33,10 +33,12 @@ class Step:
 
 @dataclass
 class StepOutcome:
-    """A finished step: its result (stored) and the metering of the call(s) it took (stored with it)."""
+    """A finished step: its result (stored), the metering of the call(s) it took and their budget settlements (run
+    with it, in the same transaction: a worker dying before it commits leaves neither, and the step runs again)."""
 
     result: Any
     runs: list[dict[str, Any]] = field(default_factory=list)
+    settlements: list[Callable[[Connection], None]] = field(default_factory=list)
 
 
 StepCaller = Callable[[Step], Awaitable[StepOutcome]]
@@ -133,19 +135,29 @@ class JobContext:
             return bool(connection.scalar(select(Job.__table__.c.cancel_requested).where(Job.id == self.job.id)))
 
     def _store(self, key: str, outcome: StepOutcome, progress: float, stage: str) -> None:
-        """Store the step, its metering and the progress in one transaction, so a step is never metered twice."""
+        """Store the step, its metering, its budget settlement and the progress in one transaction, so a step is
+        never metered or charged twice, nor charged without its usage record."""
         db.session.add(JobStep(job_id=self.job.id, tenant_id=self.job.tenant_id, key=key, result=outcome.result))
-        for run in outcome.runs:
-            db.session.add(SkillRun(tenant_id=self.job.tenant_id, user_id=self.job.user_id, job_id=self.job.id, **run))
         try:
             db.session.flush()
         except IntegrityError:
-            # Another delivery of this job stored the step first; its metering stands, ours is dropped.
+            # Another delivery of this job stored the step first: ours is dropped, but its call was made and is paid.
             db.session.rollback()
             log.warning("job step stored twice; keeping the first", extra={"job_id": self.job.id, "step": key})
+            self._meter(outcome)
+            db.session.commit()
             return
         db.session.execute(update(Job).where(Job.id == self.job.id).values(**progress_values(progress, stage)))
+        self._meter(outcome)  # last: the budget counters stay locked only until the commit
         db.session.commit()
+
+    def _meter(self, outcome: StepOutcome) -> None:
+        """Add the SkillRuns of the step's calls and settle their budget holds, in the session's transaction."""
+        for run in outcome.runs:
+            db.session.add(SkillRun(tenant_id=self.job.tenant_id, user_id=self.job.user_id, job_id=self.job.id, **run))
+        db.session.flush()
+        for settle in outcome.settlements:
+            settle(db.session.connection())
 
     def check_cancelled(self) -> None:
         """Raise JobCancelled when the owner asked to cancel."""
@@ -160,7 +172,7 @@ class JobContext:
 
 def progress_values(fraction: float, stage: str) -> dict[str, Any]:
     """The job columns that report progress: never lower than what the job already showed (a resumed job replans
-    from its first step), and below 1.0 until it succeeded (backend.jobs.execute.finish sets 1.0)."""
+    from its first step), and below 1.0 until it succeeded (backend.jobs.outcome.finish sets 1.0)."""
     fraction = min(max(fraction, 0.0), RUNNING_PROGRESS_MAX)
     progress = case((Job.progress > fraction, Job.progress), else_=literal(fraction))
     return {"progress": progress, "stage": stage[:200], "updated_at": utcnow()}

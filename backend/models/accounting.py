@@ -25,6 +25,24 @@ class BudgetCounter(Base):
     reserved_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
+class BudgetHold(Base):
+    """One call's reservation while it runs: settled once (the row deleted), or released when it expires.
+
+    A process killed mid-call never settles its holds; without these rows its reservations would stay in
+    `reserved_micros` until the month ends. Deleting the row is what gives the right to release the amount, so the
+    settlement and the sweep of expired holds (backend.metering.budgets) can never both release it.
+    """
+
+    __tablename__ = "budget_holds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    period: Mapped[str] = mapped_column(String(7), nullable=False)
+    micros: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)  # epoch seconds
+
+
 class RateLimitState(Base):
     """One rate limit (requests or tokens of a user or tenant): when all it admitted is paid back (GCRA's TAT)."""
 

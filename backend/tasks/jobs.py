@@ -9,7 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.jobs.execute import BUSY, execute_job
+from backend.jobs.claim import BUSY
+from backend.jobs.execute import execute_job
 from backend.jobs.model_calls import load_step_callers
 from backend.jobs.submit import enqueue
 from backend.models import Job
