@@ -58,7 +58,7 @@ DEFAULTS: dict[str, object] = {
     "CIRCUIT_COOLDOWN_SECONDS": 30.0,  # how long an opened circuit stays open before one probe is let through
     "CIRCUIT_PROBE_TIMEOUT_SECONDS": 60.0,  # how long one half-open probe holds the model before another may try
     "CIRCUIT_STATE_CACHE_SECONDS": 1.0,  # how stale another process's circuit change may be seen (0: never cached)
-    "BUDGET_HOLD_SECONDS": 3600.0,  # a call's budget hold not settled by then (its process died) is released
+    "BUDGET_HOLD_SECONDS": 3600.0,  # a budget hold never settled (its process died) stops counting 1-2x this later
     "REDIS_KEY_PREFIX": "switchboard:",
     # The bundled local model (backend/localmodel.py): llama.cpp server with the packaged Gemma 3 270M.
     "LOCAL_MODEL_PATH": None,  # a GGUF file; None = the packaged Gemma 3 270M

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from backend.database import Base, build_engine
 from backend.metering.budgets import (
@@ -51,10 +49,11 @@ def test_the_estimate_is_the_maximum_cost_of_the_call():
 def test_reserve_then_settle_keeps_the_actual_cost(budgets):
     limits = {"tenant_monthly_usd": 1.0, "user_monthly_usd": 0.5}
     held = budgets.reserve("t1", "u1", 60_000, limits, now=NOW)
-    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal(0), "reserved_usd": Decimal("0.06")}
+    assert budgets.usage("t1", period="2026-11", now=NOW) == {"spent_usd": Decimal(0), "reserved_usd": Decimal("0.06")}
     budgets.settle(held, Decimal("0.0125"))
-    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.0125"), "reserved_usd": Decimal(0)}
-    assert budgets.usage("t1", "u1", period="2026-11")["spent_usd"] == Decimal("0.0125")
+    expected = {"spent_usd": Decimal("0.0125"), "reserved_usd": Decimal(0)}
+    assert budgets.usage("t1", period="2026-11", now=NOW) == expected
+    assert budgets.usage("t1", "u1", period="2026-11", now=NOW)["spent_usd"] == Decimal("0.0125")
 
 
 def test_an_exhausted_budget_is_a_429_with_retry_after_next_month(budgets):
@@ -66,7 +65,7 @@ def test_an_exhausted_budget_is_a_429_with_retry_after_next_month(budgets):
     assert (error.status, error.code, error.details) == (429, "budget_exhausted", {"scope": "user"})
     assert error.headers["Retry-After"] == str(2 * 86_400 + 12 * 3_600)  # until 2026-12-01T00:00Z
     # the failed user reservation rolled back the tenant's hold too
-    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == 0
+    assert budgets.usage("t1", period="2026-11", now=NOW)["reserved_usd"] == 0
     budgets.reserve("t1", "u2", 20_000, limits, now=NOW)  # another user of the same tenant still may
     december = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
     budgets.reserve("t1", "u1", 20_000, limits, now=december)  # a new month starts from zero
@@ -74,7 +73,7 @@ def test_an_exhausted_budget_is_a_429_with_retry_after_next_month(budgets):
 
 def test_no_limit_configured_still_counts_spend(budgets):
     budgets.settle(budgets.reserve("t1", "u1", 5_000_000, {}, now=NOW), Decimal(3))
-    assert budgets.usage("t1", period="2026-11")["spent_usd"] == Decimal(3)
+    assert budgets.usage("t1", period="2026-11", now=NOW)["spent_usd"] == Decimal(3)
 
 
 def test_calendar_month_helpers():
@@ -117,63 +116,46 @@ def test_fifty_parallel_requests_never_push_spend_past_budget_plus_one_request(b
     assert usage["spent_usd"] <= Decimal("1.00") + Decimal(estimate) / 1_000_000
 
 
-def test_a_hold_never_settled_expires_and_the_sweep_gives_its_room_back(budgets):
-    """A process killed mid-call never settles: its hold is released once it expires, not at the month's end."""
+def test_a_hold_never_settled_stops_counting_two_windows_later(budgets):
+    """A process killed mid-call never settles: its hold stops counting after one to two BUDGET_HOLD_SECONDS windows
+    (here an hour; NOW starts a window), not at the month's end."""
     limits = {"tenant_monthly_usd": 0.1}
     budgets.reserve("t1", "u1", 80_000, limits, now=NOW)  # its process dies: no settle
+    for later in (NOW, NOW + timedelta(minutes=119)):  # its window and the next one: a call may still be running
+        with pytest.raises(BudgetExhausted):
+            budgets.reserve("t1", "u2", 80_000, limits, now=later)
+        assert budgets.usage("t1", period="2026-11", now=later)["reserved_usd"] == Decimal("0.08")
+    later = NOW + timedelta(minutes=120)
+    assert budgets.usage("t1", period="2026-11", now=later) == {"spent_usd": Decimal(0), "reserved_usd": Decimal(0)}
+    assert budgets.usage("t1", "u1", period="2026-11", now=later)["reserved_usd"] == 0
+    held = budgets.reserve("t1", "u2", 80_000, limits, now=later)  # the room is back
+    assert budgets.usage("t1", period="2026-11", now=later)["reserved_usd"] == Decimal("0.08"), "counted once"
+    budgets.settle(held, Decimal("0.01"))
+    assert budgets.usage("t1", period="2026-11", now=later) == {"spent_usd": Decimal("0.01"), "reserved_usd": 0}
+
+
+def test_a_call_that_outlives_its_hold_is_charged_and_takes_nothing_from_newer_holds(budgets):
+    old = budgets.reserve("t1", "u1", 60_000, {}, now=NOW)
+    newer = budgets.reserve("t1", "u1", 30_000, {}, now=NOW + timedelta(hours=2))  # the same slot, started afresh
+    budgets.settle(old, Decimal("0.05"))  # the long call ends after all
+    at = NOW + timedelta(hours=2)
+    assert budgets.usage("t1", period="2026-11", now=at) == {
+        "spent_usd": Decimal("0.05"),
+        "reserved_usd": Decimal("0.03"),
+    }
+    budgets.settle(newer, Decimal("0.01"))
+    assert budgets.usage("t1", "u1", period="2026-11", now=at) == {"spent_usd": Decimal("0.06"), "reserved_usd": 0}
+
+
+def test_holds_of_consecutive_windows_count_together_and_settle_to_zero(budgets):
+    """Calls reserved just before and just after a window starts each count, and each settlement releases its own."""
+    limits = {"tenant_monthly_usd": 0.1}
+    first = budgets.reserve("t1", "u1", 40_000, limits, now=NOW - timedelta(seconds=1))
+    second = budgets.reserve("t1", "u2", 40_000, limits, now=NOW)
     with pytest.raises(BudgetExhausted):
-        budgets.reserve("t1", "u2", 80_000, limits, now=NOW)
-    assert budgets.release_expired_holds(now=NOW + timedelta(seconds=3599)) == 0, "a call may still be running"
-    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == Decimal("0.08")
-    later = NOW + timedelta(seconds=3601)
-    assert budgets.release_expired_holds(now=later) == 1
-    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal(0), "reserved_usd": Decimal(0)}
-    assert budgets.usage("t1", "u1", period="2026-11")["reserved_usd"] == 0
-    budgets.reserve("t1", "u2", 80_000, limits, now=later)  # the room is back
-    assert budgets.release_expired_holds(now=later) == 0, "released once"
-
-
-def test_a_call_that_outlives_its_hold_is_charged_once_and_nothing_is_released_twice(budgets):
-    held = budgets.reserve("t1", "u1", 60_000, {}, now=NOW)
-    assert budgets.release_expired_holds(now=NOW + timedelta(hours=2)) == 1
-    budgets.settle(held, Decimal("0.05"))  # the call ends after all
-    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.05"), "reserved_usd": Decimal(0)}
-    settled = budgets.reserve("t1", "u1", 60_000, {}, now=NOW)
-    budgets.settle(settled, Decimal("0.01"))
-    assert budgets.release_expired_holds(now=NOW + timedelta(hours=2)) == 0, "a settled hold has no row left"
-    assert budgets.usage("t1", "u1", period="2026-11") == {"spent_usd": Decimal("0.06"), "reserved_usd": Decimal(0)}
-
-
-def test_settlements_racing_sweeps_release_each_hold_exactly_once(budgets):
-    """Twenty expired holds, settled by their calls while three sweepers run: no counter goes below zero."""
-    holds = [budgets.reserve("t1", f"u{i % 4}", 10_000, {}, now=NOW) for i in range(20)]
-    start = threading.Barrier(23)
-
-    def settle(held) -> None:
-        start.wait()
-        budgets.settle(held, Decimal("0.001"))
-
-    def sweep() -> None:
-        start.wait()
-        budgets.release_expired_holds(now=NOW + timedelta(hours=2))
-
-    threads = [threading.Thread(target=settle, args=(h,)) for h in holds] + [
-        threading.Thread(target=sweep) for _ in range(3)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert budgets.usage("t1", period="2026-11") == {"spent_usd": Decimal("0.020"), "reserved_usd": Decimal(0)}
-    for user in range(4):
-        assert budgets.usage("t1", f"u{user}", period="2026-11")["reserved_usd"] == 0
-
-
-def test_a_hold_whose_row_cannot_be_stored_is_taken_back(budgets):
-    """The counters are held first; should the hold's row then fail, the amount is given back and the call refused."""
-    with budgets.engine.begin() as conn:
-        conn.execute(text("DROP TABLE budget_holds"))
-    with pytest.raises(DBAPIError):
-        budgets.reserve("t1", "u1", 60_000, {"tenant_monthly_usd": 1.0}, now=NOW)
-    assert budgets.usage("t1", period="2026-11")["reserved_usd"] == 0
-    assert budgets.usage("t1", "u1", period="2026-11")["reserved_usd"] == 0
+        budgets.reserve("t1", "u3", 40_000, limits, now=NOW + timedelta(minutes=30))
+    assert budgets.usage("t1", period="2026-11", now=NOW)["reserved_usd"] == Decimal("0.08")
+    budgets.settle(first, Decimal("0.02"))
+    budgets.settle(second, Decimal("0.03"))
+    for at in (NOW, NOW + timedelta(hours=5)):
+        assert budgets.usage("t1", period="2026-11", now=at) == {"spent_usd": Decimal("0.05"), "reserved_usd": 0}

@@ -68,15 +68,11 @@ def requeue_stale_jobs(stale_seconds: float, queued_seconds: float | None = None
 
 
 def start_sweeper(app: Flask) -> threading.Thread | None:
-    """In a worker's main process: a daemon thread that every JOB_SWEEP_SECONDS (0: off) requeues stale jobs and
-    releases the expired budget holds of calls whose process died (web or worker: backend.metering.budgets)."""
-    from backend.metering.budgets import budgets_for
-
+    """In a worker's main process: a daemon thread requeueing stale jobs every JOB_SWEEP_SECONDS (0: off)."""
     every = float(app.config["JOB_SWEEP_SECONDS"])
     if every <= 0:
         return None
     stale = float(app.config["JOB_STALE_SECONDS"])
-    budgets = budgets_for(app)
 
     def sweep_forever() -> None:
         """Sweep, sleep, repeat, for the life of the worker."""
@@ -84,8 +80,6 @@ def start_sweeper(app: Flask) -> threading.Thread | None:
             try:
                 with app.app_context():
                     requeue_stale_jobs(stale)
-                if released := budgets.release_expired_holds():
-                    log.warning("expired budget holds released", extra={"holds": released})
             except Exception:  # noqa: BLE001 - a sweep failing (database restarting) must not end the thread
                 log.warning("stale job sweep failed", exc_info=True)
             threading.Event().wait(every)

@@ -1,5 +1,5 @@
 """Where shared counters live (the app's Redis client when REDIS_URL is set) and how the database ones change:
-idempotent row inserts, all-or-none holds, and the counter statements run as driver SQL."""
+idempotent row inserts, all-or-none charges, and the counter statements run as driver SQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import Connection, CursorResult, Engine, Table, TextClause, text
+from sqlalchemy import Connection, CursorResult, Engine, Table, TextClause
 from sqlalchemy.dialects import postgresql, sqlite
 
 REDIS_KEY = "switchboard.redis"
@@ -65,46 +65,16 @@ def driver_sql(sql: str, dialect: str) -> str:
 _NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
-def hold_within_limits(
-    engine: Engine,
-    table: str,
-    keys: list[dict[str, Any]],
-    column: str,
-    amounts: list[int],
-    limits: list[int],
-    spent_columns: tuple[str, ...] = (),
-) -> bool:
-    """Add amounts[i] to `column` of each row keys[i] (made if missing, with `spent_columns` at 0), all or none:
-    each only where `column` plus `spent_columns` plus the amount stays within limits[i]; return whether all fit.
-
-    ONE statement, a multi-row `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` (PostgreSQL and SQLite
-    3.35+), the rows locked in the order given. On `db.autocommit_engine` it commits on its own, so the rows stay
-    locked only while the database runs it. In a transaction, a row every request of a tenant needs (its budget
-    counter) stayed locked across the round trip to COMMIT, and under gevent until the holder's greenlet ran again,
-    so all of them queued behind one another (bench/overhead.py on PostgreSQL, docs/performance.md). When some row
-    does not fit, what was added to the others is taken back by a second statement; in between, those counters only
-    look fuller, which can refuse a concurrent request but never lets one past a limit. A new row starts at its
-    amount, so the caller refuses an amount above its limit before calling.
-    """
-    key_columns = tuple(keys[0])
-    params: dict[str, Any] = {}
-    for i, (key, amount, limit) in enumerate(zip(keys, amounts, limits, strict=True)):
-        params.update({f"{name}_{i}": value for name, value in key.items()})
-        params[f"amount_{i}"], params[f"limit_{i}"] = amount, limit
-    undo = {
-        tuple(key[name] for name in key_columns): {**key, "amount": amount}
-        for key, amount in zip(keys, amounts, strict=True)
-    }
-    statement = _add_all_sql(table, key_columns, column, spent_columns, len(keys))
-    return charge_all_or_none(engine, statement, params, _take_back_sql(table, key_columns, column), undo)
-
-
 def charge_all_or_none(
     engine: Engine, charge: TextClause, params: dict[str, Any], take_back: TextClause, undo: dict[tuple, dict]
 ) -> bool:
     """Run `charge`, a multi-row upsert that changes only the rows that fit and RETURNs their keys; unless every row
     of `undo` (its parameters for `take_back`, by returned key) was charged, take back the ones that were. Whether
-    all were charged. Each statement commits on its own on the autocommit engine (see hold_within_limits)."""
+    all were charged. On `db.autocommit_engine` each statement commits on its own, so the rows stay locked only while
+    the database runs it: in a transaction, a row every request of a tenant needs (its budget counter) stayed locked
+    across the round trip to COMMIT, and under gevent until the holder's greenlet ran again, so all of them queued
+    behind one another (bench/overhead.py on PostgreSQL, docs/performance.md). Between the two statements the rows
+    charged only look fuller, which can refuse a concurrent request but never lets one past a limit."""
     with engine.begin() as conn:
         charged = {tuple(row) for row in run_counter_statement(conn, charge, params)}
         if len(charged) == len(undo):
@@ -113,32 +83,3 @@ def charge_all_or_none(
         if taken_back:
             run_counter_statement(conn, take_back, taken_back)
     return False
-
-
-@functools.cache
-def _add_all_sql(
-    table: str, key_columns: tuple[str, ...], column: str, spent: tuple[str, ...], rows: int
-) -> TextClause:
-    """The statement of hold_within_limits for this shape (identifiers are ours, never user input)."""
-    names = ", ".join(f'"{name}"' for name in (*key_columns, column, *spent))
-    values = ", ".join(
-        "(" + ", ".join([*(f":{name}_{i}" for name in key_columns), f":amount_{i}", *("0" for _ in spent)]) + ")"
-        for i in range(rows)
-    )
-    match = [" AND ".join(f'excluded."{name}" = :{name}_{i}' for name in key_columns) for i in range(rows)]
-    limit = "CASE " + " ".join(f"WHEN {m} THEN :limit_{i}" for i, m in enumerate(match)) + " END"
-    used = " + ".join(f'{table}."{name}"' for name in (column, *spent))
-    conflict = ", ".join(f'"{name}"' for name in key_columns)
-    returned = ", ".join(f'{table}."{name}"' for name in key_columns)
-    return text(
-        f"INSERT INTO {table} ({names}) VALUES {values} ON CONFLICT ({conflict})"  # noqa: S608 - our identifiers
-        f' DO UPDATE SET "{column}" = {table}."{column}" + excluded."{column}"'
-        f' WHERE {used} + excluded."{column}" <= {limit} RETURNING {returned}'
-    )
-
-
-@functools.cache
-def _take_back_sql(table: str, key_columns: tuple[str, ...], column: str) -> TextClause:
-    """Subtract :amount from `column` of one row (identifiers are ours, never user input)."""
-    match = " AND ".join(f'"{name}" = :{name}' for name in key_columns)
-    return text(f'UPDATE {table} SET "{column}" = "{column}" - :amount WHERE {match}')  # noqa: S608

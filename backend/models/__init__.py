@@ -1,7 +1,7 @@
 """Every table of Switchboard; importing this package registers them all on `Base.metadata`."""
 
 from backend.database import Base
-from backend.models.accounting import BudgetCounter, BudgetHold, CircuitState, RateLimitState
+from backend.models.accounting import BudgetCounter, CircuitState, RateLimitState
 from backend.models.audit import AuditEvent
 from backend.models.jobs import Job, JobStep
 from backend.models.runs import SkillRun
@@ -12,7 +12,6 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BudgetCounter",
-    "BudgetHold",
     "CircuitState",
     "Job",
     "JobStep",

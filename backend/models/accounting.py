@@ -22,25 +22,11 @@ class BudgetCounter(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for the tenant-wide counter
     period: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM", UTC
     spent_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    reserved_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-
-
-class BudgetHold(Base):
-    """One call's reservation while it runs: settled once (the row deleted), or released when it expires.
-
-    A process killed mid-call never settles its holds; without these rows its reservations would stay in
-    `reserved_micros` until the month ends. Deleting the row is what gives the right to release the amount, so the
-    settlement and the sweep of expired holds (backend.metering.budgets) can never both release it.
-    """
-
-    __tablename__ = "budget_holds"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    period: Mapped[str] = mapped_column(String(7), nullable=False)
-    micros: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    expires_at: Mapped[float] = mapped_column(Float, nullable=False, index=True)  # epoch seconds
+    # Reservations of calls in progress, in two slots by time window (backend/metering/budget_statements.py).
+    reserved_0_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    reserved_0_window: Mapped[int] = mapped_column(BigInteger, nullable=False, default=-1)
+    reserved_1_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    reserved_1_window: Mapped[int] = mapped_column(BigInteger, nullable=False, default=-1)
 
 
 class RateLimitState(Base):
