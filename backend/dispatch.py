@@ -8,10 +8,7 @@ Once a stream has yielded text, nothing is retried: the partial usage is recorde
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,22 +20,18 @@ from flask import Flask
 from backend import asyncbridge
 from backend.catalog import Catalog
 from backend.errors import ApiError
-from backend.metering.budgets import Reservation, budgets_for, max_call_micros
+from backend.metering.budgets import budgets_for, max_call_micros
+from backend.metering.call_accounting import CallAccounting
 from backend.metering.ratelimits import check_rate_limits
-from backend.metering.usage import RunRecord, record_run
 from backend.models.columns import new_id
-from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderConfig, ProviderError, Usage
+from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderError, Usage
+from backend.providers.instances import provider_instance
 from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
+from backend.routing.failures import StreamInterrupted, all_failed, attempt_error, stop_error
 from backend.routing.policy import TenantPolicy
 from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
 from backend.routing.tokens import count_prompt_tokens
-
-# Non-retryable provider failures, as the caller sees them: a provider's 401/403 is the tenant admin's to fix.
-STOP_CODES = {"auth": "provider_auth_failed", "client": "provider_rejected_request", "protocol": "provider_bad_answer"}
-MAX_PROVIDER_INSTANCES = 256
-_instances: dict[tuple, Provider] = {}
-_instances_lock = threading.Lock()
 
 
 @dataclass
@@ -69,79 +62,6 @@ class DispatchResult:
     def model_info(self) -> dict[str, str]:
         """The contract's `model` object."""
         return model_info(self.model)
-
-
-class StreamInterrupted(ApiError):
-    """A stream failed after text reached the caller: never retried, never silently truncated."""
-
-    def __init__(self, run_id: str) -> None:
-        super().__init__(502, "stream_interrupted", "The model stopped answering midway.", details={"run_id": run_id})
-
-
-def provider_instance(registry: dict[str, type[Provider]], config: ProviderConfig) -> Provider:
-    """One provider object per configuration and process (its pooled client lives on this process's loop)."""
-    key = (os.getpid(), config.type, config.name, config.owner, config.base_url, config.api_key, config.timeouts,
-           tuple(sorted(config.extra.items())), config.models)  # fmt: skip
-    with _instances_lock:
-        instance = _instances.get(key)
-        if instance is None:
-            if len(_instances) >= MAX_PROVIDER_INSTANCES:  # keys rotate, tenants come and go: drop the oldest
-                oldest = _instances.pop(next(iter(_instances)))
-                # Its calls in flight finish first: aclose() closes the client as the last of them ends.
-                asyncio.run_coroutine_threadsafe(oldest.aclose(), asyncbridge.get_loop())
-            instance = _instances[key] = registry[config.type](config)
-    return instance
-
-
-def attempt_error(model: ModelSpec, error: ProviderError) -> dict[str, Any]:
-    """One failed attempt for the routing record and error details (kind and status only: no text, no key)."""
-    return {"model": model.ref, "error": error.kind, "status": error.status}
-
-
-def all_failed(decision: RoutingDecision) -> ApiError:
-    """502/503/504 all_models_failed: 504 if every attempt timed out, 503 if every one was throttled or none ran."""
-    kinds = {a["error"] for a in decision.attempts}
-    status = 503 if not kinds or kinds <= {"rate_limited", "overloaded", "circuit_half_open_busy"} else 502
-    if kinds and kinds <= {"timeout", "first_token_timeout"}:
-        status = 504
-    details = {"attempts": decision.attempts, "skipped": decision.skipped}
-    return ApiError(status, "all_models_failed", "No allowed model could answer.", details=details)
-
-
-@dataclass
-class CallAccounting:
-    """The accounting of one call in progress; `finish` settles the budget and records the SkillRun exactly once."""
-
-    app: Flask
-    request: DispatchRequest
-    decision: RoutingDecision
-    hold: Reservation
-    budgets: Any
-    run_id: str
-    started: float
-    first_token: float | None = None
-    finished: bool = False
-
-    def finish(self, model: ModelSpec | None, usage: Usage | None, outcome: str, error_code: str | None) -> Decimal:
-        """Settle the hold with the real cost and record the run; later calls do nothing."""
-        request, now = self.request, time.monotonic()
-        ttft = None if self.first_token is None else int((self.first_token - self.started) * 1000)
-        record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model, usage=usage,
-                           outcome=outcome, error_code=error_code, routing=self.decision.to_json(),
-                           job_id=request.job_id, latency_ms=int((now - self.started) * 1000),
-                           time_to_first_token_ms=ttft)  # fmt: skip
-        if self.finished:
-            return record.cost_usd
-        self.finished = True
-        # The SkillRun first, then the settlement, each committed on its own (a transaction around both kept the
-        # tenant's budget row locked across a round trip). Should the process die between the two, the run is
-        # recorded and its hold, which is at least its cost, stays reserved: the budget still counts it. Should the
-        # record fail (a database hiccup), the hold is settled all the same: never left reserved until next month.
-        try:
-            record_run(self.budgets.engine, record, self.run_id)
-        finally:
-            self.budgets.settle(self.hold, record.cost_usd)
-        return record.cost_usd
 
 
 def prompt_texts(chat: ChatRequest) -> list[str]:
@@ -322,12 +242,6 @@ class Dispatcher:
             raise
         finally:
             run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
-
-
-def stop_error(decision: RoutingDecision, error: ProviderError) -> ApiError:
-    """The clean error for a failure that must not be retried (no key, no text: kinds and statuses only)."""
-    code = STOP_CODES.get(error.kind, "provider_error")
-    return ApiError(502, code, "The model provider refused the call.", details={"attempts": decision.attempts})
 
 
 def preload_call_path() -> None:

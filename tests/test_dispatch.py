@@ -12,12 +12,13 @@ from sqlalchemy import select
 from backend import create_app
 from backend.catalog import platform_catalog
 from backend.database import Base
-from backend.dispatch import Dispatcher, DispatchRequest, StreamInterrupted
+from backend.dispatch import Dispatcher, DispatchRequest
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.metering.budgets import budgets_for
 from backend.models import SkillRun
 from backend.providers.base import ChatMessage, ChatRequest
+from backend.routing.failures import StreamInterrupted
 from tests.conftest import add_tenant_with_user
 from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
 from tests.fakes.harness import TEST_KEY, write_two_providers
@@ -51,10 +52,11 @@ def app(tmp_path, app_config, servers, monkeypatch):
 @pytest.fixture
 def own_provider_instances(monkeypatch):
     """An empty provider instance cache for one test; the instances left in it are closed after the test."""
-    from backend import asyncbridge, dispatch
+    from backend import asyncbridge
+    from backend.providers import instances as provider_instances
 
     instances: dict = {}
-    monkeypatch.setattr(dispatch, "_instances", instances)
+    monkeypatch.setattr(provider_instances, "_instances", instances)
     yield instances
     for provider in instances.values():
         asyncbridge.run_sync(provider.aclose())
@@ -247,13 +249,13 @@ def test_a_stream_cut_by_anything_after_text_pays_for_what_was_generated(app, se
 
 def test_a_failed_run_record_still_settles_the_budget_hold(app, servers, monkeypatch):
     """Recording the SkillRun and settling are separate writes: a failing first one must not leave the call's hold
-    (its maximum cost) reserved for the rest of the month."""
-    import backend.dispatch as dispatch_module
+    (its maximum cost) reserved."""
+    from backend.metering import call_accounting
 
     def database_hiccup(*args, **kwargs):
         raise RuntimeError("the database went away for a moment")
 
-    monkeypatch.setattr(dispatch_module, "record_run", database_hiccup)
+    monkeypatch.setattr(call_accounting, "record_run", database_hiccup)
     with pytest.raises(RuntimeError):
         dispatcher(app).complete(call())
     usage = budgets_for(app).usage("t1")
@@ -281,16 +283,15 @@ def test_a_tenant_provider_without_a_base_url_is_a_clean_provider_error(app, ser
 def test_evicting_a_provider_instance_never_cuts_its_calls_in_flight(app, servers, own_provider_instances, monkeypatch):
     """Past MAX_PROVIDER_INSTANCES the oldest instance is dropped; its client is closed only once no call uses it,
     never under a stream in flight (which would fail, and count against a healthy model's circuit)."""
-    from backend import dispatch
-    from backend.providers import PROVIDERS
+    from backend.providers import PROVIDERS, instances
 
     openai, _ = servers
-    monkeypatch.setattr(dispatch, "MAX_PROVIDER_INSTANCES", 1)
+    monkeypatch.setattr(instances, "MAX_PROVIDER_INSTANCES", 1)
     openai.script(fault=Fault.slow(0.05))
     stream = dispatcher(app).stream(call())
     assert next(stream)[0] == "meta"
     [evicted] = own_provider_instances.values()
-    dispatch.provider_instance(PROVIDERS, platform_catalog().providers["claude"])  # evicts the one streaming
+    instances.provider_instance(PROVIDERS, platform_catalog().providers["claude"])  # evicts the one streaming
     assert evicted not in own_provider_instances.values()
     events = list(stream)
     assert events[-1][0] == "done" and events[-1][1].text == REPLY

@@ -96,8 +96,8 @@ def catalog() -> Response:
 def test_provider(name: str) -> Response:
     """Call the provider's first allowed model with a one-token prompt."""
     from backend.catalog import tenant_catalog
-    from backend.dispatch import provider_instance
     from backend.providers import PROVIDERS
+    from backend.providers.instances import provider_instance
 
     merged = tenant_catalog(current_identity().tenant_id)
     config = merged.providers.get(name)

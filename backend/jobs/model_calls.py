@@ -22,11 +22,13 @@ from typing import Any
 from flask import Flask, current_app
 
 from backend.admin.settings import settings_row
-from backend.dispatch import Dispatcher, DispatchRequest, all_failed, provider_instance, stop_error
+from backend.dispatch import Dispatcher, DispatchRequest
 from backend.errors import ApiError
 from backend.jobs.runner import Step, StepCaller, StepFailed, StepOutcome
 from backend.metering.usage import RunRecord, skill_run_fields
 from backend.providers.base import ProviderError
+from backend.providers.instances import provider_instance
+from backend.routing.failures import all_failed, stop_error
 
 # Errors after which trying the same step again later can help (the router already tried every candidate).
 RETRYABLE_CODES = frozenset({"all_models_failed", "rate_limited"})
