@@ -103,6 +103,28 @@ def test_upgrade_downgrade_upgrade(each_backend_url):
     assert schema_drift(each_backend_url) == []
 
 
+def test_budget_counters_keep_their_spend_through_the_hold_windows_migration(each_backend_url):
+    """0004 moves reservations into time-window slots: spend stays; what was still reserved (holds of processes that
+    died, since migrations run with no call in flight) is dropped; the rows then take reservations as new ones do."""
+    upgrade(each_backend_url, "0003")
+    execute(
+        each_backend_url,
+        "INSERT INTO budget_counters (tenant_id, user_id, period, spent_micros, reserved_micros)"
+        " VALUES ('t1', '', '2026-12', 1500000, 70000)",
+    )
+    upgrade(each_backend_url)
+    engine = create_engine(each_backend_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT * FROM budget_counters")).mappings().one()
+    finally:
+        engine.dispose()
+    assert row["spent_micros"] == 1_500_000 and "reserved_micros" not in row
+    assert (row["reserved_0_micros"], row["reserved_0_window"], row["reserved_1_micros"], row["reserved_1_window"]) == (
+        0, -1, 0, -1,
+    )  # fmt: skip
+
+
 def test_foreign_keys_keep_their_on_delete_rules(each_backend_url):
     """Each foreign key reaches the database with its model's ON DELETE rule."""
     upgrade(each_backend_url)
