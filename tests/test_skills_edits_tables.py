@@ -66,3 +66,19 @@ def test_formulas_become_text_unless_allowed_and_changes_are_diffed():
         {"row": 0, "column": 0, "before": "a", "after": "A", "reason": "case"},
         {"row": 1, "column": 1, "before": 2, "after": 3, "reason": ""},
     ]
+
+
+def test_edits_word_cannot_find_are_dropped():
+    """The add-in finds each edit with Word's search, whose text is at most 255 characters and stays within a
+    paragraph: a longer original would fail the whole batch of tracked changes, so it is dropped here."""
+    long_sentence = "This sentence is fine but the model proposed to rewrite all of it " * 5
+    text = long_sentence + "\rSecond paragraph has a tpyo."
+    edits = locate_edits(
+        text,
+        [
+            {"original": long_sentence.strip(), "replacement": "Shorter.", "reason": "style"},
+            {"original": "it \rSecond", "replacement": "it. Second", "reason": "join"},
+            {"original": "tpyo", "replacement": "typo", "reason": "spelling"},
+        ],
+    )
+    assert [e["original"] for e in edits] == ["tpyo"]

@@ -19,10 +19,7 @@ def test_every_failing_field_is_listed_without_echoing_values():
         {"field": "text", "message": "must be of type string"},
         {"field": "tone", "message": 'must be one of "formal", "friendly", "concise", "expand"'},
     ]
-    assert input_errors(schema, {}) == [
-        {"field": "text", "message": "is required"},
-        {"field": "tone", "message": "is required"},
-    ]
+    assert input_errors(schema, {}) == [{"field": "text", "message": "is required"}]  # the tone is optional
     assert "secret-value" not in str(errors)
 
 
@@ -72,7 +69,8 @@ def _oversized(field: str, limit: int) -> object:
 
 @pytest.mark.parametrize("skill_id", sorted(SKILLS))
 def test_every_skill_has_a_limit_and_enforces_it(skill_id):
-    """Document content over the skill's limit is a 413 that points at jobs."""
+    """Document content over the skill's limit is a 413 that points at the skill's job where it has one, else at a
+    shorter selection (a job of a skill with no long-running counterpart does not exist)."""
     spec = SKILLS[skill_id].spec
     field = next(name for name in spec.spotlight if name in spec.input_schema["properties"])
     data = {"text": "x", "tone": "formal", "target_language": "French", "instructions": "do it", "document": "x"}
@@ -83,7 +81,8 @@ def test_every_skill_has_a_limit_and_enforces_it(skill_id):
             check_input(spec, data)
         return
     data[field] = _oversized(field, spec.max_input_chars)
-    with pytest.raises(InputTooLarge, match="POST /api/jobs"):
+    advice = f"'{spec.large_input_job}' instead, as a job: POST /api/jobs" if spec.large_input_job else "shorter"
+    with pytest.raises(InputTooLarge, match=advice):
         check_input(spec, data)
     data[field] = _oversized(field, 10)
     check_input(spec, data)
@@ -100,10 +99,10 @@ def test_routes_answer_422_and_413_in_the_contract_shape(app):
 
     app.register_blueprint(bp)
     client = app.test_client()
-    response = client.post("/probe/translate", json={"text": "hi"})
+    response = client.post("/probe/translate", json={"target_language": "German"})
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "invalid_input"
-    assert response.get_json()["error"]["details"]["fields"] == [{"field": "target_language", "message": "is required"}]
+    assert response.get_json()["error"]["details"]["fields"] == [{"field": "text", "message": "is required"}]
     huge = "word " * 10_000
     response = client.post("/probe/translate", json={"text": huge, "target_language": "German"})
     assert response.status_code == 413
@@ -111,3 +110,30 @@ def test_routes_answer_422_and_413_in_the_contract_shape(app):
     assert body["code"] == "input_too_large" and "word" not in body["message"]
     assert client.post("/probe/translate", json={"text": "hi", "target_language": "German"}).status_code == 200
     assert isinstance(InvalidInput("x", []), Exception)
+
+
+def test_a_conversation_counts_against_the_limit():
+    """ask sends earlier turns with each request: 40 turns of 20,000 characters must not pass as a small input and
+    fail later at the provider; they count with the document."""
+    spec = SKILLS["ask"].spec
+    turns = [{"role": "user", "content": "q" * 10_000}, {"role": "assistant", "content": "a" * 10_000}] * 4
+    data = {"instructions": "And then?", "document": "Short report.", "history": turns}
+    assert document_size(spec, data) == len("Short report.") + 80_000
+    with pytest.raises(InputTooLarge) as caught:
+        check_input(spec, data)
+    assert "conversation" in caught.value.message
+
+
+def test_the_422_message_names_the_fields_without_their_values():
+    """The pane shows the message only: it lists what is wrong, never what was sent."""
+    with pytest.raises(InvalidInput) as caught:
+        check_input(SKILLS["summarize"].spec, {"text": "secret-value", "length": "epic"})
+    assert caught.value.message.endswith('length must be one of "short", "medium", "long".')
+    assert "secret-value" not in caught.value.message
+
+
+def test_large_input_jobs_name_long_running_skills():
+    """A 413 may send the caller to a job only when that job exists: summarize and translate have one."""
+    jobs = {s.spec.id: s.spec.large_input_job for s in SKILLS.values() if s.spec.large_input_job}
+    assert jobs == {"summarize": "summarize_document", "translate": "translate_document"}
+    assert all(SKILLS[job].spec.long_running for job in jobs.values())

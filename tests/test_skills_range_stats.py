@@ -75,3 +75,25 @@ def test_ragged_rows_and_no_header():
     assert stats["header"] is False and stats["rows"] == 2
     assert [p["name"] for p in stats["profiles"]] == ["Column 1", "Column 2"]
     assert stats["profiles"][1]["missing"] == 1
+
+
+def test_numbers_stored_as_text_are_flagged_and_keep_the_header():
+    """CSV imports leave numbers as text ("1200"): Excel warns about them, so do the statistics, and a header above
+    such numbers is still a header (the narrative would otherwise report "Month" as a value)."""
+    values = [["Month", "Sales"], ["Jan", "1,200"], ["Feb", "1350"], ["Mar", " 980.5 "], ["Apr", "n/a"]]
+    stats = analyze_values(values)
+    assert stats["header"] is True and stats["rows"] == 4
+    month, sales = stats["profiles"]
+    assert sales["name"] == "Sales" and sales["type"] == "text"
+    assert sales["numbers_stored_as_text"] == 3
+    assert "numbers_stored_as_text" not in month
+    assert (
+        "numbers_stored_as_text"
+        not in analyze_values([["Code"], ["2024-01-05"], ["05/02/2024"], ["A-1"]])["profiles"][0]
+    )
+
+
+def test_header_detection_with_text_numbers():
+    """Years as text can head columns; a column of numbers stored as text has no header of its own."""
+    assert has_header_row([["Region", "2023", "2024"], ["North", 10, 12]])
+    assert not has_header_row([["1200"], ["1350"], ["980"]])

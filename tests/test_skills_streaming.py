@@ -45,7 +45,9 @@ def test_text_is_released_progressively():
 
 def test_rewrite_style_holds_the_preamble_and_closing_offer():
     """Neither the opener nor "Let me know..." is ever shown."""
-    answer = "Certainly! Here is the rewritten text:\nDear team,\nthe meeting moved.\nLet me know if you need more."
+    answer = (
+        "Certainly! Here is the rewritten text:\nDear team,\nthe meeting moved.\nLet me know if you need more changes."
+    )
     sanitizer = StreamSanitizer(rewrite_style=True)
     seen = _stream(sanitizer, answer, 3)
     assert all("Certainly" not in shown and "Let me" not in shown for shown in seen)

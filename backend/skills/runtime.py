@@ -13,24 +13,29 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from backend.providers.base import ChatMessage, ChatRequest
-from backend.skills import inputs, sanitize, spotlight, structured
+from backend.skills import inputs, ranges, sanitize, spotlight, structured
 from backend.skills.spec import SkillSpec
 from backend.skills.streaming import StreamSanitizer
 from backend.skills.templates import PromptTemplate
 
 EMPTY_DOCUMENT = "(none)"
+# The Word input's selection and whole document (API.md): the pane's "whole document" scope sends the same text as
+# both, which the model needs only once.
+SELECTION, DOCUMENT = "text", "document"
 
 
 def format_value(value: Any) -> str:
-    """A template variable's text: strings as they are, an Excel range as address plus one JSON row per line."""
+    """A template variable's text: strings as they are; an Excel range as its address, one JSON row of values per
+    line, then the cells that hold a formula (Office.js repeats every constant in `formulas`: not sent again)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and isinstance(value.get("values"), list):
+    if ranges.is_range(value):
         lines = [f"address: {value.get('address', '(unknown)')}", "values (one JSON array per row):"]
         lines += [json.dumps(row, ensure_ascii=False, default=str) for row in value["values"]]
-        if value.get("formulas"):
-            lines.append("formulas (one JSON array per row):")
-            lines += [json.dumps(row, ensure_ascii=False, default=str) for row in value["formulas"]]
+        formulas = ranges.formula_cells(value)
+        if formulas:
+            lines.append("cells holding a formula (their values above are its results):")
+            lines += [f"{cell}: {formula}" for cell, formula in formulas]
         return "\n".join(lines)
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -75,8 +80,12 @@ class Skill:
         return frozenset(needs | {"streaming"} if streaming else needs)
 
     def check_input(self, data: Any) -> None:
-        """Raise 422 (schema) or 413 (size) for an input that may not go to a model."""
+        """Raise 422 (schema, or the plugin's own check) or 413 (size) for an input that may not go to a model."""
         inputs.check_input(self.spec, data)
+        check = getattr(self.plugin, "check_input", None)
+        problems = check(data) if check is not None else None
+        if problems:
+            raise inputs.InvalidInput(self.spec.id, problems)
 
     def variables(self, data: dict[str, Any], nonce: str, used: set[str] | None = None) -> dict[str, str]:
         """Template variables: the input's fields, the plugin's computed values, document content spotlighted."""
@@ -87,6 +96,9 @@ class Skill:
             values.update(prepare(data))
         wanted = set(values) | set(self.spec.spotlight) if used is None else used  # documents can be huge
         rendered = {name: format_value(v) for name, v in values.items() if v is not None and name in wanted}
+        selection = rendered.get(SELECTION)
+        if selection is not None and selection == rendered.get(DOCUMENT) and {SELECTION, DOCUMENT} <= wanted:
+            del rendered[SELECTION]  # the selection is the whole document: sent once, as the document
         for name in (n for n in self.spec.spotlight if n in wanted):
             text = rendered.get(name)
             if text:

@@ -32,20 +32,33 @@ _AUTOLINK = re.compile(r"<(?:https?|ftp|mailto|javascript|data):[^<>\s]*>", re.I
 # inside the URL) is matched up to the closing parenthesis so that the whole construct goes.
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
 _LINK = re.compile(r"\[(?P<text>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
+# What is left of any link or image after those two: its target. Brackets nest in a link's words ("[a [b] c](url)"),
+# which the two above do not follow, so every remaining `](url)` to another host loses its target as well.
+_LINK_TARGET = re.compile(r"\]\(\s*<?(?P<url>[^)\s>]*)[^)\n]*\)")
 # The spotlighting delimiters (backend/skills/spotlight.py) echoed back: small models repeat their prompt's framing.
 # Only the delimiter goes, never its line break: the stream sanitiser settles at line ends (skills/streaming.py).
 _DATA_BOUNDARY = re.compile(r"<<<(?:END )?DATA\b[^<>\n]*>>>")
 _REF_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\[[^\]]*\]")
 REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(?P<url>\S+?)>?(?:\s+.*)?$", re.M)
 
+# An opener or a closing offer is removed only when it speaks of the answer itself: a rewritten e-mail may well
+# open with "Here are the dates:" or "I have two questions:" and end with "Let me know if Friday works."
+_ABOUT_THE_ANSWER = (
+    r"(?:rewrit|re-writ|revis|translat|summar|version|draft|text|passage|paragraph|polish|edit|proofread|improv|"
+    r"tone|formal|friendl|concise|expand|shorten|simplif|clearer)"
+)
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:certainly|sure|of course|absolutely|okay|ok|great|no problem)[!.,]?\s*)?"
-    r"(?:here(?:'s| is| are)\b[^\n]*?:|below is\b[^\n]*?:|i(?:'ve| have)\b[^\n]*?:)\s*\n",
+    r"(?:here(?:'s| is| are)\b|below is\b|i(?:'ve| have)\b)[^\n]*?" + _ABOUT_THE_ANSWER + r"[^\n]*?:\s*\n",
     re.I,
 )
 _BARE_PREAMBLE = re.compile(r"^\s*(?:certainly|sure|of course|absolutely)[!.,]?\s*\n", re.I)
 CLOSING_PHRASES = ("let me know", "i hope this", "feel free to", "if you'd like", "if you would like", "would you like")
-_CLOSING = re.compile(r"\n\s*(?:" + "|".join(CLOSING_PHRASES) + r")[^\n]*\s*$", re.I)
+_OFFER = (
+    r"(?:chang|adjust|tweak|modif|revis|edit|version|refin|rewrit|translat|shorter|longer|formal|tone|expand|polish|"
+    r"helps)"
+)
+_CLOSING = re.compile(r"\n\s*(?:" + "|".join(CLOSING_PHRASES) + r")(?=[^\n]*" + _OFFER + r")[^\n]*\s*$", re.I)
 _FENCE = re.compile(r"^\s*```[\w-]*\n(?P<body>.*)\n```\s*$", re.S)
 
 
@@ -93,7 +106,12 @@ def strip_untrusted_links(text: str, allowed_hosts: Iterable[str] = ()) -> str:
 
     text = _IMAGE.sub(image, text)
     text = _REF_IMAGE.sub("", text)
+
+    def target(match: re.Match) -> str:
+        return match.group(0) if host_allowed(match.group("url"), allowed) else "]"
+
     text = _LINK.sub(link, text)
+    text = _LINK_TARGET.sub(target, text)
     return REF_DEFINITION.sub(definition, text)
 
 

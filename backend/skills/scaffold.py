@@ -10,7 +10,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 INPUTS = {
     "word": """  required: [text]
   properties:
-    text: {type: string, minLength: 1, description: The selection.}
+    text: {type: string, pattern: "\\\\S", description: The selection (not blank).}
     instructions: {type: string, maxLength: 2000}
     sensitivity: {enum: [general, confidential, highly_confidential]}""",
     "excel": """  required: [range]

@@ -5,7 +5,8 @@
 - `load_skill(folder)` loads a skill folder as the server does (`Skill.build_request`, `Skill.parse_output`,
   `Skill.invoke`); a broken folder raises `SkillLoadError` naming the file and the problem.
 - A plugin is a plain class named in skill.yaml (`plugin: plugin.py:MyPlugin`) with Semantic Kernel
-  `@kernel_function` methods, and two optional hooks the runtime calls: `prepare(input) -> dict` (extra template
+  `@kernel_function` methods, and three optional hooks the runtime calls: `check_input(input) -> [{field, message}]`
+  (input problems a schema cannot express: a 422 before any model call), `prepare(input) -> dict` (extra template
   variables, e.g. computed statistics) and `finish(output, input) -> output` (check or shape the parsed answer;
   raise `OutputInvalid("what is wrong")` to have the model repair its answer once; a message that quotes the
   answer needs `public=` too, a quote-free text for the caller's error body).

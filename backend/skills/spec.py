@@ -71,6 +71,7 @@ class SkillSpec:
     streaming: bool = False
     long_running: bool = False
     max_input_chars: int = DEFAULT_MAX_INPUT_CHARS
+    large_input_job: str | None = None  # the long-running skill to suggest when the input is over max_input_chars
     max_output_tokens: int = 1024
     temperature: float | None = None
     model: ModelNeeds = ModelNeeds()
@@ -196,6 +197,9 @@ def parse_spec(data: Any, folder: Path) -> SkillSpec:
     max_input_chars = data.get("max_input_chars", DEFAULT_MAX_INPUT_CHARS)
     if not isinstance(max_input_chars, int) or max_input_chars <= 0:
         raise SkillSpecError("'max_input_chars' must be a positive integer")
+    large_input_job = data.get("large_input_job")
+    if large_input_job is not None and not (isinstance(large_input_job, str) and large_input_job):
+        raise SkillSpecError("'large_input_job' must be the id of a long-running skill")
     return SkillSpec(
         id=skill_id,
         name=_require(data, "name", str),
@@ -209,6 +213,7 @@ def parse_spec(data: Any, folder: Path) -> SkillSpec:
         streaming=bool(data.get("streaming", False)),
         long_running=bool(data.get("long_running", False)),
         max_input_chars=max_input_chars,
+        large_input_job=large_input_job,
         max_output_tokens=int(data.get("max_output_tokens", 1024)),
         temperature=data.get("temperature"),
         model=_model_needs(data.get("model")),

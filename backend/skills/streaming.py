@@ -35,6 +35,9 @@ def safe_cut(text: str) -> int:
         rest = text[bracket:]
         if "\n" not in rest and not _COMPLETE_BRACKET.match(rest):
             cut = bracket - 1 if bracket > 0 and text[bracket - 1] == "!" else bracket
+    target = text.rfind("](")  # a link whose words hold brackets ("[a [b] c](url"): its target is not complete yet
+    if target != -1 and "\n" not in text[target:] and ")" not in text[target:]:
+        cut = min(cut, target)
     angle = text.rfind("<")
     if angle != -1 and ">" not in text[angle:] and len(text) - angle < MAX_HELD_TAG:
         while angle > 0 and text[angle - 1] == "<":  # "<<" may become an echoed "<<<DATA ...>>>" delimiter
@@ -43,8 +46,8 @@ def safe_cut(text: str) -> int:
     delimiter = text.rfind("<<<")
     if delimiter != -1 and "\n" not in text[delimiter:] and ">>>" not in text[delimiter:]:
         cut = min(cut, delimiter)  # "<<<DATA x n>>" is not closed until its third ">"
-    if text.endswith("!"):
-        cut = min(cut, len(text) - 1)  # may become "![" with the next chunk
+    if text.endswith(("!", "]")):
+        cut = min(cut, len(text) - 1)  # may become "![" or "](" with the next chunk
     return cut
 
 

@@ -9,7 +9,7 @@ a value (document text above all) can open a new message or change a role.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from backend.providers.base import ChatMessage
@@ -29,6 +29,7 @@ class PromptTemplate:
     messages: tuple[tuple[str, str], ...]
     input_variables: tuple[str, ...]
     execution_settings: dict[str, Any]
+    defaults: dict[str, str] = field(default_factory=dict)  # input_variables[].default: what an unset one renders
 
     def variables_in(self, role: str) -> set[str]:
         """Names of the variables referenced by the messages of one role."""
@@ -43,10 +44,12 @@ class PromptTemplate:
         return self.variables_in("system") | self.variables_in("user") | self.variables_in("assistant")
 
     def render(self, variables: dict[str, str]) -> list[ChatMessage]:
-        """The chat messages with each {{$name}} replaced by its value (missing values render empty)."""
+        """The chat messages with each {{$name}} replaced by its value; a missing value renders as the variable's
+        declared default (SK's `input_variables[].default`), else empty."""
 
         def substitute(match: re.Match) -> str:
-            return variables.get(_VARIABLE.match(match.group(1)).group("name"), "")
+            name = _VARIABLE.match(match.group(1)).group("name")
+            return variables[name] if name in variables else self.defaults.get(name, "")
 
         return [ChatMessage(role=role, content=_BLOCK.sub(substitute, text).strip()) for role, text in self.messages]
 
@@ -71,10 +74,12 @@ def parse_prompt(data: Any) -> PromptTemplate:
             raise SkillSpecError(f"unknown message role '{role}'")
     if messages[0][0] != "system" or all(role != "user" for role, _ in messages):
         raise SkillSpecError("the template must start with a system message and contain a user message")
-    declared = tuple(str(v.get("name")) for v in data.get("input_variables") or () if isinstance(v, dict))
+    variables = [v for v in data.get("input_variables") or () if isinstance(v, dict)]
+    defaults = {str(v.get("name")): str(v["default"]) for v in variables if v.get("default") is not None}
     return PromptTemplate(
         name=str(data.get("name", "")),
         messages=messages,
-        input_variables=declared,
+        input_variables=tuple(str(v.get("name")) for v in variables),
         execution_settings=dict(data.get("execution_settings") or {}),
+        defaults=defaults,
     )

@@ -3,8 +3,19 @@
 import json
 from typing import Annotated, Any
 
-from backend.skills.builtin.tables import cell_changes, check_rectangular, neutralize_formulas
+from backend.skills.builtin.tables import cell_changes, check_rectangular, empty_cells_blank, neutralize_formulas
 from backend.skills.sdk import kernel_function
+
+
+def formula_cells(data: dict[str, Any]) -> dict[tuple[int, int], str]:
+    """The input's cells that hold a formula, by 0-based (row, column)."""
+    formulas = data["range"].get("formulas") or ()
+    return {
+        (r, c): cell
+        for r, row in enumerate(formulas)
+        for c, cell in enumerate(row if isinstance(row, list) else ())
+        if isinstance(cell, str) and cell.startswith("=")
+    }
 
 
 class CleanDataPlugin:
@@ -20,15 +31,24 @@ class CleanDataPlugin:
         return json.dumps(cell_changes(json.loads(before), json.loads(after), {}))
 
     def finish(self, output: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        """Rectangular cleaned table, formulas only where the input had them, and every change with its reason."""
-        original = data["range"]["values"]
-        input_formulas = {c for row in data["range"].get("formulas") or () for c in row if isinstance(c, str)}
+        """Rectangular cleaned table, formulas only where the input had them, and every change with its reason.
+
+        The table is written back over the range: cells that hold a formula keep it (a computed value is never
+        replaced by a constant), and empty cells are "" (Office.js leaves a cell written null unchanged)."""
+        original = empty_cells_blank(data["range"]["values"])
+        formulas = formula_cells(data)
+        input_formulas = set(formulas.values())
         input_formulas |= {c for row in original for c in row if isinstance(c, str) and c.startswith("=")}
-        table = neutralize_formulas(check_rectangular(output["table"]), input_formulas)
+        table = empty_cells_blank(neutralize_formulas(check_rectangular(output["table"]), input_formulas))
         reasons = {(c["row"], c["column"]): c["reason"] for c in output["changes"]}
         same_shape = len(table) == len(original) and all(len(a) == len(b) for a, b in zip(table, original, strict=True))
-        if same_shape:
-            changes = cell_changes(original, table, reasons)
-        else:  # rows were removed or added: the model's own list is all there is
-            changes = [{**c, "before": None, "after": None} for c in output["changes"]]
+        if not same_shape:  # rows were removed or added: the model's own list is all there is
+            return {"table": table, "changes": [{**c, "before": None, "after": None} for c in output["changes"]]}
+        for r, c in formulas:
+            if r < len(table) and c < len(table[r]):
+                table[r][c] = original[r][c]  # computed: unchanged in the diff...
+        changes = cell_changes(original, table, reasons)
+        for (r, c), formula in formulas.items():
+            if r < len(table) and c < len(table[r]):
+                table[r][c] = formula  # ...and written back as the formula it is
         return {"table": table, "changes": changes}

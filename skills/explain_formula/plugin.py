@@ -35,10 +35,16 @@ class ExplainFormulaPlugin:
         """SK entry point: the analysis as JSON."""
         return json.dumps(analyze_formula(formula))
 
+    def check_input(self, data: dict[str, Any]) -> list[dict[str, str]]:
+        """A selection without any formula has nothing to explain (422, before any model is paid for)."""
+        if formula_of(data):
+            return []
+        return [{"field": "range", "message": "holds no formula: select a cell with a formula, or send the formula"}]
+
     def prepare(self, data: dict[str, Any]) -> dict[str, Any]:
         """Template variables: the formula and its parsed structure."""
         formula = formula_of(data)
-        return {"formula": formula, "structure": analyze_formula(formula) if formula else "(no formula found)"}
+        return {"formula": formula, "structure": analyze_formula(formula)}
 
     def finish(self, explanation: str, data: dict[str, Any]) -> dict[str, Any]:
         """The output: the formula, its structure, and the model's explanation."""

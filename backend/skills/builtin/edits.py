@@ -2,12 +2,21 @@
 
 The model's offsets are hints only: an edit is kept when its `original` is found in the text (at the given offset,
 else at the occurrence nearest to it that no kept edit overlaps); edits that cannot be located, change nothing, or
-overlap an earlier one are dropped.
+overlap an earlier one are dropped. So are edits the add-in could not find with Word's search, which takes at most
+255 characters and matches within a paragraph: one such search fails the whole batch of tracked changes.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+MAX_ORIGINAL_CHARS = 255  # Word's search text limit (Word.Range.search)
+PARAGRAPH_BREAKS = ("\r", "\n")
+
+
+def word_can_find(original: str) -> bool:
+    """Whether Word's search can find this text: short enough, and within one paragraph."""
+    return len(original) <= MAX_ORIGINAL_CHARS and not any(b in original for b in PARAGRAPH_BREAKS)
 
 
 def _occurrences(text: str, needle: str) -> list[int]:
@@ -30,7 +39,7 @@ def locate_edits(text: str, edits: list[dict[str, Any]]) -> list[dict[str, Any]]
     taken: list[tuple[int, int]] = []
     for edit in edits:
         original, replacement = edit.get("original") or "", edit.get("replacement", "")
-        if not original or original == replacement:
+        if not original or original == replacement or not word_can_find(original):
             continue
         hint = edit.get("start") if isinstance(edit.get("start"), int) else None
         # the exact hinted offset first, then the other occurrences, nearest to the hint first

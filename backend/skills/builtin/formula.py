@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.skills.builtin.formula_tokens import FormulaSyntaxError, Token, tokenize
+from backend.skills.builtin.formula_tokens import (
+    MAX_COLUMN,
+    MAX_ROW,
+    FormulaSyntaxError,
+    Token,
+    column_number,
+    tokenize,
+)
 
 Node = dict[str, Any]
 BINARY_POWER = {":": 90, "^": 50, "*": 40, "/": 40, "+": 30, "-": 30, "&": 20}
@@ -17,7 +24,7 @@ BINARY_POWER.update({op: 10 for op in ("=", "<>", "<", ">", "<=", ">=")})
 POSTFIX_POWER = {"%": 60, "#": 95}
 PREFIX_POWER = 70
 
-__all__ = ["FormulaSyntaxError", "parse_formula", "formula_summary"]
+__all__ = ["FormulaSyntaxError", "parse_formula", "formula_summary", "refers_to_cell"]
 
 
 def _function_name(text: str) -> str:
@@ -179,3 +186,29 @@ def formula_summary(tree: Node) -> dict[str, Any]:
         elif node.get("type") == "name" and node["name"] not in names:
             names.append(node["name"])
     return {"functions": functions, "references": references, "names": names}
+
+
+def _span(ref: str) -> tuple[int, int, int, int]:
+    """The columns and rows an A1 reference covers, 1-based and inclusive (whole columns or rows span all)."""
+    columns, rows = [], []
+    for part in ref.replace("$", "").split(":"):
+        letters = "".join(c for c in part if c.isalpha())
+        digits = "".join(c for c in part if c.isdigit())
+        columns.append(column_number(letters) if letters else None)
+        rows.append(int(digits) if digits else None)
+    known_columns = [c for c in columns if c is not None] or [1, MAX_COLUMN]
+    known_rows = [r for r in rows if r is not None] or [1, MAX_ROW]
+    return min(known_columns), max(known_columns), min(known_rows), max(known_rows)
+
+
+def refers_to_cell(tree: Node, sheet: str | None, column: int, row: int) -> bool:
+    """Whether a formula placed in the cell (column, row) of `sheet` reads that cell: a circular reference.
+    Unqualified references are on the formula's own sheet; a qualified one counts when its sheet is `sheet`."""
+    for node in _walk(tree):
+        if node.get("type") != "reference":
+            continue
+        own = node["sheet"] is None or sheet is not None and node["sheet"].lower() == sheet.lower()
+        first_column, last_column, first_row, last_row = _span(node["ref"])
+        if own and first_column <= column <= last_column and first_row <= row <= last_row:
+            return True
+    return False

@@ -6,12 +6,15 @@ IQR outliers; for text the distinct values. Across columns: Pearson correlations
 
 from __future__ import annotations
 
+import re
 import statistics
 from typing import Any
 
 MAX_OUTLIERS_LISTED = 10
 MAX_TOP_VALUES = 5
 MIN_PAIRS_FOR_CORRELATION = 3
+# A number typed or imported as text: digits with grouping or decimal separators, a sign, maybe a percent sign.
+_NUMERIC_TEXT = re.compile(r"[-+]?[0-9][0-9,. \u00a0']*%?")
 
 
 def _is_missing(value: Any) -> bool:
@@ -28,12 +31,21 @@ def _kind(value: Any) -> str:
     return "text"
 
 
+def is_numeric_text(value: Any) -> bool:
+    """Text that is a number stored as text ("1200", "1,200.50", " 45% "): Excel flags such cells."""
+    return isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value.strip()) is not None
+
+
 def has_header_row(values: list[list[Any]]) -> bool:
-    """A first row of non-empty texts above at least one row with a non-text cell is a header."""
+    """A first row of non-empty texts, not all of them numbers stored as text (years as headers are fine), above at
+    least one row with a number (or a number stored as text) is a header."""
     if len(values) < 2 or not values[0]:
         return False
-    first_is_text = all(isinstance(v, str) and v.strip() for v in values[0])
-    below_has_other = any(_kind(v) != "text" for row in values[1:] for v in row if not _is_missing(v))
+    first = values[0]
+    first_is_text = all(isinstance(v, str) and v.strip() for v in first) and not all(map(is_numeric_text, first))
+    below_has_other = any(
+        _kind(v) != "text" or is_numeric_text(v) for row in values[1:] for v in row if not _is_missing(v)
+    )
     return first_is_text and below_has_other
 
 
@@ -67,6 +79,9 @@ def column_profile(name: str, cells: list[Any], first_row: int) -> dict[str, Any
     if numbers:
         profile["numeric"] = numeric_summary([v for v, _ in numbers], [r for _, r in numbers])
     texts = [str(v) for v, _ in present if _kind(v) == "text"]
+    numeric_texts = sum(1 for text in texts if is_numeric_text(text))
+    if numeric_texts:  # a data quality problem: these cells are left out of sums and of the distribution
+        profile["numbers_stored_as_text"] = numeric_texts
     if texts:
         counts: dict[str, int] = {}
         for text in texts:

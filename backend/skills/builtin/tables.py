@@ -30,6 +30,12 @@ def check_header(table: list[list[Any]]) -> None:
         raise OutputInvalid("the header row must not repeat a column name")
 
 
+def empty_cells_blank(table: list[list[Any]]) -> list[list[Any]]:
+    """null cells as "": Office.js clears a cell written "" but leaves one written null as it was, so a table with
+    nulls written over a range would keep stale values (and reads empty cells back as "")."""
+    return [["" if cell is None else cell for cell in row] for row in table]
+
+
 def neutralize_formulas(table: list[list[Any]], allowed: set[str] = frozenset()) -> list[list[Any]]:
     """Prefix text starting with '=' with an apostrophe so Excel stores it as text, not a formula (a formula such
     as =WEBSERVICE(...) written back from model output could send data out); formulas in `allowed` stay."""
