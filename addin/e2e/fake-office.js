@@ -127,7 +127,16 @@
     const local = block.rows === 1 && block.cols === 1 ? key(block.r, block.c) : `${key(block.r, block.c)}:${key(block.r + block.rows - 1, block.c + block.cols - 1)}`;
     return {
       address: `${sheetName}!${local}`,
+      rowCount: block.rows,
+      columnCount: block.cols,
+      isNullObject: false,
       load() { return this; },
+      getIntersectionOrNullObject(other) {
+        const o = parse(other.address);
+        const r0 = Math.max(block.r, o.r), c0 = Math.max(block.c, o.c);
+        const r1 = Math.min(block.r + block.rows, o.r + o.rows) - 1, c1 = Math.min(block.c + block.cols, o.c + o.cols) - 1;
+        return other.isNullObject || r1 < r0 || c1 < c0 ? nullRange() : range(`${key(r0, c0)}:${key(r1, c1)}`);
+      },
       get values() { return grid(block, (cell) => (cell ? cell.value : "")); },
       set values(data) { log.push({ op: "values", address: local }); setGrid(block, data, false); },
       get formulas() { return grid(block, (cell) => (cell ? cell.formula : "")); },
@@ -142,10 +151,16 @@
     const r1 = Math.max(...blocks.map((b) => b.r)), c1 = Math.max(...blocks.map((b) => b.c));
     return range(`${key(r0, c0)}:${key(r1, c1)}`);
   }
-  const worksheet = { name: sheetName, getRange: range, getUsedRange: usedRange, load() { return this; } };
+  function nullRange() {
+    return { isNullObject: true, load() { return this; }, getIntersectionOrNullObject: () => nullRange() };
+  }
+  const usedRangeOrNull = () => (Object.keys(cells).length ? usedRange() : nullRange());
+  const worksheet = { name: sheetName, getRange: range, getUsedRange: usedRange, getUsedRangeOrNullObject: usedRangeOrNull, load() { return this; } };
   const workbook = {
     getSelectedRange: () => range(selectedAddress),
     worksheets: {
+      items: [worksheet],
+      load() { return this; },
       getItem(name) { if (name !== sheetName) throw new Error(`ItemNotFound: ${name}`); return worksheet; },
       getActiveWorksheet: () => worksheet,
     },

@@ -98,6 +98,8 @@ describe("usage", () => {
     expect(csvField('Smith, "Ann"')).toBe('"Smith, ""Ann"""');
     expect(csvField("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
     expect(csvField(-5)).toBe("-5");
+    expect(csvField("-1+HYPERLINK(\"https://evil.example\")")).toBe('"\'-1+HYPERLINK(""https://evil.example"")"');
+    expect(csvField("-2.5")).toBe("-2.5");
   });
 
   it("defaults to the last 30 days in UTC", () => {

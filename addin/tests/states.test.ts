@@ -24,6 +24,43 @@ describe("describeProblem", () => {
     expect(view.message).toContain("Try again in 2 hours.");
   });
 
+  it("says when a rate limit lets the next request through", () => {
+    const view = describeProblem(new ApiProblem(429, "rate_limited", "Too many requests.", { limit: 60 }, 2));
+    expect(view).toMatchObject({ kind: "budget", title: "Too many requests" });
+    expect(view.message).toContain("Try again in 2 seconds.");
+  });
+
+  it("offers to run a jobs-only skill as a job", () => {
+    const view = describeProblem(new ApiProblem(409, "use_a_job", "This skill runs in the background: create a job with POST /api/jobs."));
+    expect(view.kind).toBe("use_a_job");
+    expect(view.message).not.toContain("POST /api/jobs");
+  });
+
+  it("names the fields of an invalid input", () => {
+    const details = { fields: [{ field: "target_language", message: "is required" }, { field: "text", message: "is shorter than 1 characters" }] };
+    const view = describeProblem(new ApiProblem(422, "invalid_input", "The input does not match the schema of skill 'translate'.", details));
+    expect(view.message).toBe("The input does not match the schema of skill 'translate'. target_language: is required; text: is shorter than 1 characters.");
+  });
+
+  it("does not repeat fields the message already names", () => {
+    const details = { fields: [{ field: "text", message: "must not be empty" }] };
+    const message = "The input does not match the schema of skill 'summarize': text must not be empty.";
+    expect(describeProblem(new ApiProblem(422, "invalid_input", message, details)).message).toBe(message);
+  });
+
+  it("offers the long-running skill the API names for an input too large to answer directly", () => {
+    const details = { size: 90000, limit: 60000, job_skill: "summarize_document" };
+    const view = describeProblem(new ApiProblem(413, "input_too_large", "The input is too large... POST /api/jobs.", details));
+    expect(view).toMatchObject({ kind: "use_a_job", jobSkill: "summarize_document" });
+    expect(view.message).not.toContain("POST /api/jobs");
+  });
+
+  it("says that an interrupted answer is incomplete", () => {
+    const view = describeProblem(new ApiProblem(200, "stream_interrupted", "The model stopped answering midway."));
+    expect(view).toMatchObject({ kind: "error", title: "The answer was cut off" });
+    expect(view.message).toContain("incomplete");
+  });
+
   it("never shows the text of an unexpected exception", () => {
     expect(describeProblem(new Error("secret document text")).message).not.toContain("secret");
   });

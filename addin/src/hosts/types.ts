@@ -35,6 +35,8 @@ export interface HostAdapter {
   readonly host: HostName;
   /** Read the selection (or the document) into a skill input. */
   readInput(scope: ReadScope): Promise<SkillInput>;
+  /** Excel: every sheet's used range, `{sheets: [{name, range}]}`, for a workbook skill (analyze_workbook). */
+  readWorkbook?(): Promise<SkillInput>;
   /** Describe the write before doing it. */
   preview(request: WriteRequest): Promise<WritePreview>;
   /** Put the answer into the document. */

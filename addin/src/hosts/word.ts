@@ -4,6 +4,9 @@ import type { SkillInput } from "../api/types";
 import { parseEdits, splitParagraphs } from "./edits";
 import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
 
+/** The longest text Word's search accepts. */
+const MAX_SEARCH = 255;
+
 export class WordHost implements HostAdapter {
   readonly host = "word" as const;
 
@@ -56,10 +59,18 @@ export class WordHost implements HostAdapter {
     return { summary: "Inserted after the selection." };
   }
 
-  /** Replace paragraph by paragraph when the counts match (a translation), else the whole selection at once. */
+  /** Replace paragraph by paragraph when the counts match (a translation), else the whole selection at once. With
+   * nothing selected the skill read the whole body (readInput), so the body is what gets replaced. */
   private async replaceSelection(text: string): Promise<WriteReport> {
     return Word.run(async (context) => {
       const selection = context.document.getSelection();
+      selection.load("text");
+      await context.sync();
+      if (!selection.text.trim()) {
+        context.document.body.insertText(text, "Replace");
+        await context.sync();
+        return { summary: "Replaced the whole document (nothing was selected)." };
+      }
       const paragraphs = selection.paragraphs;
       paragraphs.load("items/text");
       await context.sync();
@@ -90,12 +101,17 @@ export class WordHost implements HostAdapter {
       const scope = selection.text.trim() ? selection : document.body;
       const previousMode = tracked ? document.changeTrackingMode : null;
       if (tracked) document.changeTrackingMode = "TrackAll" as Word.ChangeTrackingMode;
-      const searches = edits.map((edit) => scope.search(edit.original, { matchCase: true }));
-      searches.forEach((results) => results.load("items"));
+      // Word's search takes at most 255 characters and fails the whole batch beyond: such an edit counts as not found.
+      const searches = edits.map((edit) => (edit.original.length <= MAX_SEARCH ? scope.search(edit.original, { matchCase: true }) : null));
+      searches.forEach((results) => results?.load("items"));
       await context.sync();
+      // The same original twice ("teh" ... "teh") means its first, then its second occurrence.
+      const seen = new Map<string, number>();
       let applied = 0;
       searches.forEach((results, index) => {
-        const match = results.items[0];
+        const occurrence = seen.get(edits[index].original) ?? 0;
+        seen.set(edits[index].original, occurrence + 1);
+        const match = results?.items[occurrence];
         if (!match) return; // the text changed since it was read: skip rather than guess
         const edit = edits[index];
         const replaced = match.insertText(edit.replacement, "Replace");

@@ -1,14 +1,17 @@
 // The task pane: pick a skill for this host, add instructions, run it on the selection, watch the answer stream in,
 // and put it back into the document; long skills become jobs in the panel below.
 import { Button, Caption1, Field, Input, Select, Spinner, Textarea, Title3, Toolbar } from "@fluentui/react-components";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
+import { ApiProblem } from "../api/errors";
 import type { Job, Skill, SkillInput } from "../api/types";
 import type { HostAdapter, ReadScope, WritePreview, WriteRequest } from "../hosts/types";
 import { AnswerView } from "./AnswerView";
 import { JobsPanel } from "./JobsPanel";
 import { describeProblem, type ProblemView } from "./problems";
 import { ProvenanceBadge } from "./ProvenanceBadge";
+import { buildInput, skillParameters, skillRequires, wantsWholeDocument, wantsWorkbook } from "./skillInput";
+import { SkillParameters } from "./SkillParameters";
 import { StatusBanner } from "./StatusBanner";
 import { useRun } from "./useRun";
 import { useJobs } from "./useJobs";
@@ -22,6 +25,7 @@ export function App({ client, host }: Props) {
   const [skills, setSkills] = useState<Skill[] | null>(null);
   const [skillId, setSkillId] = useState("");
   const [instructions, setInstructions] = useState("");
+  const [params, setParams] = useState<Record<string, string>>({});
   const [scope, setScope] = useState<ReadScope>("selection");
   const [target, setTarget] = useState("");
   const [pending, setPending] = useState<{ request: WriteRequest; preview: WritePreview } | null>(null);
@@ -29,6 +33,11 @@ export function App({ client, host }: Props) {
   const [problem, setProblem] = useState<ProblemView | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
   const run = useRun(client);
+  // Run is busy from the click until the answer streams (or the job is queued): a double click starts one call.
+  const [starting, setStarting] = useState(false);
+  const busy = useRef(false);
+  // The last request, so a skill the API says is jobs-only (409 use_a_job) can be sent again as a job.
+  const lastRequest = useRef<{ skill: Skill; input: SkillInput } | null>(null);
   const showProblem = useCallback((error: unknown) => setProblem(describeProblem(error)), []);
   const jobs = useJobs(client, showProblem);
   const skill = useMemo(() => skills?.find((s) => s.id === skillId) ?? null, [skills, skillId]);
@@ -56,21 +65,59 @@ export function App({ client, host }: Props) {
   }, []);
 
   const runSkill = useCallback(async () => {
-    if (!skill) return;
+    if (!skill || busy.current) return;
+    busy.current = true;
+    setStarting(true);
     setProblem(null);
     setNotice("");
     setPending(null);
     try {
-      const input: SkillInput = { ...(await host.readInput(scope)), ...(instructions.trim() ? { instructions: instructions.trim() } : {}) };
+      // What the skill takes decides what is read: a workbook, the whole document, or the chosen scope.
+      const read =
+        wantsWorkbook(skill) && host.readWorkbook ? await host.readWorkbook() : await host.readInput(wantsWholeDocument(skill) ? "document" : scope);
+      const input = buildInput(skill, read, params, instructions);
       // A skill that takes a target cell (write_formula) gets the one the user typed.
       const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
       if (target.trim() && "target_cell" in accepts) input.target_cell = target.trim();
+      lastRequest.current = { skill, input };
       if (skill.long_running) await jobs.submit(skill, input);
       else await run.start(skill, input);
     } catch (error) {
       showProblem(error);
+    } finally {
+      busy.current = false;
+      setStarting(false);
     }
-  }, [skill, host, scope, instructions, target, jobs, run, showProblem]);
+  }, [skill, host, scope, params, instructions, target, jobs, run, showProblem]);
+
+  /** 409 use_a_job: the same request, queued as a job; 413 with a job skill: the same text, as that skill's document. */
+  const runAsJob = useCallback(
+    async (jobSkillId?: string) => {
+      const request = lastRequest.current;
+      if (!request) return;
+      setProblem(null);
+      run.reset();
+      try {
+        const jobSkill = jobSkillId ? skills?.find((s) => s.id === jobSkillId) : request.skill;
+        if (!jobSkill) throw new ApiProblem(403, "skill_disabled", `The skill ${jobSkillId} is not available to you.`);
+        const { text, document } = request.input;
+        const input = jobSkillId ? buildInput(jobSkill, { document: document ?? text }, params, instructions) : request.input;
+        await jobs.submit(jobSkill, input);
+      } catch (error) {
+        showProblem(error);
+      }
+    },
+    [jobs, run, skills, params, instructions, showProblem],
+  );
+
+  /** Another skill: an answer still streaming for the previous one is stopped (its text stays, marked stopped). */
+  const pickSkill = useCallback(
+    (id: string) => {
+      if (run.state.status === "running") run.stop();
+      setSkillId(id);
+    },
+    [run],
+  );
 
   const requestFor = useCallback(
     (mode: WriteRequest["mode"], text: string, output: unknown, forSkill: Pick<Skill, "id" | "output">): WriteRequest => ({
@@ -108,9 +155,10 @@ export function App({ client, host }: Props) {
       setSkillId(job.skill);
       setPending(null);
       setNotice(`Result of ${job.skill}.`);
-      run.show(job.output, job.usage ?? null);
+      const output = skills?.find((s) => s.id === job.skill)?.output ?? "text";
+      run.show(job.output, job.usage ?? null, { id: job.skill, output });
     },
-    [run],
+    [run, skills],
   );
 
   const copy = useCallback(async () => {
@@ -121,18 +169,20 @@ export function App({ client, host }: Props) {
   }, [run.state.text]);
 
   const running = run.state.status === "running";
-  const answered = run.state.status === "done" && skill !== null;
+  const answeredBy = run.state.status === "done" ? run.state.skill : null;
   const shownProblem = !online ? offlineView() : (problem ?? run.state.problem);
+  // Jobs of the other host's skills (a Word document's summary in Excel) are not this pane's to open.
+  const hostJobs = skills ? jobs.jobs.filter((job) => skills.some((s) => s.id === job.skill)) : jobs.jobs;
 
   return (
     <main className="pane" aria-label="Switchboard">
       <Title3 as="h1">Switchboard</Title3>
-      {shownProblem ? <StatusBanner problem={shownProblem} onRetry={loadSkills} onSignIn={loadSkills} /> : null}
+      {shownProblem ? <StatusBanner problem={shownProblem} onRetry={loadSkills} onSignIn={loadSkills} onRunAsJob={runAsJob} /> : null}
       {skills === null && !shownProblem ? <Spinner size="tiny" label="Loading skills…" /> : null}
       {skills !== null ? (
         <>
           <Field label="Skill">
-            <Select data-testid="skill-picker" value={skillId} onChange={(_, data) => setSkillId(data.value)}>
+            <Select data-testid="skill-picker" value={skillId} onChange={(_, data) => pickSkill(data.value)}>
               {skills.map((s) => (
                 <option key={s.id} value={s.id}>
                   {s.name}
@@ -148,7 +198,8 @@ export function App({ client, host }: Props) {
               <option value="document">{host.host === "excel" ? "The whole sheet" : "The whole document"}</option>
             </Select>
           </Field>
-          <Field label="Instructions (optional)">
+          {skill ? <SkillParameters parameters={skillParameters(skill)} values={params} onChange={(name, value) => setParams((all) => ({ ...all, [name]: value }))} /> : null}
+          <Field label={skill && skillRequires(skill, "instructions") ? "Instructions" : "Instructions (optional)"}>
             <Textarea data-testid="instructions" value={instructions} onChange={(_, data) => setInstructions(data.value)} resize="vertical" />
           </Field>
           {host.host === "excel" ? (
@@ -157,7 +208,7 @@ export function App({ client, host }: Props) {
             </Field>
           ) : null}
           <Toolbar aria-label="Run">
-            <Button appearance="primary" data-testid="run" disabled={!skill || running} onClick={runSkill}>
+            <Button appearance="primary" data-testid="run" disabled={!skill || running || starting} onClick={runSkill}>
               Run
             </Button>
             <Button data-testid="stop" disabled={!running} onClick={run.stop}>
@@ -170,12 +221,12 @@ export function App({ client, host }: Props) {
         <section aria-label="Answer">
           <ProvenanceBadge model={run.state.model} usage={run.state.usage} />
           <AnswerView text={run.state.text} streaming={running} />
-          {answered ? (
+          {answeredBy ? (
             <Toolbar aria-label="Use the answer">
-              <Button data-testid="insert" onClick={() => write(requestFor("insert", run.state.text, run.state.output, skill))}>
+              <Button data-testid="insert" onClick={() => write(requestFor("insert", run.state.text, run.state.output, answeredBy))}>
                 Insert
               </Button>
-              <Button data-testid="replace" onClick={() => write(requestFor("replace", run.state.text, run.state.output, skill))}>
+              <Button data-testid="replace" onClick={() => write(requestFor("replace", run.state.text, run.state.output, answeredBy))}>
                 Replace
               </Button>
               <Button data-testid="copy" onClick={copy}>
@@ -206,7 +257,7 @@ export function App({ client, host }: Props) {
           {notice}
         </Caption1>
       ) : null}
-      <JobsPanel jobs={jobs.jobs} onCancel={jobs.cancel} onOpen={openJobResult} />
+      <JobsPanel jobs={hostJobs} onCancel={jobs.cancel} onOpen={openJobResult} />
     </main>
   );
 }

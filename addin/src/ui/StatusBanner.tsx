@@ -1,10 +1,17 @@
-// One banner for every problem state: sign-in, budget, all models failed, offline, stopped, other errors.
+// One banner for every problem state: sign-in, budget, all models failed, offline, stopped, jobs-only, other errors.
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle } from "@fluentui/react-components";
 import type { ProblemView } from "./problems";
 
-const INTENT = { sign_in: "warning", budget: "warning", models: "error", offline: "warning", stopped: "info", error: "error" } as const;
+const INTENT = { sign_in: "warning", budget: "warning", models: "error", offline: "warning", stopped: "info", use_a_job: "info", error: "error" } as const;
 
-export function StatusBanner({ problem, onRetry, onSignIn }: { problem: ProblemView; onRetry?: () => void; onSignIn?: () => void }) {
+interface Props {
+  problem: ProblemView;
+  onRetry?: () => void;
+  onSignIn?: () => void;
+  onRunAsJob?: (jobSkill?: string) => void;
+}
+
+export function StatusBanner({ problem, onRetry, onSignIn, onRunAsJob }: Props) {
   return (
     <MessageBar intent={INTENT[problem.kind]} data-testid={`problem-${problem.kind}`} role="alert">
       <MessageBarBody>
@@ -14,6 +21,7 @@ export function StatusBanner({ problem, onRetry, onSignIn }: { problem: ProblemV
       <MessageBarActions>
         {problem.kind === "sign_in" && onSignIn ? <Button onClick={onSignIn}>Sign in</Button> : null}
         {(problem.kind === "offline" || problem.kind === "models") && onRetry ? <Button onClick={onRetry}>Retry</Button> : null}
+        {problem.kind === "use_a_job" && onRunAsJob ? <Button onClick={() => onRunAsJob(problem.jobSkill)}>Run as a job</Button> : null}
       </MessageBarActions>
     </MessageBar>
   );

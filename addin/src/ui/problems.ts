@@ -2,9 +2,11 @@
 import { ApiProblem } from "../api/errors";
 
 export interface ProblemView {
-  kind: "sign_in" | "budget" | "models" | "offline" | "stopped" | "error";
+  kind: "sign_in" | "budget" | "models" | "offline" | "stopped" | "use_a_job" | "error";
   title: string;
   message: string;
+  /** use_a_job: the long-running skill to queue instead of the one that was run (413 `details.job_skill`). */
+  jobSkill?: string;
 }
 
 /** The state to show for an error thrown by the client, the auth module or a host adapter. */
@@ -15,8 +17,7 @@ export function describeProblem(error: unknown): ProblemView {
   }
   if (error.code === "offline") return { kind: "offline", title: "You are offline", message: error.message };
   if (error.code === "budget_exhausted") {
-    const retry = error.retryAfterSeconds ? ` Try again in ${formatDuration(error.retryAfterSeconds)}.` : "";
-    return { kind: "budget", title: "Budget used up", message: `Your organisation's AI budget for this period is spent.${retry}` };
+    return { kind: "budget", title: "Budget used up", message: `Your organisation's AI budget for this period is spent.${retryIn(error)}` };
   }
   if (error.code === "all_models_failed") {
     return { kind: "models", title: "No model could answer", message: "Every model your organisation allows failed. Try again in a moment." };
@@ -24,11 +25,41 @@ export function describeProblem(error: unknown): ProblemView {
   if (error.status === 401 || error.code.startsWith("sign_in") || error.code === "interaction_required") {
     return { kind: "sign_in", title: "Sign in needed", message: error.message };
   }
-  if (error.code === "rate_limited") return { kind: "budget", title: "Too many requests", message: error.message };
-  return { kind: "error", title: "The request failed", message: error.message };
+  if (error.code === "rate_limited") return { kind: "budget", title: "Too many requests", message: `${error.message}${retryIn(error)}` };
+  if (error.code === "use_a_job") {
+    return { kind: "use_a_job", title: "This skill runs as a job", message: "It takes a while, so it runs in the background: run it as a job." };
+  }
+  if (error.code === "stream_interrupted") {
+    return { kind: "error", title: "The answer was cut off", message: `${error.message} The text shown is incomplete; run the skill again.` };
+  }
+  if (error.code === "idempotency_key_reused") {
+    return { kind: "error", title: "The job was not started", message: "The pane sent a request it had already used for another job. Run it again." };
+  }
+  const jobSkill = (error.details as { job_skill?: unknown } | null)?.job_skill;
+  if (error.code === "input_too_large" && typeof jobSkill === "string") {
+    const message = `The text is too long to answer here; the skill ${jobSkill} can do it in the background.`;
+    return { kind: "use_a_job", title: "Too long for a direct answer", message, jobSkill };
+  }
+  return { kind: "error", title: "The request failed", message: error.message + fieldErrors(error.message, error.details) };
+}
+
+/** " Try again in 2 minutes." from a 429's Retry-After, or "". */
+function retryIn(error: ApiProblem): string {
+  return error.retryAfterSeconds ? ` Try again in ${formatDuration(error.retryAfterSeconds)}.` : "";
+}
+
+/** The failing fields of a 422 invalid_input (`details.fields`, worded without quoting the input), unless the
+ * message already names them. */
+function fieldErrors(message: string, details: unknown): string {
+  const fields = (details as { fields?: unknown } | null)?.fields;
+  if (!Array.isArray(fields)) return "";
+  const named = fields.filter((f): f is { field: string; message: string } => typeof f?.field === "string" && typeof f?.message === "string");
+  if (!named.length || named.some((f) => message.includes(f.field))) return "";
+  return ` ${named.map((f) => `${f.field}: ${f.message}`).join("; ")}.`;
 }
 
 function formatDuration(seconds: number): string {
+  if (seconds < 2) return "1 second";
   if (seconds < 120) return `${Math.round(seconds)} seconds`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
   return `${Math.round(seconds / 3600)} hours`;

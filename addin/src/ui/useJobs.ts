@@ -1,6 +1,8 @@
-// The jobs panel's data: the caller's jobs, polled while any is queued or running.
-import { useCallback, useEffect, useState } from "react";
+// The jobs panel's data: the caller's jobs (read again when the pane opens, so a job outlives the pane), polled while
+// any is queued or running.
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
+import { ApiProblem } from "../api/errors";
 import type { Job, Skill, SkillInput } from "../api/types";
 import { isActive } from "./JobsPanel";
 
@@ -8,16 +10,42 @@ const POLL_MS = 1000;
 
 export function useJobs(client: ApiClient | null, onError: (error: unknown) => void) {
   const [jobs, setJobs] = useState<Job[]>([]);
+  // One idempotency key per request until it has made a job: a retry after a lost answer gets the same job back.
+  const keys = useRef(new Map<string, string>());
 
   const upsert = useCallback((job: Job) => {
     setJobs((current) => [job, ...current.filter((j) => j.id !== job.id)].sort(newestFirst));
   }, []);
 
+  useEffect(() => {
+    if (!client) return;
+    const abort = new AbortController();
+    client.jobs(abort.signal).then(
+      (listed) => setJobs((current) => merge(listed, current)),
+      () => undefined, // the list is a convenience: the pane works without it
+    );
+    return () => abort.abort();
+  }, [client]);
+
   const submit = useCallback(
     async (skill: Skill, input: SkillInput) => {
       if (!client) return;
+      const request = JSON.stringify([skill.id, input]);
+      const key = keys.current.get(request) ?? crypto.randomUUID();
+      keys.current.set(request, key);
       try {
-        upsert(await client.createJob(skill.id, input, crypto.randomUUID()));
+        let job: Job;
+        try {
+          job = await client.createJob(skill.id, input, key);
+        } catch (error) {
+          // The key was used before for another request (nothing was queued): a fresh key is safe, once.
+          if (!(error instanceof ApiProblem && error.code === "idempotency_key_reused")) throw error;
+          const fresh = crypto.randomUUID();
+          keys.current.set(request, fresh);
+          job = await client.createJob(skill.id, input, fresh);
+        }
+        keys.current.delete(request); // running the same skill on the same text later is a new job
+        upsert(job);
       } catch (error) {
         onError(error);
       }
@@ -48,6 +76,12 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
   }, [client, activeIds, upsert]);
 
   return { jobs, submit, cancel };
+}
+
+/** The listed jobs plus any the pane already holds (submitted while the list loaded), newest first. */
+function merge(listed: Job[], current: Job[]): Job[] {
+  const ids = new Set(current.map((job) => job.id));
+  return [...current, ...listed.filter((job) => !ids.has(job.id))].sort(newestFirst);
 }
 
 function newestFirst(a: Job, b: Job): number {

@@ -1,11 +1,13 @@
 // One skill run's state: streaming (or a single JSON answer), Stop via AbortController, and the final provenance.
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import type { ModelInfo, Skill, SkillInput, Usage } from "../api/types";
 import { describeProblem, type ProblemView } from "./problems";
 
 export interface RunState {
   status: "idle" | "running" | "done" | "failed";
+  /** The skill that gave this answer: Insert and Replace write it as that skill's output, whatever is picked now. */
+  skill: Pick<Skill, "id" | "output"> | null;
   text: string;
   output: unknown;
   model: ModelInfo | null;
@@ -13,7 +15,7 @@ export interface RunState {
   problem: ProblemView | null;
 }
 
-const IDLE: RunState = { status: "idle", text: "", output: undefined, model: null, usage: null, problem: null };
+const IDLE: RunState = { status: "idle", skill: null, text: "", output: undefined, model: null, usage: null, problem: null };
 
 /** Fields that hold the readable answer of a structured output, in order of preference. */
 const TEXT_FIELDS = ["text", "summary", "translation", "answer", "content", "explanation"];
@@ -43,11 +45,13 @@ export function useRun(client: ApiClient | null) {
       controller.current?.abort();
       const abort = new AbortController();
       controller.current = abort;
-      setState({ ...IDLE, status: "running" });
+      const answering = { id: skill.id, output: skill.output };
+      setState({ ...IDLE, status: "running", skill: answering });
       try {
         if (!skill.streaming) {
           const result = await client.invoke(skill.id, input, undefined, abort.signal);
-          setState({ status: "done", text: outputAsText(result.output), output: result.output, model: result.model, usage: result.usage, problem: null });
+          if (controller.current !== abort) return; // replaced by another run or a job's result meanwhile
+          setState({ status: "done", skill: answering, text: outputAsText(result.output), output: result.output, model: result.model, usage: result.usage, problem: null });
           return;
         }
         let text = "";
@@ -60,10 +64,12 @@ export function useRun(client: ApiClient | null) {
           } else {
             // done: a string output is the authoritative whole answer; structured output keeps the streamed text
             const finalText = typeof event.output === "string" ? event.output : text || outputAsText(event.output);
-            setState({ status: "done", text: finalText, output: event.output, model: event.model, usage: event.usage, problem: null });
+            setState((s) => ({ status: "done", skill: answering, text: finalText, output: event.output, model: event.model ?? s.model, usage: event.usage, problem: null }));
           }
         }
       } catch (error) {
+        // A run replaced by another (or by a job's result) ends here with AbortError: it must not touch their state.
+        if (controller.current !== abort) return;
         setState((s) => ({ ...s, status: "failed", problem: describeProblem(error) }));
       } finally {
         if (controller.current === abort) controller.current = null;
@@ -73,12 +79,19 @@ export function useRun(client: ApiClient | null) {
   );
 
   /** Show a finished result (a job's) as if it had just been answered, so it can be inserted the same way. */
-  const show = useCallback((output: unknown, usage: Usage | null) => {
+  const show = useCallback((output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">) => {
     controller.current?.abort();
-    setState({ status: "done", text: outputAsText(output), output, model: null, usage, problem: null });
+    controller.current = null;
+    setState({ status: "done", skill, text: outputAsText(output), output, model: null, usage, problem: null });
   }, []);
 
   const stop = useCallback(() => controller.current?.abort(), []);
-  const reset = useCallback(() => setState(IDLE), []);
+  const reset = useCallback(() => {
+    controller.current?.abort();
+    controller.current = null;
+    setState(IDLE);
+  }, []);
+  // Closing the pane (or unmounting it) ends the request too, so the backend stops the model call.
+  useEffect(() => () => controller.current?.abort(), []);
   return { state, start, show, stop, reset };
 }

@@ -1,0 +1,305 @@
+// The pane as a user drives it, over a fake API client and a fake host adapter.
+import { FluentProvider, webLightTheme } from "@fluentui/react-components";
+import { act, cleanup, fireEvent, render, renderHook, screen, waitFor } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ApiClient } from "../src/api/client";
+import { ApiProblem } from "../src/api/errors";
+import type { Job, Skill, SkillInput, StreamEvent } from "../src/api/types";
+import type { HostAdapter, WriteRequest } from "../src/hosts/types";
+import { App } from "../src/ui/App";
+import { useJobs } from "../src/ui/useJobs";
+import { useRun } from "../src/ui/useRun";
+
+// Fluent's Textarea and ProgressBar observe their size; jsdom has no ResizeObserver.
+globalThis.ResizeObserver ??= class {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+};
+
+const MODEL = { provider: "fake", model: "fake-1", location: "eu-west" };
+const USAGE = { input_tokens: 10, output_tokens: 5, cost_usd: 0.001 };
+
+function skill(id: string, extra: Partial<Skill> = {}): Skill {
+  const input_schema = { type: "object", properties: { text: { type: "string" }, document: { type: "string" }, instructions: { type: "string" } } };
+  return { id, name: id, description: "", hosts: ["word"], input_schema, output: "text", streaming: true, long_running: false, ...extra };
+}
+
+const SUMMARIZE = skill("summarize");
+const PROOFREAD = skill("proofread", { output: "edits", streaming: false });
+const SUMMARIZE_DOCUMENT = skill("summarize_document", {
+  streaming: false,
+  long_running: true,
+  input_schema: { type: "object", anyOf: [{ required: ["document"] }], properties: { document: { type: "string" } } },
+});
+const TRANSLATE = skill("translate", {
+  input_schema: { type: "object", required: ["text", "target_language"], properties: { text: { type: "string" }, target_language: { type: "string" } } },
+});
+
+/** A stream the test feeds by hand: push events, then end or fail it; it notices the abort signal like the client. */
+function controlledStream() {
+  const queue: (StreamEvent | Error | null)[] = [];
+  let wake: (() => void) | null = null;
+  const stream = {
+    aborted: false,
+    push(item: StreamEvent | Error | null) {
+      queue.push(item);
+      wake?.();
+    },
+    async *events(signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+      signal?.addEventListener("abort", () => {
+        stream.aborted = true;
+        wake?.();
+      });
+      for (;;) {
+        if (signal?.aborted) throw new DOMException("The operation was aborted.", "AbortError");
+        const item = queue.shift();
+        if (item === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
+        if (item === null) return;
+        if (item instanceof Error) throw item;
+        yield item;
+        if (item.type === "done") return; // as the client does
+      }
+    },
+  };
+  return stream;
+}
+
+function fakeClient(skills: Skill[], overrides: Partial<Record<keyof ApiClient, unknown>> = {}) {
+  const client = {
+    skills: vi.fn(async () => skills),
+    invoke: vi.fn(async () => ({ run_id: "r1", output: { edits: [] }, model: MODEL, usage: USAGE })),
+    invokeStream: vi.fn(),
+    createJob: vi.fn(async (skillId: string) => ({ id: "j1", skill: skillId, status: "queued", progress: 0, created_at: "2026-01-01T00:00:00" }) as Job),
+    job: vi.fn(async (id: string) => ({ id, skill: "summarize_document", status: "running", progress: 0.5 }) as Job),
+    jobs: vi.fn(async () => [] as Job[]),
+    cancelJob: vi.fn(async () => undefined),
+    ...overrides,
+  };
+  return client as typeof client & ApiClient;
+}
+
+function fakeHost(read: SkillInput = { text: "The selected words." }) {
+  return {
+    host: "word" as const,
+    readInput: vi.fn(async () => read),
+    preview: vi.fn(async () => ({ summary: "preview" })),
+    write: vi.fn(async (request: WriteRequest) => ({ summary: `wrote ${request.skill.id}` })),
+    canUndo: () => false,
+    undo: async () => undefined,
+  } satisfies HostAdapter;
+}
+
+function renderApp(client: ApiClient, host: HostAdapter) {
+  return render(
+    <FluentProvider theme={webLightTheme}>
+      <App client={client} host={host} />
+    </FluentProvider>,
+  );
+}
+
+async function pick(skillId: string) {
+  const picker = await screen.findByTestId("skill-picker");
+  fireEvent.change(picker, { target: { value: skillId } });
+}
+
+afterEach(cleanup);
+
+describe("Run", () => {
+  it("starts one call when Run is double-clicked", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([SUMMARIZE], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    renderApp(client, fakeHost());
+    const run = await screen.findByTestId("run");
+    fireEvent.click(run);
+    fireEvent.click(run);
+    await waitFor(() => expect(client.invokeStream).toHaveBeenCalled());
+    await act(async () => {
+      stream.push({ type: "meta", run_id: "r1", model: MODEL });
+      stream.push({ type: "done", output: "Done.", usage: USAGE, model: MODEL });
+    });
+    await screen.findByTestId("insert");
+    expect(client.invokeStream).toHaveBeenCalledTimes(1);
+  });
+
+  it("queues one job when Run is double-clicked on a job skill", async () => {
+    const client = fakeClient([SUMMARIZE_DOCUMENT]);
+    renderApp(client, fakeHost({ text: "Body.", document: "Body." }));
+    const run = await screen.findByTestId("run");
+    fireEvent.click(run);
+    fireEvent.click(run);
+    await screen.findByTestId("job-j1");
+    expect(client.createJob).toHaveBeenCalledTimes(1);
+  });
+
+  it("reads the whole document for a document skill even when the scope is the selection", async () => {
+    const client = fakeClient([SUMMARIZE_DOCUMENT]);
+    const host = fakeHost({ text: "Body.", document: "Body." });
+    renderApp(client, host);
+    fireEvent.click(await screen.findByTestId("run"));
+    await screen.findByTestId("job-j1");
+    expect(host.readInput).toHaveBeenCalledWith("document");
+    expect(vi.mocked(client.createJob).mock.calls[0].slice(0, 2)).toEqual(["summarize_document", { document: "Body." }]);
+  });
+
+  it("asks for a skill's own parameters and sends them (translate's target language)", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([TRANSLATE], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    expect((await screen.findByRole("alert")).textContent).toContain("Fill in: Target language.");
+    expect(client.invokeStream).not.toHaveBeenCalled();
+    fireEvent.change(screen.getByTestId("param-target_language"), { target: { value: "French" } });
+    fireEvent.click(screen.getByTestId("run"));
+    await waitFor(() => expect(client.invokeStream).toHaveBeenCalledTimes(1));
+    expect(vi.mocked(client.invokeStream).mock.calls[0][1]).toEqual({ text: "The selected words.", target_language: "French" });
+  });
+});
+
+describe("switching skill", () => {
+  it("stops the answer that is streaming", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([SUMMARIZE, PROOFREAD], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    await act(async () => stream.push({ type: "delta", text: "Half an ans" }));
+    await screen.findByText("Half an ans");
+    await pick("proofread");
+    await waitFor(() => expect(stream.aborted).toBe(true));
+  });
+
+  it("inserts a finished answer as the skill that gave it, not the one picked since", async () => {
+    const client = fakeClient([PROOFREAD, SUMMARIZE], {
+      invoke: vi.fn(async () => ({ run_id: "r1", output: { edits: [{ original: "a", replacement: "b", reason: "r" }] }, model: MODEL, usage: USAGE })),
+    });
+    const host = fakeHost();
+    renderApp(client, host);
+    fireEvent.click(await screen.findByTestId("run"));
+    await screen.findByTestId("insert");
+    await pick("summarize");
+    fireEvent.click(screen.getByTestId("insert"));
+    await waitFor(() => expect(host.write).toHaveBeenCalled());
+    expect(host.write.mock.calls[0][0].skill).toEqual({ id: "proofread", output: "edits" });
+  });
+});
+
+describe("errors", () => {
+  it("keeps the text shown before a stream_interrupted error, once, and offers no Insert", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([SUMMARIZE], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    await act(async () => {
+      stream.push({ type: "meta", run_id: "r1", model: MODEL });
+      stream.push({ type: "delta", text: "First part, " });
+      stream.push({ type: "delta", text: "second part" });
+      stream.push(new ApiProblem(200, "stream_interrupted", "The model stopped answering midway."));
+    });
+    await screen.findByText("The answer was cut off");
+    expect(screen.getByTestId("answer").textContent?.trim()).toBe("First part, second part");
+    expect(screen.getByTestId("provenance").textContent).toContain("fake-1");
+    expect(screen.queryByTestId("insert")).toBeNull();
+  });
+
+  it("offers to run a use_a_job skill as a job, with the same input", async () => {
+    const client = fakeClient([PROOFREAD], {
+      invoke: vi.fn(async () => {
+        throw new ApiProblem(409, "use_a_job", "This skill runs in the background: create a job with POST /api/jobs.");
+      }),
+    });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    fireEvent.click(await screen.findByRole("button", { name: "Run as a job" }));
+    await screen.findByTestId("job-j1");
+    expect(vi.mocked(client.createJob).mock.calls[0].slice(0, 2)).toEqual(["proofread", { text: "The selected words." }]);
+  });
+
+  it("runs a text too long for a direct answer as the job skill the API names, on the same text", async () => {
+    const tooLarge = new ApiProblem(413, "input_too_large", "The input is too large.", { size: 9, limit: 5, job_skill: "summarize_document" });
+    const client = fakeClient([SUMMARIZE, SUMMARIZE_DOCUMENT], {
+      invokeStream: vi.fn(async function* () {
+        yield* [];
+        throw tooLarge;
+      }),
+    });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    fireEvent.click(await screen.findByRole("button", { name: "Run as a job" }));
+    await screen.findByTestId("job-j1");
+    expect(vi.mocked(client.createJob).mock.calls[0].slice(0, 2)).toEqual(["summarize_document", { document: "The selected words." }]);
+  });
+});
+
+describe("jobs", () => {
+  it("shows the jobs of an earlier session when the pane opens again, and follows the running ones", async () => {
+    const running: Job = { id: "old", skill: "summarize_document", status: "running", progress: 0.3, created_at: "2026-01-01T00:00:00" };
+    const client = fakeClient([SUMMARIZE_DOCUMENT], { jobs: vi.fn(async () => [running]) });
+    renderApp(client, fakeHost());
+    expect((await screen.findByTestId("job-old")).getAttribute("data-status")).toBe("running");
+    await waitFor(() => expect(client.job).toHaveBeenCalledWith("old"), { timeout: 3000 });
+  });
+
+  it("sends the same idempotency key again when the same job is retried after a failure", async () => {
+    const createJob = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiProblem(0, "offline", "The Switchboard service cannot be reached."))
+      .mockResolvedValueOnce({ id: "j1", skill: "summarize_document", status: "queued", progress: 0 })
+      .mockResolvedValueOnce({ id: "j2", skill: "summarize_document", status: "queued", progress: 0 });
+    const client = fakeClient([], { createJob });
+    const errors: unknown[] = [];
+    const { result } = renderHook(() => useJobs(client, (error) => errors.push(error)));
+    await act(() => result.current.submit(SUMMARIZE_DOCUMENT, { document: "Body." }));
+    await act(() => result.current.submit(SUMMARIZE_DOCUMENT, { document: "Body." }));
+    expect(createJob.mock.calls[0][2]).toBe(createJob.mock.calls[1][2]);
+    expect(errors).toHaveLength(1);
+    await act(() => result.current.submit(SUMMARIZE_DOCUMENT, { document: "Body." }));
+    expect(createJob.mock.calls[2][2]).not.toBe(createJob.mock.calls[1][2]); // a new run after success is a new job
+  });
+
+  it("retries once with a fresh key when the server says the key was used for another request", async () => {
+    const createJob = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiProblem(409, "idempotency_key_reused", "This idempotency key was already used for a different request."))
+      .mockResolvedValueOnce({ id: "j2", skill: "summarize_document", status: "queued", progress: 0 });
+    const client = fakeClient([], { createJob });
+    const errors: unknown[] = [];
+    const { result } = renderHook(() => useJobs(client, (error) => errors.push(error)));
+    await act(() => result.current.submit(SUMMARIZE_DOCUMENT, { document: "Body." }));
+    expect(createJob).toHaveBeenCalledTimes(2);
+    expect(createJob.mock.calls[1][2]).not.toBe(createJob.mock.calls[0][2]);
+    expect(errors).toEqual([]);
+    expect(result.current.jobs.map((job) => job.id)).toEqual(["j2"]);
+  });
+});
+
+describe("useRun", () => {
+  it("keeps a job result opened while an answer streamed: the stopped stream does not overwrite it", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    const { result } = renderHook(() => useRun(client));
+    let running: Promise<void> = Promise.resolve();
+    act(() => {
+      running = result.current.start(SUMMARIZE, { text: "x" });
+    });
+    await act(async () => stream.push({ type: "delta", text: "partial" }));
+    act(() => result.current.show("The job's summary.", USAGE, { id: "summarize_document", output: "text" }));
+    await act(() => running);
+    expect(result.current.state).toMatchObject({ status: "done", text: "The job's summary.", problem: null });
+  });
+
+  it("keeps the model of meta when done does not repeat it", async () => {
+    const stream = controlledStream();
+    const client = fakeClient([], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+    const { result } = renderHook(() => useRun(client));
+    await act(async () => {
+      const running = result.current.start(SUMMARIZE, { text: "x" });
+      stream.push({ type: "meta", run_id: "r1", model: MODEL });
+      stream.push({ type: "done", output: "All.", usage: USAGE } as StreamEvent);
+      await running;
+    });
+    expect(result.current.state.model).toEqual(MODEL);
+  });
+});
