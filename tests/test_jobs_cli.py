@@ -176,7 +176,8 @@ def test_requeue_fails_a_dead_job_that_used_its_attempts_instead_of_sending_it_a
             job = db.session.get(Job, job_id)
             assert (job.status, job.error["code"], job.attempts) == ("failed", "job_attempts_exhausted", 2)
             assert "secret text" not in job.error["message"]
-            assert job.usage == {"calls": 1, "input_tokens": 5, "output_tokens": 0, "cost_usd": 0.0}
+            models = [{"provider": None, "model": None, "location": None, "calls": 1}]
+            assert job.usage == {"calls": 1, "input_tokens": 5, "output_tokens": 0, "cost_usd": 0.0, "models": models}
         assert db.session.get(Job, resumable).status == "queued"
         assert db.session.scalar(select(func.count()).select_from(JobStep)) == 3
         assert db.session.scalar(select(func.count()).select_from(SkillRun)) == 3

@@ -69,6 +69,7 @@ def test_summarize_document_maps_then_reduces(app, owner, model):
     steps = step_count(app, job.id)
     assert steps == len(model.chat_requests()) and steps >= 4
     assert job.usage["calls"] == steps and job.progress == 1.0
+    assert job.usage["models"] == [{"provider": "fake", "model": "gpt-test", "location": "us-east", "calls": steps}]
     with app.app_context():
         runs = db.session.scalars(select(SkillRun).where(SkillRun.job_id == job.id)).all()
         assert {(r.provider, r.model, r.outcome) for r in runs} == {("fake", "gpt-test", "succeeded")}

@@ -242,6 +242,18 @@ describe("jobs", () => {
     await waitFor(() => expect(client.job).toHaveBeenCalledWith("old"), { timeout: 3000 });
   });
 
+  it("says which model gave a job's result and where it ran, as for any answer", async () => {
+    const models = [{ ...MODEL, calls: 3 }, { provider: "local", model: "gemma", location: "on-prem", calls: 1 }];
+    const done: Job = { id: "done", skill: "summarize_document", status: "succeeded", progress: 1, output: { summary: "All." },
+      usage: { ...USAGE, calls: 4, models }, created_at: "2026-01-01T00:00:00" };
+    renderApp(fakeClient([SUMMARIZE_DOCUMENT], { jobs: vi.fn(async () => [done]) }), fakeHost());
+    await screen.findByTestId("job-done");
+    fireEvent.click(screen.getByRole("button", { name: /open|result|show/i }));
+    const badge = await screen.findByTestId("provenance");
+    expect(badge.textContent).toContain("fake-1 (+1 more)");
+    expect(badge.textContent).toContain("via fake, ran in eu-west");
+  });
+
   it("sends the same idempotency key again when the same job is retried after a failure", async () => {
     const createJob = vi
       .fn()

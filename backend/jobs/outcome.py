@@ -45,17 +45,30 @@ def finish_where(
 
 
 def job_usage(job_id: str) -> dict[str, Any]:
-    """Tokens and cost summed over the job's metered calls."""
+    """Tokens and cost summed over the job's metered calls, and the models that made them (most calls first): the
+    job's answer says which models gave it and where they ran, as every direct answer does."""
+    answered = (SkillRun.job_id == job_id, SkillRun.outcome == "succeeded")
     query = select(
         func.count(SkillRun.id),
         func.coalesce(func.sum(SkillRun.input_tokens), 0),
         func.coalesce(func.sum(SkillRun.output_tokens), 0),
         func.coalesce(func.sum(SkillRun.cost_usd), 0),
-    ).where(SkillRun.job_id == job_id, SkillRun.outcome == "succeeded")
+    ).where(*answered)
     calls, tokens_in, tokens_out, cost = db.session.execute(query).one()
+    by_model = (
+        select(SkillRun.provider, SkillRun.model, SkillRun.location, func.count(SkillRun.id).label("calls"))
+        .where(*answered)
+        .group_by(SkillRun.provider, SkillRun.model, SkillRun.location)
+        .order_by(func.count(SkillRun.id).desc(), SkillRun.provider, SkillRun.model)
+    )
+    models = [
+        {"provider": provider, "model": model, "location": location, "calls": count}
+        for provider, model, location, count in db.session.execute(by_model)
+    ]
     return {
         "calls": calls,
         "input_tokens": int(tokens_in),
         "output_tokens": int(tokens_out),
         "cost_usd": float(Decimal(str(cost))),
+        "models": models,
     }

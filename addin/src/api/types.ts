@@ -64,6 +64,12 @@ export type StreamEvent =
 
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
+/** A finished job's usage: its calls summed, and the models that made them (most calls first). */
+export interface JobUsage extends Usage {
+  calls?: number;
+  models?: (ModelInfo & { calls: number })[];
+}
+
 export interface Job {
   id: string;
   skill: string;
@@ -71,7 +77,7 @@ export interface Job {
   progress: number;
   output?: unknown;
   error?: { code: string; message: string };
-  usage?: Usage;
+  usage?: JobUsage;
   created_at?: string;
   updated_at?: string;
 }

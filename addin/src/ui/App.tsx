@@ -14,7 +14,7 @@ import { buildInput, skillParameters, skillRequires, wantsWholeDocument, wantsWo
 import { SkillParameters } from "./SkillParameters";
 import { StatusBanner } from "./StatusBanner";
 import { useRun } from "./useRun";
-import { useJobs } from "./useJobs";
+import { jobModel, useJobs } from "./useJobs";
 
 interface Props {
   client: ApiClient;
@@ -156,7 +156,7 @@ export function App({ client, host }: Props) {
       setPending(null);
       setNotice(`Result of ${job.skill}.`);
       const output = skills?.find((s) => s.id === job.skill)?.output ?? "text";
-      run.show(job.output, job.usage ?? null, { id: job.skill, output });
+      run.show(job.output, job.usage ?? null, { id: job.skill, output }, jobModel(job));
     },
     [run, skills],
   );

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { ApiProblem } from "../api/errors";
-import type { Job, Skill, SkillInput } from "../api/types";
+import type { Job, ModelInfo, Skill, SkillInput } from "../api/types";
 import { isActive } from "./JobsPanel";
 
 const POLL_MS = 1000;
@@ -86,4 +86,13 @@ function merge(listed: Job[], current: Job[]): Job[] {
 
 function newestFirst(a: Job, b: Job): number {
   return (b.created_at ?? "").localeCompare(a.created_at ?? "");
+}
+
+/** The model a job's answer came from, for its provenance badge: the one that made most of its calls, with how many
+ * others took part ("gpt-4.1 (+1 more)"), or null for a job that made no call. */
+export function jobModel(job: Job): ModelInfo | null {
+  const [first, ...others] = job.usage?.models ?? [];
+  if (!first) return null;
+  const model = others.length ? `${first.model} (+${others.length} more)` : first.model;
+  return { provider: first.provider, model, location: first.location };
 }

@@ -79,11 +79,14 @@ export function useRun(client: ApiClient | null) {
   );
 
   /** Show a finished result (a job's) as if it had just been answered, so it can be inserted the same way. */
-  const show = useCallback((output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">) => {
-    controller.current?.abort();
-    controller.current = null;
-    setState({ status: "done", skill, text: outputAsText(output), output, model: null, usage, problem: null });
-  }, []);
+  const show = useCallback(
+    (output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">, model: ModelInfo | null = null) => {
+      controller.current?.abort();
+      controller.current = null;
+      setState({ status: "done", skill, text: outputAsText(output), output, model, usage, problem: null });
+    },
+    [],
+  );
 
   const stop = useCallback(() => controller.current?.abort(), []);
   const reset = useCallback(() => {
