@@ -186,6 +186,22 @@ describe("switching skill", () => {
   });
 });
 
+describe("Replace", () => {
+  it("writes over the whole document after a whole-document read, even with a selection made since", async () => {
+    const client = fakeClient([PROOFREAD]);
+    const host = fakeHost({ text: "The whole body.", document: "The whole body." });
+    renderApp(client, host);
+    fireEvent.change(await screen.findByTestId("scope"), { target: { value: "document" } });
+    fireEvent.click(await screen.findByTestId("run"));
+    await screen.findByTestId("replace");
+    expect(host.readInput).toHaveBeenCalledWith("document");
+    fireEvent.change(screen.getByTestId("scope"), { target: { value: "selection" } });
+    fireEvent.click(screen.getByTestId("replace"));
+    await waitFor(() => expect(host.write).toHaveBeenCalled());
+    expect(host.write.mock.calls[0][0]).toMatchObject({ mode: "replace", scope: "document" });
+  });
+});
+
 describe("errors", () => {
   it("keeps the text shown before a stream_interrupted error, once, and offers no Insert", async () => {
     const stream = controlledStream();
@@ -240,6 +256,19 @@ describe("jobs", () => {
     renderApp(client, fakeHost());
     expect((await screen.findByTestId("job-old")).getAttribute("data-status")).toBe("running");
     await waitFor(() => expect(client.job).toHaveBeenCalledWith("old"), { timeout: 3000 });
+  });
+
+  it("drops a job that is gone (404) from the list instead of polling it for ever", async () => {
+    const running: Job = { id: "old", skill: "summarize_document", status: "running", progress: 0.3, created_at: "2026-01-01T00:00:00" };
+    const job = vi.fn(async () => {
+      throw new ApiProblem(404, "not_found", "No such job (or not yours).");
+    });
+    renderApp(fakeClient([SUMMARIZE_DOCUMENT], { jobs: vi.fn(async () => [running]), job }), fakeHost());
+    await screen.findByTestId("job-old");
+    await waitFor(() => expect(screen.queryByTestId("job-old")).toBeNull(), { timeout: 3000 });
+    const polls = job.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(job.mock.calls.length).toBe(polls);
   });
 
   it("says which model gave a job's result and where it ran, as for any answer", async () => {

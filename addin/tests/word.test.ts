@@ -25,11 +25,23 @@ function searchIn(text: string) {
   };
 }
 
-function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "Whole body text.") {
-  const paragraphs = paragraphTexts.map((text) => ({
+/** Paragraph stand-ins: replacing one records which paragraph it was. */
+function paragraphsOf(texts: string[]) {
+  const items = texts.map((text) => ({
     text,
     insertText: (value: string, location: string) => ops.push({ op: "paragraph", from: text, text: value, location }),
   }));
+  return {
+    items,
+    // The mock cannot navigate into an array: check the adapter asks for items/text, then load the items.
+    load(properties: string) {
+      ops.push({ op: "load", properties });
+      return OfficeMockObject.prototype.load.call(this, "items");
+    },
+  };
+}
+
+function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "Whole body text.") {
   return new OfficeMockObject({
     context: {
       document: {
@@ -38,17 +50,11 @@ function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "W
           text: bodyText,
           search: searchIn(bodyText),
           insertText: (text: string, location: string) => ops.push({ op: "body.insertText", text, location }),
+          paragraphs: paragraphsOf(bodyText.split("\n")),
         },
         selection: {
           text: selectionText,
-          paragraphs: {
-            items: paragraphs,
-            // The mock cannot navigate into an array: check the adapter asks for items/text, then load the items.
-            load(properties: string) {
-              ops.push({ op: "load", properties });
-              return OfficeMockObject.prototype.load.call(this, "items");
-            },
-          },
+          paragraphs: paragraphsOf(paragraphTexts),
           insertParagraph: (text: string, location: string) => ops.push({ op: "insertParagraph", text, location }),
           insertText: (text: string, location: string) => ops.push({ op: "insertText", text, location }),
           search: searchIn(selectionText),
@@ -64,9 +70,9 @@ function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "W
   });
 }
 
-function install(selectionText: string, paragraphs: string[] = [selectionText], wordApi16 = true) {
+function install(selectionText: string, paragraphs: string[] = [selectionText], wordApi16 = true, bodyText?: string) {
   ops = [];
-  mock = wordMock(selectionText, paragraphs);
+  mock = wordMock(selectionText, paragraphs, bodyText);
   Object.assign(globalThis, {
     Word: mock,
     Office: { context: { requirements: { isSetSupported: (set: string, version: string) => set === "WordApi" && (wordApi16 || version < "1.6") } } },
@@ -113,6 +119,28 @@ describe("WordHost.write", () => {
     const report = await new WordHost().write({ mode: "replace", skill: summarize, text: "Rewritten body." });
     expect(ops.filter((op) => op.op !== "load")).toEqual([{ op: "body.insertText", text: "Rewritten body.", location: "Replace" }]);
     expect(report.summary).toBe("Replaced the whole document (nothing was selected).");
+  });
+
+  it("replaces the whole body after a whole-document read, whatever is selected now", async () => {
+    install("One word.", ["One word."], true, "First.\nSecond.");
+    const write = { mode: "replace" as const, skill: { id: "translate", output: "text" as const }, scope: "document" as const };
+    const report = await new WordHost().write({ ...write, text: "Premier.\nSecond." });
+    expect(ops.filter((op) => op.op !== "load")).toEqual([
+      { op: "paragraph", from: "First.", text: "Premier.", location: "Replace" },
+      { op: "paragraph", from: "Second.", text: "Second.", location: "Replace" },
+    ]);
+    expect(report.summary).toBe("Replaced 2 paragraphs in place.");
+    ops = [];
+    expect((await new WordHost().write({ ...write, text: "One paragraph now." })).summary).toBe("Replaced the whole document.");
+    expect(ops.filter((op) => op.op !== "load")).toEqual([{ op: "body.insertText", text: "One paragraph now.", location: "Replace" }]);
+  });
+
+  it("applies proofreading edits of a whole-document read to the body, not the selection", async () => {
+    install("Selected.", ["Selected."], true, "Their is a eror.");
+    const output = { edits: [{ original: "eror", replacement: "error", reason: "Spelling" }] };
+    const report = await new WordHost().write({ mode: "replace", skill: proofread, text: "", output, model: MODEL, scope: "document" });
+    expect(ops.filter((op) => op.op === "replace").map((op) => op.original)).toEqual(["eror"]);
+    expect(report.summary).toBe("Applied 1 edit as tracked changes.");
   });
 
   it("writes a translation back paragraph by paragraph in place", async () => {

@@ -15,6 +15,9 @@ export interface WriteRequest {
   model?: ModelInfo;
   /** Excel only: the range to write to; defaults to the cells under the selection (insert) or the selection. */
   target?: string;
+  /** What the answer was made from: after a "document" read, Replace (and proofreading edits) apply to the whole
+   * body, whatever is selected now. */
+  scope?: ReadScope;
 }
 
 /** What a write would change, shown to the user before writing. */

@@ -29,7 +29,8 @@ export class WordHost implements HostAdapter {
       const count = parseEdits(request.output).length;
       return { summary: `${count} suggested edit${count === 1 ? "" : "s"} will be applied as tracked changes.` };
     }
-    const where = request.mode === "insert" ? "after the selection" : "in place of the selection";
+    const replaced = request.scope === "document" ? "in place of the whole document" : "in place of the selection";
+    const where = request.mode === "insert" ? "after the selection" : replaced;
     return { summary: `The answer will be written ${where}.` };
   }
 
@@ -37,7 +38,7 @@ export class WordHost implements HostAdapter {
   async write(request: WriteRequest): Promise<WriteReport> {
     if (request.skill.output === "edits") return this.applyEdits(request);
     if (request.mode === "insert") return this.insertAfterSelection(request.text);
-    return this.replaceSelection(request.text);
+    return this.replace(request.text, request.scope);
   }
 
   /** Word's own undo (Ctrl+Z) covers every write, tracked changes can be rejected: nothing for the pane to keep. */
@@ -59,19 +60,18 @@ export class WordHost implements HostAdapter {
     return { summary: "Inserted after the selection." };
   }
 
-  /** Replace paragraph by paragraph when the counts match (a translation), else the whole selection at once. With
-   * nothing selected the skill read the whole body (readInput), so the body is what gets replaced. */
-  private async replaceSelection(text: string): Promise<WriteReport> {
+  /** Replace paragraph by paragraph when the counts match (a translation), else the whole range at once. The range
+   * is what the skill read: the body after a whole-document read or with nothing selected (readInput), else the
+   * selection. */
+  private async replace(text: string, scope?: ReadScope): Promise<WriteReport> {
     return Word.run(async (context) => {
       const selection = context.document.getSelection();
       selection.load("text");
       await context.sync();
-      if (!selection.text.trim()) {
-        context.document.body.insertText(text, "Replace");
-        await context.sync();
-        return { summary: "Replaced the whole document (nothing was selected)." };
-      }
-      const paragraphs = selection.paragraphs;
+      const nothingSelected = !selection.text.trim();
+      const wholeBody = scope === "document" || nothingSelected;
+      const range = wholeBody ? context.document.body : selection;
+      const paragraphs = range.paragraphs;
       paragraphs.load("items/text");
       await context.sync();
       const existing = paragraphs.items.filter((paragraph) => paragraph.text.trim() !== "");
@@ -81,9 +81,10 @@ export class WordHost implements HostAdapter {
         await context.sync();
         return { summary: `Replaced ${existing.length} paragraphs in place.` };
       }
-      selection.insertText(text, "Replace");
+      range.insertText(text, "Replace");
       await context.sync();
-      return { summary: "Replaced the selection." };
+      if (!wholeBody) return { summary: "Replaced the selection." };
+      return { summary: scope === "document" ? "Replaced the whole document." : "Replaced the whole document (nothing was selected)." };
     });
   }
 
@@ -98,7 +99,7 @@ export class WordHost implements HostAdapter {
       selection.load("text");
       if (tracked) document.load("changeTrackingMode");
       await context.sync();
-      const scope = selection.text.trim() ? selection : document.body;
+      const scope = request.scope !== "document" && selection.text.trim() ? selection : document.body;
       const previousMode = tracked ? document.changeTrackingMode : null;
       if (tracked) document.changeTrackingMode = "TrackAll" as Word.ChangeTrackingMode;
       // Word's search takes at most 255 characters and fails the whole batch beyond: such an edit counts as not found.

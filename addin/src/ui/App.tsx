@@ -29,6 +29,7 @@ export function App({ client, host }: Props) {
   const [scope, setScope] = useState<ReadScope>("selection");
   const [target, setTarget] = useState("");
   const [pending, setPending] = useState<{ request: WriteRequest; preview: WritePreview } | null>(null);
+  const answerScope = useRef<ReadScope | undefined>(undefined); // what the answer shown was made from
   const [notice, setNotice] = useState("");
   const [problem, setProblem] = useState<ProblemView | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
@@ -73,8 +74,9 @@ export function App({ client, host }: Props) {
     setPending(null);
     try {
       // What the skill takes decides what is read: a workbook, the whole document, or the chosen scope.
-      const read =
-        wantsWorkbook(skill) && host.readWorkbook ? await host.readWorkbook() : await host.readInput(wantsWholeDocument(skill) ? "document" : scope);
+      const readScope: ReadScope = wantsWholeDocument(skill) ? "document" : scope;
+      const read = wantsWorkbook(skill) && host.readWorkbook ? await host.readWorkbook() : await host.readInput(readScope);
+      answerScope.current = readScope; // Replace later writes over what was read, whatever is selected by then
       const input = buildInput(skill, read, params, instructions);
       // A skill that takes a target cell (write_formula) gets the one the user typed.
       const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
@@ -127,6 +129,7 @@ export function App({ client, host }: Props) {
       output,
       model: run.state.model ?? undefined,
       target: target || undefined,
+      scope: answerScope.current,
     }),
     [run.state.model, target],
   );
@@ -154,6 +157,7 @@ export function App({ client, host }: Props) {
     (job: Job) => {
       setSkillId(job.skill);
       setPending(null);
+      answerScope.current = undefined; // a job's result replaces the selection, as the user chooses it
       setNotice(`Result of ${job.skill}.`);
       const output = skills?.find((s) => s.id === job.skill)?.output ?? "text";
       run.show(job.output, job.usage ?? null, { id: job.skill, output }, jobModel(job));

@@ -69,8 +69,12 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
   const activeIds = jobs.filter(isActive).map((job) => job.id).join(",");
   useEffect(() => {
     if (!client || !activeIds) return;
+    // A missed poll retries next tick; a job that is gone (purged after its retention, 404) leaves the list.
+    const gone = (id: string) => (error: unknown) => {
+      if (error instanceof ApiProblem && error.status === 404) setJobs((current) => current.filter((job) => job.id !== id));
+    };
     const timer = window.setInterval(() => {
-      for (const id of activeIds.split(",")) client.job(id).then(upsert, () => undefined); // a missed poll retries next tick
+      for (const id of activeIds.split(",")) client.job(id).then(upsert, gone(id));
     }, POLL_MS);
     return () => window.clearInterval(timer);
   }, [client, activeIds, upsert]);
