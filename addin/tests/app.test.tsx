@@ -186,6 +186,45 @@ describe("switching skill", () => {
   });
 });
 
+describe("ask", () => {
+  const ASK = skill("ask", {
+    input_schema: {
+      type: "object",
+      required: ["instructions"],
+      properties: { instructions: { type: "string" }, text: { type: "string" }, document: { type: "string" }, history: { type: "array" } },
+    },
+  });
+
+  it("sends the earlier questions and answers with a follow-up, until a new conversation starts", async () => {
+    const answers = ["The contract is due by 30 June.", "The head of procurement signs it."];
+    const invokeStream = vi.fn(async function* (_id: string, _input: SkillInput) {
+      yield { type: "done", output: answers.shift() ?? "Again.", usage: USAGE, model: MODEL } as StreamEvent;
+    });
+    renderApp(fakeClient([ASK], { invokeStream }), fakeHost());
+    const ask = async (question: string) => {
+      fireEvent.change(await screen.findByTestId("instructions"), { target: { value: question } });
+      fireEvent.click(screen.getByTestId("run"));
+      await waitFor(() => expect(screen.getByTestId("run").hasAttribute("disabled")).toBe(false));
+      await screen.findByTestId("provenance");
+    };
+    await ask("When is the contract due?");
+    expect(invokeStream.mock.calls[0][1]).not.toHaveProperty("history");
+    await ask("And who signs it?");
+    await waitFor(() => expect(invokeStream).toHaveBeenCalledTimes(2));
+    expect(invokeStream.mock.calls[1][1]).toMatchObject({
+      instructions: "And who signs it?",
+      history: [
+        { role: "user", content: "When is the contract due?" },
+        { role: "assistant", content: "The contract is due by 30 June." },
+      ],
+    });
+    fireEvent.click(await screen.findByTestId("new-conversation"));
+    await ask("What is this document?");
+    await waitFor(() => expect(invokeStream).toHaveBeenCalledTimes(3));
+    expect(invokeStream.mock.calls[2][1]).not.toHaveProperty("history");
+  });
+});
+
 describe("Replace", () => {
   it("writes over the whole document after a whole-document read, even with a selection made since", async () => {
     const client = fakeClient([PROOFREAD]);
@@ -321,7 +360,7 @@ describe("useRun", () => {
     const stream = controlledStream();
     const client = fakeClient([], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
     const { result } = renderHook(() => useRun(client));
-    let running: Promise<void> = Promise.resolve();
+    let running: Promise<string | null> = Promise.resolve(null);
     act(() => {
       running = result.current.start(SUMMARIZE, { text: "x" });
     });

@@ -14,6 +14,7 @@ import { buildInput, skillParameters, skillRequires, wantsWholeDocument, wantsWo
 import { SkillParameters } from "./SkillParameters";
 import { StatusBanner } from "./StatusBanner";
 import { useRun } from "./useRun";
+import { type Turn, takesHistory, withExchange } from "./conversation";
 import { jobModel, useJobs } from "./useJobs";
 
 interface Props {
@@ -25,6 +26,7 @@ export function App({ client, host }: Props) {
   const [skills, setSkills] = useState<Skill[] | null>(null);
   const [skillId, setSkillId] = useState("");
   const [instructions, setInstructions] = useState("");
+  const [conversation, setConversation] = useState<Turn[]>([]); // earlier questions and answers (ask)
   const [params, setParams] = useState<Record<string, string>>({});
   const [scope, setScope] = useState<ReadScope>("selection");
   const [target, setTarget] = useState("");
@@ -81,16 +83,21 @@ export function App({ client, host }: Props) {
       // A skill that takes a target cell (write_formula) gets the one the user typed.
       const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
       if (target.trim() && "target_cell" in accepts) input.target_cell = target.trim();
+      if (takesHistory(skill) && conversation.length) input.history = conversation;
       lastRequest.current = { skill, input };
       if (skill.long_running) await jobs.submit(skill, input);
-      else await run.start(skill, input);
+      else {
+        const answer = await run.start(skill, input);
+        const question = input.instructions;
+        if (answer !== null && takesHistory(skill) && typeof question === "string") setConversation((turns) => withExchange(turns, question, answer));
+      }
     } catch (error) {
       showProblem(error);
     } finally {
       busy.current = false;
       setStarting(false);
     }
-  }, [skill, host, scope, params, instructions, target, jobs, run, showProblem]);
+  }, [skill, host, scope, params, instructions, target, conversation, jobs, run, showProblem]);
 
   /** 409 use_a_job: the same request, queued as a job; 413 with a job skill: the same text, as that skill's document. */
   const runAsJob = useCallback(
@@ -206,6 +213,11 @@ export function App({ client, host }: Props) {
           <Field label={skill && skillRequires(skill, "instructions") ? "Instructions" : "Instructions (optional)"}>
             <Textarea data-testid="instructions" value={instructions} onChange={(_, data) => setInstructions(data.value)} resize="vertical" />
           </Field>
+          {skill && takesHistory(skill) && conversation.length ? (
+            <Button data-testid="new-conversation" size="small" onClick={() => setConversation([])}>
+              New conversation ({conversation.length / 2} earlier question{conversation.length === 2 ? "" : "s"} sent with the next)
+            </Button>
+          ) : null}
           {host.host === "excel" ? (
             <Field label="Target range (optional)" hint="Where to write; default: under the selection for Insert, the selection for Replace.">
               <Input data-testid="target" value={target} onChange={(_, data) => setTarget(data.value)} placeholder="Sheet1!D2" />

@@ -39,9 +39,10 @@ export function useRun(client: ApiClient | null) {
   const [state, setState] = useState<RunState>(IDLE);
   const controller = useRef<AbortController | null>(null);
 
+  /** Run the skill; the answer's text once it is done (null when it failed, stopped or was replaced). */
   const start = useCallback(
-    async (skill: Skill, input: SkillInput) => {
-      if (!client) return;
+    async (skill: Skill, input: SkillInput): Promise<string | null> => {
+      if (!client) return null;
       controller.current?.abort();
       const abort = new AbortController();
       controller.current = abort;
@@ -50,11 +51,13 @@ export function useRun(client: ApiClient | null) {
       try {
         if (!skill.streaming) {
           const result = await client.invoke(skill.id, input, undefined, abort.signal);
-          if (controller.current !== abort) return; // replaced by another run or a job's result meanwhile
-          setState({ status: "done", skill: answering, text: outputAsText(result.output), output: result.output, model: result.model, usage: result.usage, problem: null });
-          return;
+          if (controller.current !== abort) return null; // replaced by another run or a job's result meanwhile
+          const answer = outputAsText(result.output);
+          setState({ status: "done", skill: answering, text: answer, output: result.output, model: result.model, usage: result.usage, problem: null });
+          return answer;
         }
         let text = "";
+        let answer: string | null = null;
         for await (const event of client.invokeStream(skill.id, input, undefined, abort.signal)) {
           if (event.type === "meta") setState((s) => ({ ...s, model: event.model }));
           else if (event.type === "delta") {
@@ -64,13 +67,16 @@ export function useRun(client: ApiClient | null) {
           } else {
             // done: a string output is the authoritative whole answer; structured output keeps the streamed text
             const finalText = typeof event.output === "string" ? event.output : text || outputAsText(event.output);
+            answer = finalText;
             setState((s) => ({ status: "done", skill: answering, text: finalText, output: event.output, model: event.model ?? s.model, usage: event.usage, problem: null }));
           }
         }
+        return controller.current === abort ? answer : null;
       } catch (error) {
         // A run replaced by another (or by a job's result) ends here with AbortError: it must not touch their state.
-        if (controller.current !== abort) return;
+        if (controller.current !== abort) return null;
         setState((s) => ({ ...s, status: "failed", problem: describeProblem(error) }));
+        return null;
       } finally {
         if (controller.current === abort) controller.current = null;
       }
