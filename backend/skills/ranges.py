@@ -9,20 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from backend.skills.builtin.formula_tokens import column_number
+
 _TOP_LEFT = re.compile(r"\$?(?P<column>[A-Za-z]{1,3})?\$?(?P<row>[0-9]+)?")
 
 
 def is_range(value: Any) -> bool:
     """Whether a value has the shape of an Excel range: a mapping with a `values` list."""
     return isinstance(value, dict) and isinstance(value.get("values"), list)
-
-
-def column_number(letters: str) -> int:
-    """1-based column number of column letters (A=1, AA=27)."""
-    number = 0
-    for char in letters.upper():
-        number = number * 26 + ord(char) - 64
-    return number
 
 
 def column_letters(number: int) -> str:
