@@ -28,7 +28,10 @@ export function dialogToken(config: PaneConfig, authChallenge?: string): Promise
       const dialog = opened.value;
       dialog.addEventHandler(Office.EventType.DialogMessageReceived, (event) => {
         dialog.close();
-        const message = parseMessage((event as { message?: string }).message);
+        const { message: raw, origin } = event as { message?: string; origin?: string };
+        // Only the pane's own dialog page may hand over a token: a dialog navigated to another site could send one
+        // of its own choosing. Hosts without DialogOrigin 1.1 report no origin.
+        const message: DialogMessage = origin === undefined || origin === window.location.origin ? parseMessage(raw) : { status: "error" };
         if (message.status === "ok" && message.accessToken) {
           cached = { token: message.accessToken, expiresOn: message.expiresOn ?? Date.now() + 5 * 60_000 };
           resolve(message.accessToken);
