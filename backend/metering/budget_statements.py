@@ -18,7 +18,6 @@ import functools
 from sqlalchemy import TextClause, text
 
 TABLE = "budget_counters"
-SLOTS = (0, 1)
 KEY_COLUMNS = ("tenant_id", "user_id", "period")
 
 
@@ -67,6 +66,14 @@ def reserve_statement(slot: int, rows: int) -> TextClause:
         f" WHERE {used} + excluded.{amount} <= {limit}"
         f" RETURNING {', '.join(row + name for name in KEY_COLUMNS)}"
     )
+
+
+# What a counter holds for calls in progress, its two slots as they count now (:window, the current window).
+HELD = f"{live(0)} + {live(1)}"
+USAGE_STATEMENT = text(
+    f"SELECT spent_micros, {HELD} FROM {TABLE}"  # noqa: S608 - our identifiers
+    " WHERE tenant_id = :tenant_id AND user_id = :user_id AND period = :period"
+)
 
 
 @functools.cache

@@ -19,19 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, case, select
+from sqlalchemy import Connection, Engine
 
 from backend.errors import ApiError
 from backend.metering.budget_statements import (
-    SLOTS,
-    amount_column,
+    USAGE_STATEMENT,
     reserve_statement,
     settle_statement,
     take_back_statement,
-    window_column,
 )
 from backend.metering.store import charge_all_or_none, run_counter_statement
-from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
 MICROS_PER_USD = 1_000_000
@@ -152,15 +149,9 @@ class Budgets:
     ) -> dict[str, Decimal]:
         """Spent and (still counting) reserved USD of a tenant or one of its users in a month (default: this one)."""
         now = now or datetime.now(UTC)
-        period, window = period or period_of(now), self.window_of(now)
-        c = BudgetCounter.__table__.c
-        slots = [case((c[window_column(slot)] >= window - 1, c[amount_column(slot)]), else_=0) for slot in SLOTS]
+        key = {"tenant_id": tenant_id, "user_id": user_id, "period": period or period_of(now)}
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(c.spent_micros, slots[0] + slots[1]).where(
-                    c.tenant_id == tenant_id, c.user_id == user_id, c.period == period
-                )
-            ).first()
+            row = conn.execute(USAGE_STATEMENT, {**key, "window": self.window_of(now)}).first()
         spent, held = row or (0, 0)
         return {"spent_usd": Decimal(spent) / MICROS_PER_USD, "reserved_usd": Decimal(held) / MICROS_PER_USD}
 
