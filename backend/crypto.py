@@ -80,12 +80,12 @@ def fallback_keys(value: object) -> list[str]:
     return [key.strip() for key in keys if key and key.strip()]
 
 
-def secret_box() -> SecretBox:
-    """The SecretBox of the current app."""
-    fallbacks = fallback_keys(current_app.config.get("SECRET_KEY_FALLBACKS"))
-    return SecretBox(current_app.config["SECRET_KEY"], fallbacks)
-
-
 def configured_secret_keys() -> list[str]:
     """The current app's secret key first, then its fallbacks (previous keys, still accepted after a rotation)."""
     return [current_app.config["SECRET_KEY"], *fallback_keys(current_app.config.get("SECRET_KEY_FALLBACKS"))]
+
+
+def secret_box() -> SecretBox:
+    """The SecretBox of the current app."""
+    current, *fallbacks = configured_secret_keys()
+    return SecretBox(current, fallbacks)
