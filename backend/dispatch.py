@@ -24,7 +24,7 @@ from backend.metering.budgets import budgets_for, max_call_micros
 from backend.metering.call_accounting import CallAccounting
 from backend.metering.ratelimits import check_rate_limits
 from backend.models.columns import new_id
-from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderError, Usage
+from backend.providers.base import LENGTH_LIMIT, ChatRequest, ModelSpec, Provider, ProviderError, Usage
 from backend.providers.instances import provider_instance
 from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
@@ -58,6 +58,12 @@ class DispatchResult:
     usage: Usage
     cost_usd: Decimal
     routing: dict[str, Any]
+    finish_reason: str | None = None
+
+    @property
+    def cut_off(self) -> bool:
+        """The answer reached the call's max_output_tokens and ends where the model was stopped."""
+        return self.finish_reason == LENGTH_LIMIT
 
     def model_info(self) -> dict[str, str]:
         """The contract's `model` object."""
@@ -182,7 +188,8 @@ class Dispatcher:
                 self.attempt_succeeded(decision, model)
                 run.first_token = time.monotonic()
                 cost = run.finish(model, completion.usage, "succeeded", None)
-                return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json())
+                return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json(),
+                                      completion.finish_reason)  # fmt: skip
             raise all_failed(decision)
         except ApiError as failure:
             run.finish(None, None, "failed", failure.code)
@@ -199,9 +206,11 @@ class Dispatcher:
                 chunks = asyncbridge.iterate(lambda p=provider, m=model: p.stream(m, request.chat))
                 texts: list[str] = []
                 usage: Usage | None = None
+                finish_reason: str | None = None
                 try:
                     for chunk in chunks:
                         usage = chunk.usage or usage
+                        finish_reason = chunk.finish_reason or finish_reason
                         if chunk.text:
                             texts.append(chunk.text)  # generated, hence metered, even if the caller leaves at `meta`
                             if len(texts) == 1:
@@ -234,7 +243,8 @@ class Dispatcher:
                 cost = run.finish(model, usage, "succeeded", None)  # before the last yields: the caller may leave
                 if not texts:  # an empty answer: still say who answered, before `done`
                     yield "meta", {"run_id": run.run_id, "model": model_info(model)}
-                yield "done", DispatchResult(run.run_id, "".join(texts), model, usage, cost, decision.to_json())
+                yield "done", DispatchResult(run.run_id, "".join(texts), model, usage, cost, decision.to_json(),
+                                             finish_reason)  # fmt: skip
                 return
             raise all_failed(decision)
         except ApiError as failure:

@@ -21,7 +21,7 @@ from backend.errors import ApiError
 from backend.extensions import db
 from backend.skills import current_skills
 from backend.skills.runtime import Skill
-from backend.skills.structured import ModelOutputError, OutputInvalid, repair_request
+from backend.skills.structured import ModelOutputError, OutputInvalid, OutputTruncated, repair_request
 
 
 @dataclass
@@ -99,27 +99,38 @@ def usage_document(results: list[DispatchResult]) -> dict[str, Any]:
 
 
 def invoke_once(invocation: Invocation) -> dict[str, Any]:
-    """Run the skill and answer in one piece: {run_id, output, model, usage}."""
+    """Run the skill and answer in one piece: {run_id, output, model, usage, truncated}."""
     output, results = _complete(invocation)
     last = results[-1]
     model = invocation.model_document(last.model_info())
-    return {"run_id": last.run_id, "output": output, "model": model, "usage": usage_document(results)}
+    return {"run_id": last.run_id, "output": output, "model": model, "usage": usage_document(results),
+            "truncated": last.cut_off}  # fmt: skip
 
 
 def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
-    """One call, and for a structured skill whose answer does not validate, one repair call."""
+    """One call, and for a structured skill whose answer does not validate, one repair call (none for an answer the
+    output limit cut off: the repair would be cut off too)."""
     skill, data = invocation.skill, invocation.data
     chat = skill.build_request(data)
     results = [invocation.dispatcher.complete(invocation.dispatch_request(chat))]
     try:
         return skill.parse_output(results[0].text, data, invocation.link_hosts), results
     except OutputInvalid as problem:
+        _refuse_cut_off(invocation, results[0])
         repair = repair_request(chat, results[0].text, str(problem), skill.spec.response_schema)
     results.append(invocation.dispatcher.complete(invocation.dispatch_request(repair)))
     try:
         return skill.parse_output(results[1].text, data, invocation.link_hosts), results
     except OutputInvalid as problem:
+        _refuse_cut_off(invocation, results[1])
         raise ModelOutputError(skill.spec.id, problem.public) from None
+
+
+def _refuse_cut_off(invocation: Invocation, result: DispatchResult) -> None:
+    """An invalid answer that the output limit cut off is output_truncated (502), not a shape to repair."""
+    if result.cut_off:
+        spec = invocation.skill.spec
+        raise OutputTruncated(spec.id, spec.max_output_tokens, spec.large_input_job)
 
 
 def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
@@ -128,7 +139,8 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
         output, results = _complete(invocation)
         model = invocation.model_document(results[-1].model_info())
         yield "meta", {"run_id": results[-1].run_id, "model": model}
-        yield "done", {"output": output, "usage": usage_document(results), "model": model}
+        yield "done", {"output": output, "usage": usage_document(results), "model": model,
+                       "truncated": results[-1].cut_off}  # fmt: skip
         return
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
@@ -146,6 +158,7 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
                 if tail:
                     yield "delta", {"text": tail}
                 model = invocation.model_document(value.model_info())
-                yield "done", {"output": sanitizer.finish(), "usage": usage_document([value]), "model": model}
+                yield "done", {"output": sanitizer.finish(), "usage": usage_document([value]), "model": model,
+                               "truncated": value.cut_off}  # fmt: skip
     finally:
         events.close()

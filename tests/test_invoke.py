@@ -246,3 +246,53 @@ def test_a_client_leaving_mid_stream_is_metered_for_what_was_generated(app, clie
         assert run.input_tokens > 0 and run.output_tokens > 0 and run.cost_usd > 0
         usage = budgets_for(app).usage(run.tenant_id)
         assert usage["reserved_usd"] == 0 and usage["spent_usd"] >= run.cost_usd > 0
+
+
+LONG_REPLY = " ".join(f"w{n}" for n in range(1500))  # 1,500 fake tokens: past summarize's 1,024 and proofread's 2,048
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("provider", ["cheap", "claude"])
+def test_an_answer_cut_at_the_output_limit_says_so(client, user, servers, stream, provider):
+    openai, claude = servers
+    if provider == "claude":
+        openai.fail_next(1, Fault.server_error(500))  # the OpenAI-style model fails first: Anthropic answers
+        claude.script(reply=LONG_REPLY)
+    else:
+        openai.script(reply=LONG_REPLY)
+    response = invoke(client, user, stream=stream)
+    assert response.status_code == 200
+    done = sse_events(response.data)[-1][1] if stream else response.get_json()
+    assert done["model"]["provider"] == provider
+    assert done["truncated"] is True
+    assert done["usage"]["output_tokens"] == 1024
+    assert done["output"].split() == LONG_REPLY.split()[:1024]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_complete_answer_is_not_truncated(client, user, stream):
+    response = invoke(client, user, stream=stream)
+    done = sse_events(response.data)[-1][1] if stream else response.get_json()
+    assert done["output"] == REPLY and done["truncated"] is False
+
+
+def test_a_structured_answer_cut_off_is_not_repaired(app, client, user, servers):
+    servers[0].script(reply='{"edits": [' + " ".join(['{"original": "a", "replacement": "b"},'] * 1200))
+    response = invoke(client, user, skill="proofread")
+    assert response.status_code == 502
+    error = response.get_json()["error"]
+    assert error["code"] == "output_truncated" and error["details"] == {"max_output_tokens": 2048}
+    assert "Nightingale" not in json.dumps(error)
+    assert len(servers[0].requests) == 1  # no repair call: it would be cut off the same way
+    with app.app_context():
+        run = db.session.scalars(select(SkillRun).where(SkillRun.skill_id == "proofread")).one()
+        assert run.outcome == "succeeded" and run.output_tokens == 2048  # the call itself was answered, and metered
+
+
+def test_a_repair_cut_off_is_output_truncated(client, user, servers):
+    servers[0].script(reply="Sure! Here are the edits: none")
+    servers[0].script(reply='{"edits": [' + " ".join(['{"original": "a", "replacement": "b"},'] * 1200))
+    response = invoke(client, user, skill="proofread", stream=True)
+    assert response.status_code == 502
+    assert response.get_json()["error"]["code"] == "output_truncated"
+    assert len(servers[0].requests) == 2

@@ -125,6 +125,25 @@ describe("Run", () => {
     expect(client.invokeStream).toHaveBeenCalledTimes(1);
   });
 
+  it("says when the answer was cut off at the length limit, and not otherwise", async () => {
+    for (const truncated of [true, false]) {
+      const stream = controlledStream();
+      const client = fakeClient([SUMMARIZE], { invokeStream: vi.fn((_id, _input, _options, signal?: AbortSignal) => stream.events(signal)) });
+      renderApp(client, fakeHost());
+      fireEvent.click(await screen.findByTestId("run"));
+      await waitFor(() => expect(client.invokeStream).toHaveBeenCalled());
+      await act(async () => {
+        stream.push({ type: "meta", run_id: "r1", model: MODEL });
+        stream.push({ type: "delta", text: "The first half" });
+        expect(screen.queryByTestId("truncated")).toBeNull(); // not while it streams
+        stream.push({ type: "done", output: "The first half", usage: USAGE, model: MODEL, truncated });
+      });
+      await screen.findByTestId("insert");
+      expect(screen.queryByTestId("truncated") !== null).toBe(truncated);
+      cleanup();
+    }
+  });
+
   it("queues one job when Run is double-clicked on a job skill", async () => {
     const client = fakeClient([SUMMARIZE_DOCUMENT]);
     renderApp(client, fakeHost({ text: "Body.", document: "Body." }));

@@ -61,6 +61,14 @@ describe("describeProblem", () => {
     expect(view.message).toContain("incomplete");
   });
 
+  it("offers the job for an answer too long for the output limit, or says to select less", () => {
+    const withJob = new ApiProblem(502, "output_truncated", "... POST /api/jobs.", { max_output_tokens: 1024, job_skill: "summarize_document" });
+    expect(describeProblem(withJob)).toMatchObject({ kind: "use_a_job", jobSkill: "summarize_document" });
+    const view = describeProblem(new ApiProblem(502, "output_truncated", "...", { max_output_tokens: 2048 }));
+    expect(view).toMatchObject({ kind: "error", title: "The answer was too long" });
+    expect(view.message).toContain("Select less text");
+  });
+
   it("never shows the text of an unexpected exception", () => {
     expect(describeProblem(new Error("secret document text")).message).not.toContain("secret");
   });

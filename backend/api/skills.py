@@ -31,8 +31,14 @@ MODEL_SCHEMA = {
 }
 INVOKE_RESPONSE = {
     "type": "object",
-    "required": ["run_id", "output", "model", "usage"],
-    "properties": {"run_id": {"type": "string"}, "output": {}, "model": MODEL_SCHEMA, "usage": {"type": "object"}},
+    "required": ["run_id", "output", "model", "usage", "truncated"],
+    "properties": {
+        "run_id": {"type": "string"},
+        "output": {},
+        "model": MODEL_SCHEMA,
+        "usage": {"type": "object"},
+        "truncated": {"type": "boolean", "description": "The answer reached the skill's output limit and was cut off."},
+    },
 }
 INVOKE_ERRORS = {
     403: "Skill disabled for the tenant",
@@ -41,7 +47,7 @@ INVOKE_ERRORS = {
     413: "Input too large: use a job",
     422: "Input fails the skill's schema",
     429: "Rate limited or budget exhausted",
-    502: "Every allowed model failed",
+    502: "Every allowed model failed, or the answer was invalid or cut off (output_truncated)",
     503: "No allowed model available",
     504: "Every allowed model timed out",
 }

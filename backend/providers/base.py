@@ -95,6 +95,11 @@ class Usage:
     estimated: bool = False  # True when counted locally because the provider reported none (e.g. a cut stream)
 
 
+# Why a model stopped, normalised by Semantic Kernel across connectors (OpenAI `finish_reason`, Anthropic
+# `stop_reason`): "stop" when the answer was complete, LENGTH_LIMIT when it reached max_output_tokens and was cut off.
+LENGTH_LIMIT = "length"
+
+
 @dataclass
 class Completion:
     """A finished, non-streamed answer."""
@@ -106,10 +111,11 @@ class Completion:
 
 @dataclass
 class StreamChunk:
-    """One piece of a streamed answer: text, and/or final usage when the provider reports it."""
+    """One piece of a streamed answer: text, and/or, on the last chunk, the usage and why the model stopped."""
 
     text: str = ""
     usage: Usage | None = None
+    finish_reason: str | None = None
 
 
 class ProviderError(Exception):

@@ -82,7 +82,7 @@ class SKChatProvider:
         first_text_deadline = min(deadline, started + self.config.timeouts.first_token)
         received: list[str] = []
         reported = None
-        finished = False
+        reason: str | None = None
         self._calls_in_flight += 1
         try:
             while True:
@@ -94,12 +94,12 @@ class SKChatProvider:
                     break
                 for message in batch:
                     reported = merge_usage(reported, normalise_usage((message.metadata or {}).get("usage")))
-                    finished = finished or _finish_reason(message) is not None
+                    reason = reason or _finish_reason(message)
                     text = message.content or ""
                     if text:
                         received.append(text)
                         yield StreamChunk(text=text)
-            if not finished:
+            if reason is None:
                 raise ProviderError("server", f"{where}: stream ended before the provider finished")
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
             error = exc if isinstance(exc, ProviderError) else map_exception(exc, where, not received)
@@ -111,7 +111,8 @@ class SKChatProvider:
                 await chunks.aclose()
             finally:
                 await self._call_ended()
-        yield StreamChunk(usage=usage_or_estimate(reported, request.messages, "".join(received), True))
+        usage = usage_or_estimate(reported, request.messages, "".join(received), True)
+        yield StreamChunk(usage=usage, finish_reason=reason)
 
     async def aclose(self) -> None:
         """Close the SDK client's connection pool: now when no call is using it, else as the last call in flight ends.

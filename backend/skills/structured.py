@@ -33,6 +33,24 @@ class ModelOutputError(ApiError):
         super().__init__(502, "invalid_model_output", message, details={"problem": problem[:500]})
 
 
+class OutputTruncated(ApiError):
+    """A structured answer reached the call's output limit before it was complete: a repair call would be cut off the
+    same way, so none is made; what helps is a smaller input (or the skill's long-running job)."""
+
+    def __init__(self, skill_id: str, max_output_tokens: int, job_skill: str | None = None):
+        message = (
+            f"The model's answer for skill '{skill_id}' reached its length limit ({max_output_tokens:,} tokens) "
+            "before it was complete."
+        )
+        details: dict[str, Any] = {"max_output_tokens": max_output_tokens}
+        if job_skill:
+            message += f" Run the long-running skill '{job_skill}' instead, as a job: POST /api/jobs."
+            details["job_skill"] = job_skill
+        else:
+            message += " Select a shorter passage and try again."
+        super().__init__(502, "output_truncated", message, details=details)
+
+
 def extract_json(text: str) -> Any:
     """The JSON value in a model answer: the whole text, a fenced block, or the outermost {...} or [...]."""
     candidates = [text.strip()]

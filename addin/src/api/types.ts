@@ -38,6 +38,9 @@ export interface RangeInput {
   address: string;
   values: unknown[][];
   formulas?: unknown[][];
+  /** Number formats of the cells that show a date or a time (null between them; trailing cells and rows without one
+   * left out); absent when there is none. */
+  number_formats?: (string | null)[][];
 }
 
 export interface SkillInput {
@@ -54,17 +57,19 @@ export interface InvokeResult {
   output: unknown;
   model: ModelInfo;
   usage: Usage;
+  /** The answer reached the skill's output limit and ends where the model was stopped. */
+  truncated?: boolean;
 }
 
 /** What a stream reports as it goes: the model first, then text deltas, then the final result. */
 export type StreamEvent =
   | { type: "meta"; run_id: string; model: ModelInfo }
   | { type: "delta"; text: string }
-  | { type: "done"; output: unknown; usage: Usage; model: ModelInfo };
+  | { type: "done"; output: unknown; usage: Usage; model: ModelInfo; truncated?: boolean };
 
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
-/** A finished job's usage: its calls summed, and the models that made them (most calls first). */
+/** A job's usage (so far while it runs): its calls summed, and the models that made them (most calls first). */
 export interface JobUsage extends Usage {
   calls?: number;
   models?: (ModelInfo & { calls: number })[];

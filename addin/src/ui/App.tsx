@@ -237,6 +237,11 @@ export function App({ client, host }: Props) {
         <section aria-label="Answer">
           <ProvenanceBadge model={run.state.model} usage={run.state.usage} />
           <AnswerView text={run.state.text} streaming={running} />
+          {run.state.status === "done" && run.state.truncated ? (
+            <Caption1 role="status" data-testid="truncated">
+              The answer reached this skill&apos;s length limit and stops mid-way: select less text and run it again for a complete answer.
+            </Caption1>
+          ) : null}
           {answeredBy ? (
             <Toolbar aria-label="Use the answer">
               <Button data-testid="insert" onClick={() => write(requestFor("insert", run.state.text, run.state.output, answeredBy))}>

@@ -36,6 +36,13 @@ export function describeProblem(error: unknown): ProblemView {
     return { kind: "error", title: "The job was not started", message: "The pane sent a request it had already used for another job. Run it again." };
   }
   const jobSkill = (error.details as { job_skill?: unknown } | null)?.job_skill;
+  if (error.code === "output_truncated") {
+    if (typeof jobSkill === "string") {
+      const message = `The answer did not fit the model's length limit; the skill ${jobSkill} can do it in the background.`;
+      return { kind: "use_a_job", title: "Too long for a direct answer", message, jobSkill };
+    }
+    return { kind: "error", title: "The answer was too long", message: "The answer did not fit the model's length limit. Select less text and run the skill again." };
+  }
   if (error.code === "input_too_large" && typeof jobSkill === "string") {
     const message = `The text is too long to answer here; the skill ${jobSkill} can do it in the background.`;
     return { kind: "use_a_job", title: "Too long for a direct answer", message, jobSkill };

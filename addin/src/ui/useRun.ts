@@ -12,10 +12,12 @@ export interface RunState {
   output: unknown;
   model: ModelInfo | null;
   usage: Usage | null;
+  /** The answer reached the skill's output limit: the text ends where the model was stopped. */
+  truncated: boolean;
   problem: ProblemView | null;
 }
 
-const IDLE: RunState = { status: "idle", skill: null, text: "", output: undefined, model: null, usage: null, problem: null };
+const IDLE: RunState = { status: "idle", skill: null, text: "", output: undefined, model: null, usage: null, truncated: false, problem: null };
 
 /** Fields that hold the readable answer of a structured output, in order of preference. */
 const TEXT_FIELDS = ["text", "summary", "translation", "answer", "content", "explanation"];
@@ -53,7 +55,7 @@ export function useRun(client: ApiClient | null) {
           const result = await client.invoke(skill.id, input, undefined, abort.signal);
           if (controller.current !== abort) return null; // replaced by another run or a job's result meanwhile
           const answer = outputAsText(result.output);
-          setState({ status: "done", skill: answering, text: answer, output: result.output, model: result.model, usage: result.usage, problem: null });
+          setState({ status: "done", skill: answering, text: answer, output: result.output, model: result.model, usage: result.usage, truncated: result.truncated === true, problem: null });
           return answer;
         }
         let text = "";
@@ -68,7 +70,7 @@ export function useRun(client: ApiClient | null) {
             // done: a string output is the authoritative whole answer; structured output keeps the streamed text
             const finalText = typeof event.output === "string" ? event.output : text || outputAsText(event.output);
             answer = finalText;
-            setState((s) => ({ status: "done", skill: answering, text: finalText, output: event.output, model: event.model ?? s.model, usage: event.usage, problem: null }));
+            setState((s) => ({ status: "done", skill: answering, text: finalText, output: event.output, model: event.model ?? s.model, usage: event.usage, truncated: event.truncated === true, problem: null }));
           }
         }
         return controller.current === abort ? answer : null;
@@ -89,7 +91,7 @@ export function useRun(client: ApiClient | null) {
     (output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">, model: ModelInfo | null = null) => {
       controller.current?.abort();
       controller.current = null;
-      setState({ status: "done", skill, text: outputAsText(output), output, model, usage, problem: null });
+      setState({ status: "done", skill, text: outputAsText(output), output, model, usage, truncated: false, problem: null });
     },
     [],
   );
