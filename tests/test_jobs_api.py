@@ -336,8 +336,32 @@ def test_cancel_before_a_worker_takes_it(app, client, tenants, make_token, model
     assert all("P00003" not in json.dumps(r.body) for r in model.chat_requests())
 
 
-def test_events_stream_progress_then_done(app, client, tenants, make_token, worker):  # noqa: F811
-    """`progress` events with growing fractions, then one `done` with the finished job."""
+def test_a_running_job_shows_its_usage_so_far(app, client, tenants, make_token, worker, model):  # noqa: F811
+    """While a job runs, GET and the job list answer with the usage of its calls so far and the models that made
+    them, before the job has finished."""
+    app.config["JOB_CONCURRENCY"] = 1
+    model.latency = 0.2  # each call takes a while: the job is seen running after some of its steps
+    token = make_token(TENANT_A)
+    job_id = create(client, token, paragraphs=30).get_json()["id"]
+
+    def running_with_usage():
+        """The job's document once it runs and has usage, or None."""
+        body = client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()
+        return body if body["status"] == "running" and body.get("usage") else None
+
+    running = wait_for(running_with_usage, 30, interval=0.05, what="a running job with usage")
+    fake = {"provider": "fake", "model": "gpt-test", "location": "us-east"}
+    assert running["usage"]["calls"] >= 1 and running["usage"]["cost_usd"] > 0
+    assert running["usage"]["models"] == [{**fake, "calls": running["usage"]["calls"]}]
+    listed = client.get("/api/jobs", headers=bearer(token)).get_json()["jobs"]
+    assert [job["usage"]["models"][0]["model"] for job in listed if job["id"] == job_id] == ["gpt-test"]
+    done = finished(client, token, job_id)
+    assert done["status"] == "succeeded" and done["usage"]["calls"] > running["usage"]["calls"]
+
+
+def test_events_stream_progress_then_done(app, client, tenants, make_token, worker, model):  # noqa: F811
+    """`progress` events with growing fractions and the usage so far, then one `done` with the finished job."""
+    model.latency = 0.1  # slow enough for progress events between the steps
     token = make_token(TENANT_A)
     job_id = create(client, token, paragraphs=30).get_json()["id"]
     response = client.get(f"/api/jobs/{job_id}/events", headers=bearer(token), buffered=False)
@@ -351,6 +375,9 @@ def test_events_stream_progress_then_done(app, client, tenants, make_token, work
     assert names[-1] == "done" and names.count("done") == 1 and set(names[:-1]) <= {"progress"}
     fractions = [data["progress"] for name, data in events if name == "progress"]
     assert fractions == sorted(fractions)
+    calls = [data["usage"]["calls"] for name, data in events if name == "progress" and "usage" in data]
+    assert calls and calls == sorted(calls) and calls[-1] <= events[-1][1]["usage"]["calls"]
+    assert all(data["usage"]["models"][0]["model"] == "gpt-test" for name, data in events if "usage" in data)
     assert events[-1][1]["status"] == "succeeded" and events[-1][1]["output"]["summary"].split() == markers(30)
 
 

@@ -27,7 +27,28 @@ JOB_SCHEMA = {
         "stage": {"type": ["string", "null"]},
         "output": {},
         "error": {"type": "object"},
-        "usage": {"type": "object"},
+        "usage": {
+            "type": "object",
+            "description": "The calls metered so far while the job runs; final once it has ended.",
+            "properties": {
+                "calls": {"type": "integer"},
+                "input_tokens": {"type": "integer"},
+                "output_tokens": {"type": "integer"},
+                "cost_usd": {"type": "number"},
+                "models": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "provider": {"type": ["string", "null"]},
+                            "model": {"type": ["string", "null"]},
+                            "location": {"type": ["string", "null"]},
+                            "calls": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
         "created_at": {"type": "string"},
         "updated_at": {"type": "string"},
     },
@@ -43,6 +64,8 @@ CREATE_SCHEMA = {
     },
 }
 JOB_ERRORS = {404: "No such job (or not yours)"}
+# What a `progress` event carries: the usage so far too, once a step has been metered.
+PROGRESS_FIELDS = ("id", "status", "progress", "stage", "usage")
 
 
 @bp.post("")
@@ -146,13 +169,13 @@ async def _progress_events(app, job_id: str) -> AsyncIterator[tuple[str, dict]]:
         document = await asyncio.to_thread(_read_job, app, job_id)
         if document is None:
             raise ApiError(404, "not_found", "No such job.")
-        snapshot = (document["status"], document["progress"], document.get("stage"))
+        snapshot = (document["status"], document["progress"], document.get("stage"), document.get("usage"))
         if snapshot != last:
             last = snapshot
             if document["status"] in store.TERMINAL:
                 yield "done", document
                 return
-            yield "progress", {k: document[k] for k in ("id", "status", "progress", "stage")}
+            yield "progress", {k: document[k] for k in PROGRESS_FIELDS if k in document}
         await asyncio.sleep(float(app.config.get("JOB_EVENTS_POLL_SECONDS", 0.5)))
 
 

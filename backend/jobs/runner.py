@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
+from backend.jobs.outcome import job_usage
 from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
 
@@ -135,8 +136,8 @@ class JobContext:
             return bool(connection.scalar(select(Job.__table__.c.cancel_requested).where(Job.id == self.job.id)))
 
     def _store(self, key: str, outcome: StepOutcome, progress: float, stage: str) -> None:
-        """Store the step, its metering, its budget settlement and the progress in one transaction, so a step is
-        never metered or charged twice, nor charged without its usage record."""
+        """Store the step, its metering, the job's usage so far, its budget settlement and the progress in one
+        transaction, so a step is never metered or charged twice, nor charged without its usage record."""
         db.session.add(JobStep(job_id=self.job.id, tenant_id=self.job.tenant_id, key=key, result=outcome.result))
         try:
             db.session.flush()
@@ -144,18 +145,23 @@ class JobContext:
             # Another delivery of this job stored the step first: ours is dropped, but its call was made and is paid.
             db.session.rollback()
             log.warning("job step stored twice; keeping the first", extra={"job_id": self.job.id, "step": key})
-            self._meter(outcome)
+            self._meter(outcome, {"updated_at": utcnow()})
             db.session.commit()
             return
-        db.session.execute(update(Job).where(Job.id == self.job.id).values(**progress_values(progress, stage)))
-        self._meter(outcome)  # last: the budget counters stay locked only until the commit
+        self._meter(outcome, progress_values(progress, stage))
         db.session.commit()
 
-    def _meter(self, outcome: StepOutcome) -> None:
-        """Add the SkillRuns of the step's calls and settle their budget holds, in the session's transaction."""
+    def _meter(self, outcome: StepOutcome, job_values: dict[str, Any]) -> None:
+        """Add the SkillRuns of the step's calls, store them in the job's usage so far along with `job_values`, and
+        settle their budget holds, all in the session's transaction."""
         for run in outcome.runs:
             db.session.add(SkillRun(tenant_id=self.job.tenant_id, user_id=self.job.user_id, job_id=self.job.id, **run))
         db.session.flush()
+        # The owner sees the usage and the models while the job runs, not only once it has finished (finish() sums
+        # it again then). A second delivery racing this one may miss this step's runs until the next step's sum.
+        usage = job_usage(self.job.id)
+        db.session.execute(update(Job).where(Job.id == self.job.id).values(usage=usage, **job_values))
+        # Last: the budget counters stay locked only until the commit.
         for settle in outcome.settlements:
             settle(db.session.connection())
 

@@ -1,4 +1,4 @@
-// Usage rows into chart series and CSV, and the default date range. Pure functions, unit-tested.
+// Usage rows into chart series and CSV, the default date range, and the latest-reload-wins rule. Unit-tested.
 import type { UsageGrouping, UsageRow } from "./api";
 
 export type UsageMetric = "requests" | "tokens" | "cost_usd";
@@ -59,4 +59,28 @@ export function totals(rows: UsageRow[]): { requests: number; tokens: number; co
     }),
     { requests: 0, tokens: 0, cost: 0 },
   );
+}
+
+/** Reloads of which only the latest counts: starting one aborts the one before, and an answer is applied only while
+ * its request is still the latest (a fetch may have answered before its abort took effect). */
+export class LatestRequest {
+  private current: AbortController | null = null;
+
+  /** Abort the request in flight, if any, and give the new one its signal. */
+  start(): AbortSignal {
+    this.current?.abort();
+    this.current = new AbortController();
+    return this.current.signal;
+  }
+
+  /** Whether the request with this signal is still the latest and was not cancelled. */
+  isCurrent(signal: AbortSignal): boolean {
+    return this.current?.signal === signal && !signal.aborted;
+  }
+
+  /** Abort the request in flight; no answer counts after this. */
+  cancel(): void {
+    this.current?.abort();
+    this.current = null;
+  }
 }

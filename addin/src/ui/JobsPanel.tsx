@@ -1,12 +1,35 @@
-// Long-running work: each job with a progress bar, Cancel while it runs, and Open result when it has succeeded.
+// Long-running work: each job with a progress bar, the models working on it and its cost so far, Cancel while it
+// runs, and Open result when it has succeeded.
 import { Body1, Button, Caption1, ProgressBar, Subtitle2 } from "@fluentui/react-components";
-import type { Job } from "../api/types";
+import type { Job, ModelInfo } from "../api/types";
+import { formatCost } from "./ProvenanceBadge";
 
 const ACTIVE = new Set(["queued", "running"]);
 
 /** Whether a job may still change. */
 export function isActive(job: Job): boolean {
   return ACTIVE.has(job.status);
+}
+
+/** The model a job's answer came from, for its provenance badge: the one that made most of its calls, with how many
+ * others took part ("gpt-4.1 (+1 more)"), or null for a job that made no call. */
+export function jobModel(job: Job): ModelInfo | null {
+  const [first, ...others] = job.usage?.models ?? [];
+  if (!first) return null;
+  const model = others.length ? `${first.model} (+${others.length} more)` : first.model;
+  return { provider: first.provider, model, location: first.location };
+}
+
+/** The job's models and what its calls cost, as its list entry shows them: "Working with gpt-4.1 via openai
+ * (us-east) · 3 calls · $0.0042 so far" while it runs (the usage so far), without "Working with" and "so far" once it
+ * has ended; null before its first metered call. */
+export function jobUsageLine(job: Job): string | null {
+  const model = jobModel(job);
+  if (!model || !job.usage) return null;
+  const calls = job.usage.calls ?? job.usage.models?.reduce((sum, entry) => sum + entry.calls, 0) ?? 0;
+  const where = `${model.model} via ${model.provider} (${model.location})`;
+  const cost = `${calls} ${calls === 1 ? "call" : "calls"} · ${formatCost(job.usage.cost_usd)}`;
+  return isActive(job) ? `Working with ${where} · ${cost} so far` : `${where} · ${cost}`;
 }
 
 interface Props {
@@ -34,6 +57,7 @@ export function JobsPanel({ jobs, onCancel, onOpen }: Props) {
               aria-valuetext={`${Math.round(job.progress * 100)} percent`}
             />
             <Caption1 data-testid="job-progress">{Math.round((job.status === "succeeded" ? 1 : job.progress) * 100)}%</Caption1>
+            <JobUsage job={job} />
             {job.error ? <Caption1 role="alert"> {job.error.message}</Caption1> : null}
             {isActive(job) ? (
               <Button size="small" onClick={() => onCancel(job)}>
@@ -50,4 +74,10 @@ export function JobsPanel({ jobs, onCancel, onOpen }: Props) {
       </ul>
     </section>
   );
+}
+
+/** The line naming the job's models and its cost (so far), once a call was metered. */
+function JobUsage({ job }: { job: Job }) {
+  const line = jobUsageLine(job);
+  return line ? <Caption1 data-testid="job-usage"> {line}</Caption1> : null;
 }

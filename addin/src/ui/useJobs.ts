@@ -3,8 +3,11 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { ApiClient } from "../api/client";
 import { ApiProblem } from "../api/errors";
-import type { Job, ModelInfo, Skill, SkillInput } from "../api/types";
+import type { Job, Skill, SkillInput } from "../api/types";
 import { isActive } from "./JobsPanel";
+
+// The panel formats a job's models; App imports jobModel from here for a job result's provenance badge.
+export { jobModel } from "./JobsPanel";
 
 const POLL_MS = 1000;
 
@@ -14,7 +17,11 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
   const keys = useRef(new Map<string, string>());
 
   const upsert = useCallback((job: Job) => {
-    setJobs((current) => [job, ...current.filter((j) => j.id !== job.id)].sort(newestFirst));
+    setJobs((current) => {
+      // A poll that answered late must not take a job back (its usage so far down, or a finished job to running).
+      if (current.some((held) => held.id === job.id && isOlder(job, held))) return current;
+      return [job, ...current.filter((j) => j.id !== job.id)].sort(newestFirst);
+    });
   }, []);
 
   useEffect(() => {
@@ -88,15 +95,12 @@ function merge(listed: Job[], current: Job[]): Job[] {
   return [...current, ...listed.filter((job) => !ids.has(job.id))].sort(newestFirst);
 }
 
-function newestFirst(a: Job, b: Job): number {
-  return (b.created_at ?? "").localeCompare(a.created_at ?? "");
+/** Whether `job` is an earlier state of `held` than the one the pane shows (both read from the API). */
+function isOlder(job: Job, held: Job): boolean {
+  const [then, shown] = [Date.parse(job.updated_at ?? ""), Date.parse(held.updated_at ?? "")];
+  return then < shown; // NaN (no timestamp) compares false: the answer is taken
 }
 
-/** The model a job's answer came from, for its provenance badge: the one that made most of its calls, with how many
- * others took part ("gpt-4.1 (+1 more)"), or null for a job that made no call. */
-export function jobModel(job: Job): ModelInfo | null {
-  const [first, ...others] = job.usage?.models ?? [];
-  if (!first) return null;
-  const model = others.length ? `${first.model} (+${others.length} more)` : first.model;
-  return { provider: first.provider, model, location: first.location };
+function newestFirst(a: Job, b: Job): number {
+  return (b.created_at ?? "").localeCompare(a.created_at ?? "");
 }

@@ -1,8 +1,8 @@
 // Usage: requests, tokens or cost per day, model, skill or user over a date range, as a chart and a table; CSV export.
 import { Button, Field, Input, Select, Text, Title3 } from "@fluentui/react-components";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { AdminClient, UsageGrouping, UsageReport } from "../api";
-import { bars, defaultRange, groupLabel, totals, usageCsv, type UsageMetric } from "../usage";
+import { bars, defaultRange, groupLabel, LatestRequest, totals, usageCsv, type UsageMetric } from "../usage";
 import { BarChart } from "./BarChart";
 
 const METRICS: Record<UsageMetric, string> = { requests: "Requests", tokens: "Tokens", cost_usd: "Cost (USD)" };
@@ -15,15 +15,27 @@ export function UsageSection({ client }: { client: AdminClient }) {
   const [report, setReport] = useState<UsageReport | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 
+  const latest = useRef(new LatestRequest());
+
   const load = useCallback(async () => {
+    // Changing the filters quickly starts several reloads: each aborts the one before, and only the latest one's
+    // answer (or failure) is shown, whatever order they arrive in.
+    const signal = latest.current.start();
     setProblem(null);
     try {
-      setReport(await client.usage(range.from, range.to, groupBy));
+      const answer = await client.usage(range.from, range.to, groupBy, signal);
+      if (latest.current.isCurrent(signal)) setReport(answer);
     } catch (error) {
-      setProblem(error instanceof Error ? error.message : "Usage could not load.");
+      if (latest.current.isCurrent(signal)) setProblem(error instanceof Error ? error.message : "Usage could not load.");
     }
   }, [client, range, groupBy]);
-  useEffect(() => void load(), [load]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useEffect(() => {
+    const requests = latest.current;
+    return () => requests.cancel(); // leaving the tab: nothing may arrive after
+  }, []);
 
   const exportCsv = () => {
     if (!report) return;
