@@ -3,6 +3,7 @@ outputs, resume from stored steps without new calls, retries with backoff, and a
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -75,6 +76,34 @@ def test_summarize_document_maps_then_reduces(app, owner, model):
         assert {(r.provider, r.model, r.outcome) for r in runs} == {("fake", "gpt-test", "succeeded")}
 
 
+def test_a_running_job_reports_its_usage_and_models_so_far(app, owner, model, monkeypatch):
+    """After each stored step, while the job still runs, its document shows the usage of the calls made so far and
+    the models that made them (the pane says which model is working and what it cost so far)."""
+    from backend.jobs import store
+    from backend.jobs.runner import JobContext
+
+    app.config["JOB_CONCURRENCY"] = 1
+    seen: list[dict] = []
+    original = JobContext._store
+
+    def recording(self, *args, **kwargs):
+        """Store the step, then note the job as its owner would read it now."""
+        original(self, *args, **kwargs)
+        db.session.expire_all()
+        seen.append(store.job_document(db.session.get(Job, self.job.id)))
+
+    monkeypatch.setattr(JobContext, "_store", recording)
+    job = run(app, "summarize_document", {"document": document(40)})
+    assert job.status == "succeeded", job.error
+    assert len(seen) == job.usage["calls"] >= 4 and {doc["status"] for doc in seen} == {"running"}
+    assert [doc["usage"]["calls"] for doc in seen] == list(range(1, len(seen) + 1))
+    fake = {"provider": "fake", "model": "gpt-test", "location": "us-east"}
+    assert [doc["usage"]["models"] for doc in seen] == [[{**fake, "calls": n}] for n in range(1, len(seen) + 1)]
+    costs = [doc["usage"]["cost_usd"] for doc in seen]
+    assert 0 < costs[0] and costs == sorted(costs) and costs[-1] == job.usage["cost_usd"]
+    assert seen[0]["usage"]["input_tokens"] > 0 and seen[-1]["usage"]["input_tokens"] == job.usage["input_tokens"]
+
+
 def test_translate_document_returns_text_per_paragraph(app, owner, model):
     """Chunks whose answer lost the paragraph structure are redone paragraph by paragraph."""
     job = run(app, "translate_document", {"document": document(9), "target_language": "French"})
@@ -95,6 +124,18 @@ def test_analyze_workbook_narrates_each_sheet_then_an_overview(app, owner, model
     assert job.status == "succeeded", job.error
     assert [s["name"] for s in job.output["sheets"]] == ["S0", "S1", "S2"]
     assert len(model.chat_requests()) == 4
+
+
+def test_analyze_workbook_reads_date_formatted_cells_as_dates(app, owner, model):
+    """The pane sends the number formats of date cells: the statistics and the model see dates, not serials."""
+    values = [["day", "sales"], [45292, 10], [45323, 12], [45352, 9]]
+    sheet = {"address": "S!A1:B4", "values": values, "number_formats": [[], ["yyyy-mm-dd"], ["yyyy-mm-dd"], ["d/m/yy"]]}
+    job = run(app, "analyze_workbook", {"sheets": [{"name": "S", "range": sheet}]})
+    assert job.status == "succeeded", job.error
+    day = job.output["sheets"][0]["statistics"]["profiles"][0]
+    assert day["type"] == "date" and day["dates"]["earliest"] == "2024-01-01" and day["dates"]["latest"] == "2024-03-01"
+    narrative_prompt = json.dumps(model.chat_requests()[0].body)
+    assert "2024-03-01" in narrative_prompt and "45352" not in narrative_prompt
 
 
 def test_a_transient_failure_is_retried_with_backoff(app, owner, model):

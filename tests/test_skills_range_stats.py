@@ -97,3 +97,18 @@ def test_header_detection_with_text_numbers():
     """Years as text can head columns; a column of numbers stored as text has no header of its own."""
     assert has_header_row([["Region", "2023", "2024"], ["North", 10, 12]])
     assert not has_header_row([["1200"], ["1350"], ["980"]])
+
+
+def test_dates_by_number_format():
+    """Numbers in a date format are dates: ordered by serial, shown as ISO text, left out of correlations; a date
+    header cell names its column by its date; numbers in other formats stay numbers."""
+    values = [[45292, "Sales", "Units"], [45352.5, 9, 1], [45292, 10, 2], [45323, 12, 3], [0, 11, 4]]
+    formats = [["mmm yy"], ["yyyy-mm-dd h:mm"], ["yyyy-mm-dd"], ["yyyy-mm-dd", "0.00"], ["yyyy-mm-dd"]]
+    stats = analyze_values(values, header=True, number_formats=formats)
+    when = stats["profiles"][0]
+    assert when["name"] == "2024-01-01"
+    assert when["type"] == "mixed"  # the 0 is no date (Excel shows 1900-01-00): it stays a number
+    assert when["dates"] == {"count": 3, "earliest": "2024-01-01", "latest": "2024-03-01T12:00", "distinct": 3}
+    assert when["numeric"]["count"] == 1
+    assert [c["columns"] for c in stats["correlations"]] == [["Sales", "Units"]]
+    assert analyze_values(values, header=True)["profiles"][0]["type"] == "number"

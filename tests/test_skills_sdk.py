@@ -16,10 +16,14 @@ PUBLIC_NAMES = [
     "Skill",
     "SkillLoadError",
     "SkillSpec",
+    "as_typed_text",
     "assert_document_is_data",
+    "iso_to_serial",
     "kernel_function",
     "load_skill",
+    "serial_to_iso",
     "skill_folder",
+    "values_as_shown",
 ]
 
 

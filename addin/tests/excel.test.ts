@@ -8,6 +8,8 @@ let mock: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 let requested: string[];
 /** What the selection's intersection with the used range is (by default the selection itself lies inside the data). */
 let intersection: unknown;
+/** The used part of the selection itself (by default the whole selection). */
+let selectionUsed: unknown;
 
 /** A range handed back by a method call at run time (the mock only wraps its initial tree). */
 function plainRange(address: string, rows: number, columns: number, isNullObject = false) {
@@ -18,6 +20,7 @@ function plainRange(address: string, rows: number, columns: number, isNullObject
 function install() {
   requested = [];
   intersection = undefined;
+  selectionUsed = undefined;
   const cell = (address: string, value: unknown = "", formula: unknown = value) => ({ address, values: [[value]], formulas: [[formula]] });
   mock = new OfficeMockObject({
     context: {
@@ -28,19 +31,31 @@ function install() {
           columnCount: 1,
           values: [[1], [2], [3]],
           formulas: [[1], [2], ["=A1+A2-A1"]],
+          numberFormat: [["General"], ["General"], ["General"]],
           getIntersectionOrNullObject() {
             return intersection ?? this;
+          },
+          getUsedRangeOrNullObject() {
+            return selectionUsed ?? this;
           },
         },
         getSelectedRange() {
           return this.selected;
         },
         sheet: {
-          used: { address: "Sheet1!A1:B3", rowCount: 3, columnCount: 2, values: [[1, "x"], [2, "y"], [3, "z"]], formulas: [[1, "x"], [2, "y"], [3, "z"]] },
+          used: {
+            address: "Sheet1!A1:B3",
+            rowCount: 3,
+            columnCount: 2,
+            values: [[1, "x"], [2, "y"], [3, "z"]],
+            formulas: [[1, "x"], [2, "y"], [3, "z"]],
+            numberFormat: [["General", "General"], ["General", "General"], ["General", "General"]],
+          },
           ranges: {
             A4: cell("Sheet1!A4"),
             C1: cell("Sheet1!C1", "old", "old"),
             "B2:C3": { address: "Sheet1!B2:C3", values: [["a", "b"], ["c", "d"]], formulas: [["a", "b"], ["c", "=1+1"]] },
+            "D1:E2": { address: "Sheet1!D1:E2", values: [["", ""], ["", ""]], formulas: [["", ""], ["", ""]] },
           },
           getRange(address: string) {
             requested.push(address);
@@ -104,6 +119,20 @@ describe("ExcelHost.readInput", () => {
     expect(describeProblem(problem).message).toMatch(/5,200,000 cells.*at most 100,000/);
   });
 
+  it("sends the number formats of the numbers shown as dates or times, and only those", async () => {
+    const selected = mock.context.workbook.selected;
+    selected.values = [[45292], ["2024-01-02"], [0.5]];
+    selected.numberFormat = [["yyyy-mm-dd"], ["yyyy-mm-dd"], ["h:mm AM/PM"]];
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range?.number_formats).toEqual([["yyyy-mm-dd"], [], ["h:mm AM/PM"]]);
+  });
+
+  it("sends no number formats when no cell shows a date (General, currency, percent)", async () => {
+    mock.context.workbook.selected.numberFormat = [["General"], ['[$€-407] #,##0.00;[Red]"-"#,##0.00'], ["0%"]];
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range).not.toHaveProperty("number_formats");
+  });
+
   it("reads an empty selection outside the data as it is (write_formula needs only the instructions)", async () => {
     intersection = plainRange("", 0, 0, true);
     const input = await new ExcelHost().readInput("selection");
@@ -124,6 +153,13 @@ describe("ExcelHost.readWorkbook", () => {
     expect(await new ExcelHost().readWorkbook()).toEqual({
       sheets: [{ name: "Sales", range: { address: "Sales!A1:B2", values: sales.values, formulas: sales.formulas } }],
     });
+  });
+
+  it("sends each sheet's date formats with its range", async () => {
+    const sales = { ...plainRange("Sales!A1:B2", 2, 2), values: [["Month", "Revenue"], [45292, 10]], numberFormat: [["mmm yyyy", "General"], ["mmm yyyy", "General"]] };
+    installSheets([{ name: "Sales", range: sales }]);
+    const input = await new ExcelHost().readWorkbook();
+    expect((input.sheets as { range: { number_formats?: unknown } }[])[0].range.number_formats).toEqual([[], ["mmm yyyy"]]);
   });
 
   it("refuses a workbook over the cell limit", async () => {
@@ -181,6 +217,48 @@ describe("ExcelHost writes", () => {
     expect(block.values).toEqual([["n", "m"], [1, 2]]);
     await host.undo();
     expect(block.formulas).toEqual([["a", "b"], ["c", "=1+1"]]);
+  });
+});
+
+describe("ExcelHost inserts below a whole-column selection", () => {
+  beforeEach(install);
+
+  it("writes under the data of those columns, not past the end of the sheet", async () => {
+    mock.context.workbook.selected.address = "Sheet1!A:C";
+    selectionUsed = plainRange("Sheet1!A1:B3", 3, 2);
+    const host = new ExcelHost();
+    const preview = await host.preview({ mode: "insert", skill: writeFormula, text: "", output: { formula: "SUM(A1:A3)" } });
+    expect(preview.target).toBe("Sheet1!A4");
+    await host.write({ mode: "insert", skill: writeFormula, text: "=SUM(A1:A3)" });
+    expect(mock.context.workbook.sheet.ranges.A4.formulas).toEqual([["=SUM(A1:A3)"]]);
+    expect(requested.every((address) => !/1048577/.test(address))).toBe(true);
+  });
+
+  it("writes at the top of whole columns that hold no data", async () => {
+    mock.context.workbook.selected.address = "Sheet1!D:E";
+    selectionUsed = plainRange("", 0, 0, true);
+    const host = new ExcelHost();
+    await host.write({ mode: "insert", skill: { id: "text_to_table", output: "table" }, text: "", output: { values: [["n", "m"], [1, 2]] } });
+    expect(mock.context.workbook.sheet.ranges["D1:E2"].values).toEqual([["n", "m"], [1, 2]]);
+  });
+
+  it("says there is no room when the data reaches the sheet's last row, instead of a generic failure", async () => {
+    mock.context.workbook.selected.address = "Sheet1!A:A";
+    selectionUsed = plainRange("Sheet1!A1:A1048576", 1048576, 1);
+    const problem = await new ExcelHost().preview({ mode: "insert", skill: writeFormula, text: "", output: { formula: "=1" } }).catch((error: unknown) => error);
+    expect(problem).toMatchObject({ code: "target_outside_sheet" });
+    expect(describeProblem(problem).message).toMatch(/no room below the selection for the answer \(1 row by 1 column\).*enter a target cell/);
+    expect(requested).toEqual([]);
+  });
+
+  it("says so too for a table that would run past the last row or column", async () => {
+    mock.context.workbook.selected.address = "Sheet1!A1048575:A1048576";
+    const table = { skill: { id: "text_to_table", output: "table" as const }, text: "", output: { values: [["n"], [1]] } };
+    await expect(new ExcelHost().write({ mode: "insert", ...table })).rejects.toMatchObject({ code: "target_outside_sheet" });
+    const wide = { ...table, output: { values: [["n", "m"]] }, target: "XFD1" };
+    const problem = await new ExcelHost().write({ mode: "replace", ...wide }).catch((error: unknown) => error);
+    expect(describeProblem(problem).message).toMatch(/does not fit in the sheet for the answer \(1 row by 2 columns\)/);
+    expect(requested).toEqual([]);
   });
 });
 

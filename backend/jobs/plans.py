@@ -85,7 +85,8 @@ def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
 def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
     """Statistics per sheet computed exactly in Python, a narrative per sheet, then an overview across sheets."""
     sheets = data["sheets"]
-    statistics = [analyze_values(sheet["range"]["values"]) for sheet in sheets]
+    ranges = [sheet["range"] for sheet in sheets]
+    statistics = [analyze_values(r["values"], number_formats=r.get("number_formats")) for r in ranges]
     steps = [
         Step(
             f"map:{n:04d}",

@@ -1,7 +1,10 @@
-"""Excel ranges as the add-in sends them: `{address, values, formulas?}` read from Office.js.
+"""Excel ranges as the add-in sends them: `{address, values, formulas?, number_formats?}` read from Office.js.
 
 Office.js fills `formulas` for every cell, repeating the constant of each cell that holds no formula; only the
-cells that really hold a formula (text starting with '=') carry information beyond `values`.
+cells that really hold a formula (text starting with '=') carry information beyond `values`. `number_formats` is sent
+only when some number shows as a date or a time: row by row, the formats of those cells, null for the cells between
+them; trailing cells and rows without one are left out. The model sees such a cell as ISO 8601 text, never as
+Excel's serial number.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from backend.skills import excel_dates
 from backend.skills.builtin.formula_tokens import column_number
 
 _TOP_LEFT = re.compile(r"\$?(?P<column>[A-Za-z]{1,3})?\$?(?P<row>[0-9]+)?")
@@ -53,6 +57,61 @@ def formula_cells(value: dict[str, Any]) -> list[tuple[str, str]]:
     return cells
 
 
-def without_formulas(value: dict[str, Any]) -> dict[str, Any]:
-    """The range without its `formulas` array."""
-    return {k: v for k, v in value.items() if k != "formulas"}
+def values_as_shown(value: dict[str, Any]) -> tuple[list[list[Any]], bool]:
+    """The range's values with every number in a date or time format as ISO 8601 text ("2024-01-01",
+    "2024-01-01T09:30", "09:30"), and whether there was any such cell."""
+    values, formats = value["values"], value.get("number_formats")
+    if not isinstance(formats, list):
+        return values, False
+    shown, dated = [], False
+    for row, row_formats in zip(values, formats, strict=False):
+        if not isinstance(row, list) or not isinstance(row_formats, list):
+            shown.append(row)
+            continue
+        cells = list(row)
+        for c, number_format in enumerate(row_formats[: len(cells)]):
+            if excel_dates.is_date_format(number_format):
+                text = excel_dates.serial_to_iso(cells[c], excel_dates.format_kind(number_format))
+                if text is not None:
+                    cells[c], dated = text, True
+        shown.append(cells)
+    return shown + values[len(shown) :], dated
+
+
+def as_shown(value: dict[str, Any]) -> dict[str, Any]:
+    """The range as the model reads it: without `formulas` and `number_formats`, dates as ISO 8601 text."""
+    shown = {k: v for k, v in value.items() if k not in ("formulas", "number_formats")}
+    shown["values"] = values_as_shown(value)[0]
+    return shown
+
+
+def number_format_problems(data: Any, path: str = "") -> list[dict[str, str]]:
+    """Every range in an input (at any depth: `range`, `sheets/0/range`) whose `number_formats` does not fit its
+    `values` (at most as many rows, each at most as long as its row of values), as {field, message} never quoting
+    the input."""
+    problems = []
+    if isinstance(data, dict):
+        if is_range(data):
+            formats = data.get("number_formats")
+            if isinstance(formats, list) and not _fits(formats, data["values"]):
+                field = f"{path}/number_formats".removeprefix("/")
+                message = "must not have more rows than values, nor a row longer than its row of values"
+                problems.append({"field": field, "message": message})
+            return problems
+        for key, item in data.items():
+            problems += number_format_problems(item, f"{path}/{key}")
+    elif isinstance(data, list):
+        for n, item in enumerate(data):
+            if isinstance(item, dict):
+                problems += number_format_problems(item, f"{path}/{n}")
+    return problems
+
+
+def _fits(formats: list[Any], values: list[Any]) -> bool:
+    """Whether a 2D array of formats lies within the 2D array of values (the pane leaves out trailing cells and rows
+    without a date)."""
+    if len(formats) > len(values):
+        return False
+    return all(
+        isinstance(f, list) and isinstance(v, list) and len(f) <= len(v) for f, v in zip(formats, values, strict=False)
+    )

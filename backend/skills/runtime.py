@@ -26,12 +26,15 @@ SELECTION, DOCUMENT = "text", "document"
 
 def format_value(value: Any) -> str:
     """A template variable's text: strings as they are; an Excel range as its address, one JSON row of values per
-    line, then the cells that hold a formula (Office.js repeats every constant in `formulas`: not sent again)."""
+    line (date and time cells as ISO 8601 text), then the cells that hold a formula (Office.js repeats every constant
+    in `formulas`: not sent again)."""
     if isinstance(value, str):
         return value
     if ranges.is_range(value):
-        lines = [f"address: {value.get('address', '(unknown)')}", "values (one JSON array per row):"]
-        lines += [json.dumps(row, ensure_ascii=False, default=str) for row in value["values"]]
+        rows, dated = ranges.values_as_shown(value)
+        shown = "; dates and times as ISO 8601 text" if dated else ""
+        lines = [f"address: {value.get('address', '(unknown)')}", f"values (one JSON array per row{shown}):"]
+        lines += [json.dumps(row, ensure_ascii=False, default=str) for row in rows]
         formulas = ranges.formula_cells(value)
         if formulas:
             lines.append("cells holding a formula (their values above are its results):")

@@ -9,7 +9,7 @@ from backend.skills.sdk import kernel_function
 
 def _statistics(data: dict[str, Any]) -> dict[str, Any]:
     """The statistics of the input's range."""
-    return analyze_values(data["range"]["values"], data.get("has_headers"))
+    return analyze_values(data["range"]["values"], data.get("has_headers"), data["range"].get("number_formats"))
 
 
 class AnalyzeRangePlugin:

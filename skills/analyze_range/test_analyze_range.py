@@ -46,3 +46,15 @@ def test_the_numbers_are_exact():
     assert stats["correlations"][0]["columns"] == ["Visitors", "Sales"]
     assert abs(stats["correlations"][0]["r"] - expected_r) < 1e-5
     assert stats["correlations"][0]["pairs"] == 5
+
+
+def test_a_date_column_is_dates_and_sales_are_charted_over_time():
+    """With the pane's number formats a column of serials is dates (earliest, latest), not numbers to average."""
+    values = [["Day", "Sales"], [45292, 10], [45323, 12], [45352, 9]]
+    formats = [[], ["d-mmm-yy"], ["d-mmm-yy"], ["d-mmm-yy"]]
+    data = {"range": {"address": "Sheet1!A1:B4", "values": values, "number_formats": formats}}
+    output = SKILL.invoke(data, FakeModel("ok"))
+    day = output["statistics"]["profiles"][0]
+    assert day["type"] == "date" and "numeric" not in day
+    assert day["dates"] == {"count": 3, "earliest": "2024-01-01", "latest": "2024-03-01", "distinct": 3}
+    assert output["chart"] == {"type": "line", "x": "Day", "y": ["Sales"], "reason": "numbers over time"}

@@ -5,14 +5,18 @@ import json
 from typing import Annotated, Any
 
 from backend.skills.builtin.tables import check_header, check_rectangular, empty_cells_blank, neutralize_formulas
-from backend.skills.sdk import OutputInvalid, kernel_function
+from backend.skills.sdk import OutputInvalid, as_typed_text, kernel_function, values_as_shown
 
 
 def text_of(data: dict[str, Any]) -> str:
-    """The text to tabulate: the `text` field, else the selected cells' text, one line per row, cells by tabs."""
+    """The text to tabulate: the `text` field, else the selected cells' text, one line per row, cells by tabs (a
+    date or time cell as ISO 8601 text, not as Excel's serial number)."""
     if data.get("text"):
         return data["text"]
-    rows = (data.get("range") or {}).get("values") or ()
+    selected = data.get("range")
+    rows = (
+        values_as_shown(selected)[0] if isinstance(selected, dict) and isinstance(selected.get("values"), list) else ()
+    )
     lines = ["\t".join(text for text in map(_cell_text, row) if text) for row in rows]
     return "\n".join(line for line in lines if line)
 
@@ -47,7 +51,9 @@ class TextToTablePlugin:
         return {"text": text_of(data)}
 
     def finish(self, output: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        """The checked table: unknown values written as empty cells, text Excel would read as a formula as text."""
+        """The checked table: unknown values written as empty cells, text Excel would read as a formula as text, ISO
+        date-times as Excel reads typed dates (written as text, "2024-01-05" becomes a date cell)."""
         table = check_rectangular(output["table"])
         check_header(table)
-        return {"table": neutralize_formulas(empty_cells_blank(table))}
+        table = [[as_typed_text(cell) for cell in row] for row in empty_cells_blank(table)]
+        return {"table": neutralize_formulas(table)}

@@ -35,3 +35,22 @@ def test_invalid_tables_fail_cleanly(table):
     model = FakeModel(json.dumps({"table": table}), json.dumps({"table": table}))
     with pytest.raises(ModelOutputError):
         SKILL.invoke({"text": TEXT}, model)
+
+
+def test_date_cells_reach_the_model_as_dates_and_come_back_in_a_form_excel_reads_as_dates():
+    """Selected cells holding dates are read as ISO text, not serials; the prompt asks for ISO dates; a date-time in
+    the answer is written the way Excel reads a typed date ("2024-01-05 09:30", not the "T" form)."""
+    cells = [["Kickoff with Ann", 45296.375], ["Review with Bo", 45300]]
+    data = {
+        "range": {
+            "address": "Sheet1!A1:B2",
+            "values": cells,
+            "number_formats": [[None, "d/m/yy h:mm"], [None, "d/m/yy"]],
+        }
+    }
+    table = [["Meeting", "With", "When"], ["Kickoff", "Ann", "2024-01-05T09:00"], ["Review", "Bo", "2024-01-09"]]
+    model = FakeModel(json.dumps({"table": table}))
+    output = SKILL.invoke(data, model)
+    assert_document_is_data(model.requests[0], "Kickoff with Ann\t2024-01-05T09:00\nReview with Bo\t2024-01-09")
+    assert "YYYY-MM-DD" in model.requests[0].messages[0].content
+    assert output["table"][1:] == [["Kickoff", "Ann", "2024-01-05 09:00"], ["Review", "Bo", "2024-01-09"]]

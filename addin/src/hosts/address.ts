@@ -47,6 +47,16 @@ export function cellBelow(block: Block): Block {
   return { sheet: block.sheet, row: block.row + block.rows, column: block.column, rows: 1, columns: 1 };
 }
 
+/** Whether a block runs to the sheet's last row, as a whole-column selection ("A:C") does. */
+export function reachesLastRow(block: Block): boolean {
+  return block.row + block.rows >= SHEET_ROWS;
+}
+
+/** Whether every cell of a block lies inside the sheet (Excel refuses a range past row 1,048,576 or column XFD). */
+export function fitsInSheet(block: Block): boolean {
+  return block.row + block.rows <= SHEET_ROWS && block.column + block.columns <= SHEET_COLUMNS;
+}
+
 /** A block of the given size starting at a block's top-left cell. */
 export function resize(block: Block, rows: number, columns: number): Block {
   return { ...block, rows, columns };

@@ -1,9 +1,11 @@
-// Excel: read the selected range (address, values, formulas); write a 2D array or a formula to a target range after a
-// preview; undo by restoring the formulas (which hold the constants too) snapshotted before the write.
+// Excel: read the selected range (address, values, formulas, the number formats of date cells); write a 2D array or a
+// formula to a target range after a preview; undo by restoring the formulas (which hold the constants too) snapshotted
+// before the write.
 import { ApiProblem } from "../api/errors";
-import type { SkillInput } from "../api/types";
-import { cellBelow, formatAddress, formatRange, parseAddress, resize, type Block } from "./address";
+import type { RangeInput, SkillInput } from "../api/types";
+import { cellBelow, fitsInSheet, formatAddress, formatRange, parseAddress, reachesLastRow, resize, type Block } from "./address";
 import { parseCellWrite, type CellWrite } from "./edits";
+import { dateFormats } from "./numberFormats";
 import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
 
 /** The most cells read from a range: values and formulas of more would be megabytes of JSON and a slow Excel. */
@@ -15,6 +17,18 @@ function checkSize(cells: number, what: string, advice: string): void {
   const message = `${what} has ${cells.toLocaleString("en")} cells; the pane sends at most ${MAX_CELLS.toLocaleString("en")}. ${advice}`;
   throw new ApiProblem(413, "range_too_large", message);
 }
+
+/** What a skill receives of a range: address, values, formulas, and the number formats of its date and time cells
+ * (Excel holds a date as a serial number; without its format 45292 is not 2024-01-01). */
+function rangeInput(range: Excel.Range): RangeInput {
+  const input: RangeInput = { address: range.address, values: range.values, formulas: range.formulas };
+  const formats = dateFormats(range.numberFormat, range.values);
+  if (formats) input.number_formats = formats;
+  return input;
+}
+
+/** What rangeInput reads of a range, once its size is known to be within the limit. */
+const RANGE_CONTENT = "values, formulas, numberFormat";
 
 interface Snapshot {
   block: Block;
@@ -42,9 +56,9 @@ export class ExcelHost implements HostAdapter {
         await context.sync();
       }
       checkSize(range.rowCount * range.columnCount, "The range", "Select fewer cells.");
-      range.load("values, formulas");
+      range.load(RANGE_CONTENT);
       await context.sync();
-      return { range: { address: range.address, values: range.values, formulas: range.formulas } };
+      return { range: rangeInput(range) };
     });
   }
 
@@ -63,9 +77,9 @@ export class ExcelHost implements HostAdapter {
         "The workbook",
         "Run it on a workbook with less data.",
       );
-      withData.forEach(({ range }) => range.load("values, formulas"));
+      withData.forEach(({ range }) => range.load(RANGE_CONTENT));
       await context.sync();
-      return { sheets: withData.map(({ name, range }) => ({ name, range: { address: range.address, values: range.values, formulas: range.formulas } })) };
+      return { sheets: withData.map(({ name, range }) => ({ name, range: rangeInput(range) })) };
     });
   }
 
@@ -119,16 +133,19 @@ export class ExcelHost implements HostAdapter {
 
   /** The explicit target (the user's or the answer's), else under the selection (insert) or the selection itself. */
   private async targetBlock(request: WriteRequest, write: CellWrite): Promise<Block> {
+    const explicit = request.target?.trim() || write.target;
+    const below = !explicit && request.mode === "insert";
     const selected = await Excel.run(async (context) => {
       const range = context.workbook.getSelectedRange();
       range.load("address");
       await context.sync();
-      return parseAddress(range.address);
+      const block = parseAddress(range.address);
+      return below && reachesLastRow(block) ? usedPartOf(context, range, block) : block;
     });
-    const explicit = request.target?.trim() || write.target;
-    const start = explicit ? parseAddress(explicit, selected.sheet) : request.mode === "insert" ? cellBelow(selected) : selected;
-    if (write.kind === "formula") return resize(start, 1, 1);
-    return resize(start, write.values.length, write.values[0]?.length ?? 1);
+    const start = explicit ? parseAddress(explicit, selected.sheet) : below ? cellBelow(selected) : selected;
+    const block = write.kind === "formula" ? resize(start, 1, 1) : resize(start, write.values.length, write.values[0]?.length ?? 1);
+    if (!fitsInSheet(block)) throw outsideSheet(block, below);
+    return block;
   }
 
   private rangeOf(context: Excel.RequestContext, block: Block): Excel.Range {
@@ -137,3 +154,23 @@ export class ExcelHost implements HostAdapter {
     return sheet.getRange(formatRange(block));
   }
 }
+
+/** The rows of a selection that runs to the sheet's last row (whole columns) which hold data: an answer inserted
+ * "below" it goes under that data, as a user expects, not past the end of the sheet. Empty columns: their top. */
+async function usedPartOf(context: Excel.RequestContext, range: Excel.Range, selected: Block): Promise<Block> {
+  const used = range.getUsedRangeOrNullObject(true); // cells with values, not formats, as the pane reads them
+  used.load("address");
+  await context.sync();
+  if (used.isNullObject === true) return { ...selected, rows: 0 };
+  const data = parseAddress(used.address, selected.sheet);
+  return { ...selected, rows: data.row + data.rows - selected.row };
+}
+
+/** Why the answer cannot be written there, and what to do instead (Excel's own error says neither). */
+function outsideSheet(block: Block, below: boolean): ApiProblem {
+  const where = below ? "There is no room below the selection" : "The target does not fit in the sheet";
+  const size = `${block.rows} ${block.rows === 1 ? "row" : "rows"} by ${block.columns} ${block.columns === 1 ? "column" : "columns"}`;
+  const message = `${where} for the answer (${size}). Select a cell with room below and to the right, or enter a target cell.`;
+  return new ApiProblem(422, "target_outside_sheet", message);
+}
+

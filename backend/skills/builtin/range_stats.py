@@ -1,14 +1,18 @@
 """Statistics of an Excel range, computed in Python so the model only narrates numbers it was given.
 
 Per column: type, missing values, and for numbers the distribution (min, max, mean, median, stdev, quartiles) and
-IQR outliers; for text the distinct values. Across columns: Pearson correlations. Then a chart suggestion.
+IQR outliers; for dates (numbers in a date or time format) the earliest and latest; for text the distinct values.
+Across columns: Pearson correlations. Then a chart suggestion.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+from dataclasses import dataclass
 from typing import Any
+
+from backend.skills import excel_dates
 
 MAX_OUTLIERS_LISTED = 10
 MAX_TOP_VALUES = 5
@@ -17,13 +21,38 @@ MIN_PAIRS_FOR_CORRELATION = 3
 _NUMERIC_TEXT = re.compile(r"[-+]?[0-9][0-9,. \u00a0']*%?")
 
 
+@dataclass(frozen=True)
+class CellDate:
+    """A number shown as a date or time: its ISO 8601 text and its serial (which orders it)."""
+
+    text: str
+    serial: float
+
+
+def _with_dates(values: list[list[Any]], number_formats: Any) -> list[list[Any]]:
+    """The values with each number in a date or time format as a CellDate."""
+    if not isinstance(number_formats, list):
+        return values
+    grid = []
+    for row, formats in zip(values, number_formats, strict=False):
+        cells = list(row)
+        for c, number_format in enumerate(formats[: len(cells)] if isinstance(formats, list) else ()):
+            if excel_dates.is_date_format(number_format):
+                text = excel_dates.serial_to_iso(cells[c], excel_dates.format_kind(number_format))
+                cells[c] = cells[c] if text is None else CellDate(text, cells[c])
+        grid.append(cells)
+    return grid + values[len(grid) :]
+
+
 def _is_missing(value: Any) -> bool:
     """Empty cells arrive from Office.js as "" (or null)."""
     return value is None or isinstance(value, str) and not value.strip()
 
 
 def _kind(value: Any) -> str:
-    """number, boolean or text."""
+    """number, date, boolean or text."""
+    if isinstance(value, CellDate):
+        return "date"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -78,6 +107,10 @@ def column_profile(name: str, cells: list[Any], first_row: int) -> dict[str, Any
     numbers = [(float(v), r) for v, r in present if _kind(v) == "number"]
     if numbers:
         profile["numeric"] = numeric_summary([v for v, _ in numbers], [r for _, r in numbers])
+    dates = sorted((v for v, _ in present if _kind(v) == "date"), key=lambda d: d.serial)
+    if dates:
+        profile["dates"] = {"count": len(dates), "earliest": dates[0].text, "latest": dates[-1].text}
+        profile["dates"]["distinct"] = len({d.text for d in dates})
     texts = [str(v) for v, _ in present if _kind(v) == "text"]
     numeric_texts = sum(1 for text in texts if is_numeric_text(text))
     if numeric_texts:  # a data quality problem: these cells are left out of sums and of the distribution
@@ -108,9 +141,13 @@ def correlations(columns: list[list[Any]], names: list[str]) -> list[dict[str, A
 
 
 def suggest_chart(profiles: list[dict[str, Any]], correlated: list[dict[str, Any]], rows: int) -> dict[str, Any]:
-    """A chart that fits the data's shape: categories and numbers, two related numbers, or one distribution."""
+    """A chart that fits the data's shape: numbers over time, categories and numbers, two related numbers, or one
+    distribution."""
     numeric = [p["name"] for p in profiles if p["type"] == "number"]
     labels = [p["name"] for p in profiles if p["type"] == "text"]
+    dates = [p["name"] for p in profiles if p["type"] == "date"]
+    if dates and numeric:
+        return {"type": "line", "x": dates[0], "y": numeric, "reason": "numbers over time"}
     if labels and numeric:
         few = rows <= 6 and len(numeric) == 1 and all(p.get("numeric", {}).get("min", 0) >= 0 for p in profiles)
         kind = "pie" if few else "column" if rows <= 20 else "line"
@@ -125,12 +162,19 @@ def suggest_chart(profiles: list[dict[str, Any]], correlated: list[dict[str, Any
     return {"type": "none", "x": None, "y": [], "reason": "no numeric column to chart"}
 
 
-def analyze_values(values: list[list[Any]], header: bool | None = None) -> dict[str, Any]:
-    """The full statistics of a 2D range: shape, column profiles, correlations and a chart suggestion."""
+def analyze_values(
+    values: list[list[Any]], header: bool | None = None, number_formats: list[list[Any]] | None = None
+) -> dict[str, Any]:
+    """The full statistics of a 2D range: shape, column profiles, correlations and a chart suggestion; with the
+    range's `number_formats`, numbers in a date or time format are dates."""
     width = max((len(row) for row in values), default=0)
-    grid = [list(row) + [""] * (width - len(row)) for row in values]
+    grid = [list(row) + [""] * (width - len(row)) for row in _with_dates(values, number_formats)]
     header = has_header_row(grid) if header is None else header
-    names = [str(v) for v in grid[0]] if header and grid else [f"Column {i + 1}" for i in range(width)]
+    names = (
+        [v.text if isinstance(v, CellDate) else str(v) for v in grid[0]]
+        if header and grid
+        else [f"Column {i + 1}" for i in range(width)]
+    )
     body = grid[1:] if header else grid
     columns = [[row[c] for row in body] for c in range(width)]
     first_row = 2 if header else 1
