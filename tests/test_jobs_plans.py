@@ -16,6 +16,7 @@ from backend.extensions import db
 from backend.jobs.claim import BUSY
 from backend.jobs.execute import execute_job
 from backend.jobs.model_calls import job_step_callers
+from backend.jobs.runner import JobContext
 from backend.jobs.store import create_job
 from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
@@ -322,3 +323,71 @@ def test_a_job_on_its_last_attempt_is_left_to_its_live_worker(app, owner, model)
     answer, row = deliver(app, job.id)
     assert answer == BUSY and row.status == "running" and row.error is None
     assert len(model.chat_requests()) == calls
+
+
+WORDS_PAST_ANY_LIMIT = " ".join(["w"] * 5000)  # past every job skill's max_output_tokens (at most 4,096)
+TWO_PARAGRAPHS = "P00001 Erster Absatz.\nP00002 Zweiter Absatz."  # one chunk
+
+
+def test_a_translated_chunk_cut_off_is_redone_paragraph_by_paragraph(app, owner, model):
+    """Even when its paragraph count happens to match, a chunk the output limit cut off is not kept."""
+    model.script(reply="P00001 premier\n" + WORDS_PAST_ANY_LIMIT)  # two lines, the second cut off
+    job = run(app, "translate_document", {"document": TWO_PARAGRAPHS, "target_language": "French"})
+    assert job.status == "succeeded", job.error
+    assert [p["text"] for p in job.output["paragraphs"]] == ["P00001", "P00002"]  # each redone on its own
+    assert job.output["truncated"] is False and len(model.chat_requests()) == 3
+
+
+def test_a_paragraph_cut_off_on_its_own_is_marked_truncated(app, owner, model):
+    model.script(reply=WORDS_PAST_ANY_LIMIT, times=2)  # the chunk, then its paragraph alone
+    job = run(app, "translate_document", {"document": "P00001 Ein sehr langer Absatz.", "target_language": "French"})
+    assert job.status == "succeeded", job.error
+    (paragraph,) = job.output["paragraphs"]
+    assert paragraph["truncated"] is True and len(paragraph["text"].split()) == 4096
+    assert job.output["truncated"] is True
+
+
+def test_a_resumed_job_remembers_a_stored_step_was_cut_off(app, owner, model):
+    """The first delivery stores the cut chunk and dies on its redo; the next one redoes it, not accepts it."""
+    app.config["JOB_STEP_ATTEMPTS"] = 1
+    model.script(reply="P00001 premier\n" + WORDS_PAST_ANY_LIMIT)
+    model.fail_next(2, Fault.http_status(400))
+    job = run(app, "translate_document", {"document": TWO_PARAGRAPHS, "target_language": "French"})
+    assert job.status == "failed" and step_count(app, job.id) == 1
+    with app.app_context():
+        dead = dict(status="running", error=None, heartbeat_at=utcnow() - timedelta(seconds=600))  # its worker died
+        db.session.execute(Job.__table__.update().where(Job.id == job.id).values(**dead))
+        db.session.commit()
+    answer, resumed = deliver(app, job.id)
+    assert answer == "succeeded", resumed.error
+    assert [p["text"] for p in resumed.output["paragraphs"]] == ["P00001", "P00002"]
+
+
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_summary_cut_off_says_so(app, owner, model, cut):
+    if cut:
+        model.script(reply=WORDS_PAST_ANY_LIMIT)
+    job = run(app, "summarize_document", {"document": TWO_PARAGRAPHS})
+    assert job.status == "succeeded", job.error
+    assert job.output["truncated"] is cut and len(model.chat_requests()) == 1
+
+
+def test_a_sheet_narrative_cut_off_says_so(app, owner, model):
+    app.config["JOB_CONCURRENCY"] = 1  # the sheets in order: the first one gets the scripted answer
+    model.script(reply=WORDS_PAST_ANY_LIMIT)  # the first sheet's narrative
+    sheets = [{"name": f"S{n}", "range": {"address": f"S{n}!A1:A2", "values": [["x"], [n]]}} for n in range(2)]
+    job = run(app, "analyze_workbook", {"sheets": sheets})
+    assert job.status == "succeeded", job.error
+    assert [s.get("truncated", False) for s in job.output["sheets"]] == [True, False]
+    assert job.output["truncated"] is True
+
+
+def test_a_late_delivery_does_not_rewrite_an_ended_job(app, owner, model):
+    """A delivery that lost the race stores its step after the job ended: progress and stage stay as they ended."""
+    job = run(app, "summarize_document", {"document": TWO_PARAGRAPHS})
+    with app.app_context():
+        ended = db.session.get(Job, job.id)
+        JobContext(ended, None, 1, None).progress(0.3, "summarizing 1 parts")
+        db.session.expire_all()
+        row = db.session.get(Job, job.id)
+        assert (row.status, row.progress, row.stage, row.updated_at) == ("succeeded", 1.0, job.stage, job.updated_at)

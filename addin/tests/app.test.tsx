@@ -341,6 +341,19 @@ describe("jobs", () => {
     expect(badge.textContent).toContain("via fake, ran in eu-west");
   });
 
+  it("says when a job's result was cut off at the length limit", async () => {
+    for (const truncated of [true, false]) {
+      const done: Job = { id: "done", skill: "summarize_document", status: "succeeded", progress: 1, output: { summary: "Half", truncated },
+        usage: USAGE, created_at: "2026-01-01T00:00:00" };
+      renderApp(fakeClient([SUMMARIZE_DOCUMENT], { jobs: vi.fn(async () => [done]) }), fakeHost());
+      await screen.findByTestId("job-done");
+      fireEvent.click(screen.getByRole("button", { name: /open result/i }));
+      await screen.findByTestId("provenance");
+      expect(screen.queryByTestId("truncated") !== null).toBe(truncated);
+      cleanup();
+    }
+  });
+
   it("sends the same idempotency key again when the same job is retried after a failure", async () => {
     const createJob = vi
       .fn()

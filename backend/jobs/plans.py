@@ -1,7 +1,9 @@
 """How each long-running skill splits into steps: map over chunks (or sheets), then reduce level by level.
 
 A plan is deterministic given its input and the results of earlier steps, so step keys are the same on every
-delivery of the task and stored steps are reused rather than repeated.
+delivery of the task and stored steps are reused rather than repeated. An answer the output limit cut off
+(`ctx.cut_off`) is never passed on as if whole: the output says `truncated`, and translate_document redoes such a
+chunk paragraph by paragraph.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
         for c in chunks
     ]
     partials = ctx.run_steps(steps, 0.0, 0.8, f"summarizing {len(chunks)} parts")
+    last_round = steps  # the summary is the first answer of the last round
     level = 1
     while len(partials) > 1:
         groups = reduce_groups(partials, ctx.reduce_tokens, count)
@@ -51,8 +54,11 @@ def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
         partials = ctx.run_steps(
             steps, start, 0.8 + 0.2 * (1 - 1 / (level + 1)), f"combining summaries (level {level})"
         )
+        last_round = steps
         level += 1
-    return {"summary": skill.parse_output(partials[0], data) if partials else "", "parts": len(chunks)}
+    summary = skill.parse_output(partials[0], data) if partials else ""
+    truncated = bool(last_round) and last_round[0].key in ctx.cut_off
+    return {"summary": summary, "parts": len(chunks), "truncated": truncated}
 
 
 def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
@@ -64,21 +70,29 @@ def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
     translated = ctx.run_steps(steps, 0.0, 0.9, f"translating {len(chunks)} parts")
     result: list[str | None] = [None] * len(paragraphs)
     redo: list[int] = []
-    for chunk, text in zip(chunks, translated, strict=True):
+    for step, chunk, text in zip(steps, chunks, translated, strict=True):
         lines = split_paragraphs(text)
         span = list(range(chunk.first_paragraph, chunk.last_paragraph + 1))
-        if len(lines) == len(span):
+        if len(lines) == len(span) and step.key not in ctx.cut_off:
             for number, line in zip(span, lines, strict=True):
                 result[number] = line
         else:
             redo.extend(span)
+    cut_off: set[int] = set()  # paragraphs whose own translation the output limit cut off
     if redo:
         steps = [Step(f"para:{n:06d}", skill.build_request({**fixed, "part": paragraphs[n]})) for n in redo]
-        for number, text in zip(redo, ctx.run_steps(steps, 0.9, 1.0, "realigning paragraphs"), strict=True):
+        texts = ctx.run_steps(steps, 0.9, 1.0, "realigning paragraphs")
+        for number, step, text in zip(redo, steps, texts, strict=True):
             result[number] = text.strip()
+            if step.key in ctx.cut_off:
+                cut_off.add(number)
     return {
-        "paragraphs": [{"index": n, "source_chars": len(p), "text": result[n]} for n, p in enumerate(paragraphs)],
+        "paragraphs": [
+            {"index": n, "source_chars": len(p), "text": result[n], **({"truncated": True} if n in cut_off else {})}
+            for n, p in enumerate(paragraphs)
+        ],
         "text": "\n".join(t or "" for t in result),
+        "truncated": bool(cut_off),
     }
 
 
@@ -101,13 +115,11 @@ def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count:
         for n, (sheet, stats) in enumerate(zip(sheets, statistics, strict=True))
     ]
     narratives = ctx.run_steps(steps, 0.0, 0.8, f"analyzing {len(sheets)} sheets")
+    cut_sheets = [step.key in ctx.cut_off for step in steps]
     summaries = "\n\n".join(f"{s['name']}:\n{text}" for s, text in zip(sheets, narratives, strict=True))
-    overview = ctx.run_steps(
-        [Step("reduce:1:0000", skill.build_request({**_common(data), "summaries": summaries}, prompt="reduce"))],
-        0.8,
-        1.0,
-        "writing the overview",
-    )[0]
+    overview_request = skill.build_request({**_common(data), "summaries": summaries}, prompt="reduce")
+    overview_step = Step("reduce:1:0000", overview_request)
+    overview = ctx.run_steps([overview_step], 0.8, 1.0, "writing the overview")[0]
     return {
         "overview": skill.parse_output(overview, data),
         "sheets": [
@@ -116,9 +128,11 @@ def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count:
                 "statistics": stats,
                 "chart": stats.get("chart"),
                 "narrative": skill.parse_output(text, data),
+                **({"truncated": True} if cut else {}),
             }
-            for s, stats, text in zip(sheets, statistics, narratives, strict=True)
+            for s, stats, text, cut in zip(sheets, statistics, narratives, cut_sheets, strict=True)
         ],
+        "truncated": overview_step.key in ctx.cut_off or any(cut_sheets),
     }
 
 

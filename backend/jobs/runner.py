@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.jobs.outcome import job_usage
+from backend.jobs.store import TERMINAL
 from backend.models import Job, JobStep, SkillRun
 from backend.models.columns import utcnow
 
@@ -40,6 +41,23 @@ class StepOutcome:
     result: Any
     runs: list[dict[str, Any]] = field(default_factory=list)
     settlements: list[Callable[[Connection], None]] = field(default_factory=list)
+    cut_off: bool = False  # the model reached the call's output limit: the result ends where it was stopped
+
+
+# How a step whose answer the output limit cut off is stored: {"cut_off": result}, so a resumed job knows it too.
+CUT_OFF = "cut_off"
+
+
+def stored_form(outcome: StepOutcome) -> Any:
+    """What the JobStep row keeps of a step's outcome."""
+    return {CUT_OFF: outcome.result} if outcome.cut_off else outcome.result
+
+
+def loaded_form(stored: Any) -> tuple[Any, bool]:
+    """A JobStep row's result, and whether the output limit cut it off."""
+    if isinstance(stored, dict) and stored.keys() == {CUT_OFF}:
+        return stored[CUT_OFF], True
+    return stored, False
 
 
 StepCaller = Callable[[Step], Awaitable[StepOutcome]]
@@ -71,11 +89,17 @@ class JobContext:
         self._engine = db.engine
         self.chunk_tokens = CHUNK_TOKENS
         self.reduce_tokens = REDUCE_INPUT_TOKENS
+        self.cut_off: set[str] = set()  # keys of the steps whose answer the output limit cut off
 
     def stored_results(self, keys: list[str]) -> dict[str, Any]:
         """Results already stored for these step keys (from an earlier, interrupted delivery)."""
         query = select(JobStep.key, JobStep.result).where(JobStep.job_id == self.job.id, JobStep.key.in_(keys))
-        return dict(db.session.execute(query).all())
+        results = {}
+        for key, stored in db.session.execute(query).all():
+            results[key], cut_off = loaded_form(stored)
+            if cut_off:
+                self.cut_off.add(key)
+        return results
 
     def run_steps(self, steps: list[Step], progress_from: float, progress_to: float, stage: str) -> list[Any]:
         """Run the steps not yet stored, at most `concurrency` at once; results in the order of `steps`."""
@@ -90,6 +114,8 @@ class JobContext:
                     done = (len(results) + 1) / len(steps)
                     self._store(key, outcome, progress_from + (progress_to - progress_from) * done, stage)
                     results[key] = outcome.result
+                    if outcome.cut_off:
+                        self.cut_off.add(key)
             finally:
                 outcomes.close()  # after a failure here too: stop the calls still in flight
         return [results[s.key] for s in steps]
@@ -138,7 +164,7 @@ class JobContext:
     def _store(self, key: str, outcome: StepOutcome, progress: float, stage: str) -> None:
         """Store the step, its metering, the job's usage so far, its budget settlement and the progress in one
         transaction, so a step is never metered or charged twice, nor charged without its usage record."""
-        db.session.add(JobStep(job_id=self.job.id, tenant_id=self.job.tenant_id, key=key, result=outcome.result))
+        db.session.add(JobStep(job_id=self.job.id, tenant_id=self.job.tenant_id, key=key, result=stored_form(outcome)))
         try:
             db.session.flush()
         except IntegrityError:
@@ -178,7 +204,12 @@ class JobContext:
 
 def progress_values(fraction: float, stage: str) -> dict[str, Any]:
     """The job columns that report progress: never lower than what the job already showed (a resumed job replans
-    from its first step), and below 1.0 until it succeeded (backend.jobs.outcome.finish sets 1.0)."""
+    from its first step), and below 1.0 until it succeeded (backend.jobs.outcome.finish sets 1.0).
+
+    A delivery that lost a race stores its last steps after the job ended: an ended job keeps what it showed.
+    """
     fraction = min(max(fraction, 0.0), RUNNING_PROGRESS_MAX)
-    progress = case((Job.progress > fraction, Job.progress), else_=literal(fraction))
-    return {"progress": progress, "stage": stage[:200], "updated_at": utcnow()}
+    ended = Job.status.in_(TERMINAL)
+    progress = case((ended, Job.progress), (Job.progress > fraction, Job.progress), else_=literal(fraction))
+    stage_now = case((ended, Job.stage), else_=literal(stage[:200]))
+    return {"progress": progress, "stage": stage_now, "updated_at": case((ended, Job.updated_at), else_=utcnow())}

@@ -167,7 +167,8 @@ export function App({ client, host }: Props) {
       answerScope.current = undefined; // a job's result replaces the selection, as the user chooses it
       setNotice(`Result of ${job.skill}.`);
       const output = skills?.find((s) => s.id === job.skill)?.output ?? "text";
-      run.show(job.output, job.usage ?? null, { id: job.skill, output }, jobModel(job));
+      const truncated = (job.output as { truncated?: unknown } | null | undefined)?.truncated === true;
+      run.show(job.output, job.usage ?? null, { id: job.skill, output }, jobModel(job), truncated);
     },
     [run, skills],
   );
@@ -239,7 +240,7 @@ export function App({ client, host }: Props) {
           <AnswerView text={run.state.text} streaming={running} />
           {run.state.status === "done" && run.state.truncated ? (
             <Caption1 role="status" data-testid="truncated">
-              The answer reached this skill&apos;s length limit and stops mid-way: select less text and run it again for a complete answer.
+              Cut off: the model reached its length limit before the answer was complete. Run it on less text for a complete answer.
             </Caption1>
           ) : null}
           {answeredBy ? (

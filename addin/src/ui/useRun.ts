@@ -88,10 +88,10 @@ export function useRun(client: ApiClient | null) {
 
   /** Show a finished result (a job's) as if it had just been answered, so it can be inserted the same way. */
   const show = useCallback(
-    (output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">, model: ModelInfo | null = null) => {
+    (output: unknown, usage: Usage | null, skill: Pick<Skill, "id" | "output">, model: ModelInfo | null = null, truncated = false) => {
       controller.current?.abort();
       controller.current = null;
-      setState({ status: "done", skill, text: outputAsText(output), output, model, usage, truncated: false, problem: null });
+      setState({ status: "done", skill, text: outputAsText(output), output, model, usage, truncated, problem: null });
     },
     [],
   );
