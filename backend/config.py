@@ -13,7 +13,7 @@ from backend.database import with_installed_driver
 ENV_PREFIX = "SWITCHBOARD"
 INSTANCE_CONFIG_FILE = "switchboard.cfg"
 # Secrets are text whatever they look like: the environment is otherwise JSON-decoded ("123" -> 123, "null" -> None).
-TEXT_SECRETS = ("SECRET_KEY", "ENTRA_CLIENT_SECRET")
+TEXT_SECRETS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "ENTRA_CLIENT_SECRET")
 
 # Every key an operator may set. Values here are the embedded single-machine defaults; URLs that depend on the
 # instance folder are filled in by `fill_instance_defaults` because the folder is only known once the app exists.
@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "RESULT_BACKEND": None,
     "REDIS_URL": None,
     "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],  # previous secret keys, still accepted after a rotation (comma-separated in the env)
     "AUTH_MODE": "entra",
     "AUTH_DEV_FORCE": False,
     "ENTRA_CLIENT_ID": None,
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, object] = {
     "ALLOWED_MODEL_HOSTS": [],
     "OUTPUT_LINK_HOSTS": [],  # links to these hosts may stay in answers shown in the task pane
     "SKILLS_DIR": None,  # default: the repository's skills/
+    "ADDIN_DIST_DIR": None,  # the built add-in served at /addin/; default: the repository's addin/dist
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "HOT_CACHE_SECONDS": 2.0,  # per-process caches of tenant status, users, settings, catalog; 0 turns them off
     "LOG_LEVEL": "INFO",

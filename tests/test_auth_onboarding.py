@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
+from backend.auth.onboarding import admin_consent_url, tenant_from_state
 from backend.cli import main
 from backend.extensions import db
 from backend.models import AuditEvent, Tenant, User
@@ -74,6 +75,27 @@ def test_callback_refuses_forged_foreign_or_refused_consent(app, client, tenants
     assert response.status_code == 400 and response.get_json()["error"]["code"]
     with app.app_context():
         assert db.session.query(Tenant).count() == 2
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_a_consent_link_issued_before_a_key_rotation_still_works_with_the_old_key_as_fallback(
+    app, client, tenants, make_token, fallback
+):
+    """The state is signed with SECRET_KEY; after a rotation it verifies while the old key is a fallback, not after."""
+    _, state = _consent_state(client, make_token)
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "the-new-key-after-a-rotation"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key] if fallback else []
+    with app.app_context():
+        db.session.delete(db.session.get(Tenant, TENANT_A))
+        db.session.commit()
+    query = {"admin_consent": "True", "tenant": TENANT_A, "state": state}
+    response = client.get("/api/auth/consent/callback", query_string=query)
+    assert response.status_code == (200 if fallback else 400)
+    app.config["SECRET_KEY_FALLBACKS"] = []  # links issued now are signed with the new key alone
+    with app.test_request_context():
+        new_state = parse_qs(urlsplit(admin_consent_url(TENANT_A, "https://x/cb")).query)["state"][0]
+        assert tenant_from_state(new_state) == TENANT_A
 
 
 def _env(app) -> dict:

@@ -106,7 +106,7 @@ def test_allowed_model_hosts_are_parsed_as_a_list(operator_env, monkeypatch, raw
     assert create_app().config["ALLOWED_MODEL_HOSTS"] == hosts
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "ENTRA_CLIENT_SECRET"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "SECRET_KEY_FALLBACKS", "ENTRA_CLIENT_SECRET"])
 @pytest.mark.parametrize("raw", ["123456789012345678901234567890", "1e10", "true", "null"])
 def test_secrets_from_the_environment_are_kept_as_written(operator_env, monkeypatch, name, raw):
     # The environment is JSON-decoded: without care a numeric secret becomes an int and "null" no secret at all.

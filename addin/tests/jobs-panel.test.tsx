@@ -35,6 +35,17 @@ function renderPanel(jobs: Job[]) {
   );
 }
 
+describe("a job whose retention has passed", () => {
+  it("says its result was deleted instead of offering to open an empty result", () => {
+    renderPanel([job("succeeded", { id: "old", progress: 1, stage: "expired" }), job("succeeded", { id: "new", progress: 1, stage: "done" })]);
+    const [old, recent] = [screen.getByTestId("job-old"), screen.getByTestId("job-new")];
+    expect(old.querySelector("[data-testid=job-expired]")).not.toBeNull();
+    expect(old.querySelector("button")).toBeNull();
+    expect(recent.querySelector("[data-testid=job-expired]")).toBeNull();
+    expect(recent.querySelector("button")?.textContent).toBe("Open result");
+  });
+});
+
 describe("a job's models and cost in the jobs panel", () => {
   it("names the model working on a running job and what it has cost so far", () => {
     renderPanel([job("running", { usage: usage(3, 0.0042, [{ ...GPT, calls: 3 }]) })]);

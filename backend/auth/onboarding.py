@@ -8,6 +8,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.auth.tokens import GUID
+from backend.crypto import configured_secret_keys
 from backend.extensions import db
 from backend.models import AuditEvent, Tenant
 from backend.models.tenancy import TENANT_STATUSES
@@ -21,7 +22,9 @@ class OnboardingError(Exception):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_STATE_SALT)
+    """Signs with SECRET_KEY; also accepts a state signed with one of SECRET_KEY_FALLBACKS, so consent links issued
+    before a key rotation keep working for their week (itsdangerous signs with the last key of the list)."""
+    return URLSafeTimedSerializer(list(reversed(configured_secret_keys())), salt=_STATE_SALT)
 
 
 def admin_consent_url(tenant_id: str, redirect_uri: str) -> str:

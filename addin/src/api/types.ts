@@ -83,6 +83,8 @@ export interface Job {
   output?: unknown;
   error?: { code: string; message: string };
   usage?: JobUsage;
+  /** A short message about what the job is doing; "expired" once its retention purged its input and output. */
+  stage?: string | null;
   created_at?: string;
   updated_at?: string;
 }

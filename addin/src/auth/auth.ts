@@ -20,7 +20,7 @@ export function ssoTokenProvider(config: PaneConfig, openDialog = dialogToken): 
       return await OfficeRuntime.auth.getAccessToken({
         allowSignInPrompt: true,
         allowConsentPrompt: true,
-        forMSGraphAccess: false, // the backend does not call Microsoft Graph on the user's behalf
+        forMSGraphAccess: false, // the pane never asks for Graph: only jobs naming a drive_item call it (on-behalf-of)
         ...(request?.authChallenge ? { authChallenge: request.authChallenge } : {}),
       });
     } catch (error) {

@@ -11,6 +11,11 @@ export function isActive(job: Job): boolean {
   return ACTIVE.has(job.status);
 }
 
+/** Whether the job's retention has passed: its result was deleted (the row stays, for the list and the usage). */
+export function isExpired(job: Job): boolean {
+  return job.stage === "expired";
+}
+
 /** The model a job's answer came from, for its provenance badge: the one that made most of its calls, with how many
  * others took part ("gpt-4.1 (+1 more)"), or null for a job that made no call. */
 export function jobModel(job: Job): ModelInfo | null {
@@ -64,7 +69,9 @@ export function JobsPanel({ jobs, onCancel, onOpen }: Props) {
                 Cancel
               </Button>
             ) : null}
-            {job.status === "succeeded" ? (
+            {job.status === "succeeded" && isExpired(job) ? (
+              <Caption1 data-testid="job-expired"> Its result was deleted after the retention period: run it again to get it.</Caption1>
+            ) : job.status === "succeeded" ? (
               <Button size="small" appearance="primary" onClick={() => onOpen(job)}>
                 Open result
               </Button>

@@ -76,7 +76,7 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
   const activeIds = jobs.filter(isActive).map((job) => job.id).join(",");
   useEffect(() => {
     if (!client || !activeIds) return;
-    // A missed poll retries next tick; a job that is gone (purged after its retention, 404) leaves the list.
+    // A missed poll retries next tick; a job that is gone (404: deleted, or no longer the caller's) leaves the list.
     const gone = (id: string) => (error: unknown) => {
       if (error instanceof ApiProblem && error.status === 404) setJobs((current) => current.filter((job) => job.id !== id));
     };
