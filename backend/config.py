@@ -69,7 +69,7 @@ DEFAULTS: dict[str, object] = {
     "LOCAL_MODEL_MAX_OUTPUT_TOKENS": 4096,
     "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS": 120.0,
     "LOCAL_MODEL_HOUR_USD": None,  # what an hour of the machine costs; None = SELFHOSTED_GPU_HOUR_USD
-    "LOCAL_MODEL_TOKENS_PER_SECOND": 0.0,  # output throughput; 0 = measured with a short call at start
+    "LOCAL_MODEL_TOKENS_PER_SECOND": 0.0,  # its throughput; 0 = measured with a short call once it is up
     # Long-running jobs (backend/jobs).
     "JOB_MAX_INPUT_BYTES": 20 * 1024 * 1024,  # largest POST /api/jobs body; the input is stored compressed
     "JOB_RETENTION_DAYS": 30,  # inputs, outputs and steps of a job are purged this long after it was created

@@ -2,7 +2,8 @@
 
 It makes the product work offline on a fresh machine. Gemma 3 270M is a tiny base model: answers are demo-grade,
 the wire protocol (OpenAI Chat Completions, SSE included) is real. Its price per token is derived from the configured
-hourly cost of the machine and the throughput measured with one short call at start.
+hourly cost of the machine and its throughput: LOCAL_MODEL_TOKENS_PER_SECOND, or measured with one short call once the
+server is up (`switchboard up` then rewrites its providers file with the price).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.catalog.parsing import selfhosted_price_per_million
 from backend.providers.base import ModelSpec, ProviderConfig, Timeouts
 
 PROVIDER_NAME = "local"
@@ -55,14 +57,39 @@ def server_command(model_path: str, port: int, context: int, chat_format: str = 
     return [*command, "--host", "127.0.0.1", "--port", str(port)]
 
 
-def embedded_providers_document(config: Mapping[str, Any], port: int) -> dict[str, Any]:
-    """A providers file naming the bundled model as the `selfhosted` provider "local" (for `switchboard up`)."""
+def hour_usd(config: Mapping[str, Any]) -> float:
+    """What an hour of the machine running the bundled model costs: LOCAL_MODEL_HOUR_USD, else the GPU-hour cost."""
+    configured = config.get("LOCAL_MODEL_HOUR_USD")
+    return float(config.get("SELFHOSTED_GPU_HOUR_USD") or 0) if configured is None else float(configured)
+
+
+def configured_throughput(config: Mapping[str, Any]) -> Throughput | None:
+    """LOCAL_MODEL_TOKENS_PER_SECOND as the throughput of both phases; None when it is 0 (to be measured)."""
+    rate = float(config.get("LOCAL_MODEL_TOKENS_PER_SECOND") or 0)
+    return Throughput(prefill=rate, decode=rate) if rate > 0 else None
+
+
+def needs_measuring(config: Mapping[str, Any]) -> bool:
+    """Whether the bundled model's price waits for a measured throughput: it has an hourly cost and no rate."""
+    return hour_usd(config) > 0 and configured_throughput(config) is None
+
+
+def embedded_providers_document(
+    config: Mapping[str, Any], port: int, throughput: Throughput | None = None
+) -> dict[str, Any]:
+    """A providers file naming the bundled model as the `selfhosted` provider "local" (for `switchboard up`), priced
+    from the machine's hourly cost and the throughput (given, else configured; free until one is known)."""
     context = int(config.get("LOCAL_MODEL_CONTEXT") or 8192)
+    throughput = throughput or configured_throughput(config) or Throughput(prefill=0, decode=0)
     model = {
         "id": MODEL_ID,
         "context_window": context,
         "max_output_tokens": min(int(config.get("LOCAL_MODEL_MAX_OUTPUT_TOKENS") or 4096), context),
         "capabilities": ["streaming"],
+        "price_per_million": {
+            "input": float(selfhosted_price_per_million(hour_usd(config), throughput.prefill)),
+            "output": float(selfhosted_price_per_million(hour_usd(config), throughput.decode)),
+        },
         "location": "on-prem",
         "tier": 3,
     }
@@ -153,8 +180,6 @@ def local_provider_config(
     base_url: str, context: int, max_output: int, hour_usd: float, throughput: Throughput
 ) -> ProviderConfig:
     """The `selfhosted` provider named "local", on-prem, priced from the hourly cost and the throughput."""
-    from backend.catalog.parsing import selfhosted_price_per_million
-
     model = ModelSpec(
         provider=PROVIDER_NAME,
         id=MODEL_ID,
@@ -208,19 +233,32 @@ def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, Prov
         raise RuntimeError(f"LOCAL_MODEL_PATH is not a file: {path}")
     context = int(config.get("LOCAL_MODEL_CONTEXT") or 2048)
     max_output = int(config.get("LOCAL_MODEL_MAX_OUTPUT_TOKENS") or 512)
-    hour_usd = config.get("LOCAL_MODEL_HOUR_USD")
-    hour_usd = float(config.get("SELFHOSTED_GPU_HOUR_USD") or 0) if hour_usd is None else float(hour_usd)
     startup_timeout = float(config.get("LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS") or 120)
     chat_format = config.get("LOCAL_MODEL_CHAT_FORMAT") or "gemma"
     server = LocalModelServer(path, context, startup_timeout, chat_format).start()
     try:
-        configured_rate = float(config.get("LOCAL_MODEL_TOKENS_PER_SECOND") or 0)
-        if configured_rate > 0:
-            throughput = Throughput(prefill=configured_rate, decode=configured_rate)
-        else:
+        throughput = configured_throughput(config)
+        if throughput is None:
             unpriced = local_provider_config(server.base_url, context, max_output, 0, Throughput(1, 1))
             throughput = asyncio.run(measure_throughput(unpriced))
     except BaseException:
         server.stop()
         raise
-    return server, local_provider_config(server.base_url, context, max_output, hour_usd, throughput)
+    return server, local_provider_config(server.base_url, context, max_output, hour_usd(config), throughput)
+
+
+def price_by_measurement(config: Mapping[str, Any], port: int, providers_file: Path) -> Throughput:
+    """Measure the running bundled model's throughput with one short call and rewrite the embedded providers file
+    with the price it gives (for `switchboard up`: the web server re-reads the file when it changes)."""
+    import asyncio
+
+    import yaml
+
+    context = int(config.get("LOCAL_MODEL_CONTEXT") or 8192)
+    unpriced = local_provider_config(f"http://127.0.0.1:{port}/v1", context, 64, 0, Throughput(1, 1))
+    throughput = asyncio.run(measure_throughput(unpriced))
+    document = embedded_providers_document(config, port, throughput)
+    written = providers_file.with_name(providers_file.name + ".new")
+    written.write_text(yaml.safe_dump(document, sort_keys=False))
+    written.replace(providers_file)  # atomic: a reader sees the old file or the new one, never half of one
+    return throughput

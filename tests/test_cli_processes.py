@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ import requests
 import yaml
 
 from backend import create_app
+from backend.cli.supervisor import ChildSpec, Supervisor
 from backend.tasks.builtin import ping
 
 SUPERVISE = """
@@ -110,6 +112,48 @@ def test_a_dying_child_stops_the_others_and_fails(tmp_path):
     assert supervisor.wait(timeout=60) == 3
     assert "short exited with status 3" in log.read_text()
     assert live_processes_in_sessions(sessions) == []
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_ready_child_runs_its_start_up_step_once_and_a_failing_one_is_only_announced():
+    """The hook runs once, after the ready URL answers, off the supervising loop; a failing hook stops nothing."""
+    ports = free_port(), free_port()
+    calls, said = [], []
+
+    def hook(name: str) -> str:
+        calls.append(name)
+        if name == "bad":
+            raise RuntimeError("secret detail")
+        return "priced"
+
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+
+    specs = [
+        ChildSpec(name, serve(port), ready_url=f"http://127.0.0.1:{port}/", on_ready=lambda n=name: hook(n))
+        for name, port in zip(("good", "bad"), ports, strict=True)
+    ]
+    supervisor = Supervisor(specs, grace_seconds=5, poll_seconds=0.05, say=said.append)
+
+    def stop_once_both_hooks_ran() -> None:
+        wait_for(lambda: "good: priced" in said and any(line.startswith("bad: ") for line in said), 30, "the hooks")
+        time.sleep(0.5)  # a few more supervision rounds: neither hook may run again
+        supervisor.stop_requested.set()
+
+    stopper = threading.Thread(target=stop_once_both_hooks_ran)
+    stopper.start()
+    assert supervisor.run() == 0
+    stopper.join()
+    assert sorted(calls) == ["bad", "good"]
+    assert "bad: its start-up step failed (RuntimeError)" in said
+    assert not any("secret detail" in line for line in said)
+    assert all(child.process.poll() is not None for child in supervisor.children)
 
 
 def test_children_die_with_a_killed_supervisor(tmp_path):

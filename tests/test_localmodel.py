@@ -7,8 +7,19 @@ import importlib.util
 from decimal import Decimal
 
 import pytest
+import yaml
 
-from backend.localmodel import MODEL_ID, Throughput, local_provider_config, start_local_model
+from backend.catalog import load_providers_file, selfhosted_pricing
+from backend.catalog.parsing import selfhosted_price_per_million
+from backend.localmodel import (
+    MODEL_ID,
+    Throughput,
+    embedded_providers_document,
+    local_provider_config,
+    needs_measuring,
+    price_by_measurement,
+    start_local_model,
+)
 from backend.providers import build_provider
 from backend.providers.base import Completion, ProviderError
 from tests.fakes.harness import chat, collect, run
@@ -85,3 +96,40 @@ def test_unknown_route_on_the_real_server_is_a_client_error(local_model):
         assert error.kind == "client" and error.status == 404
     else:
         pytest.fail("a request to a missing route succeeded")
+
+
+def test_switchboard_up_prices_the_bundled_model_from_its_configured_rate():
+    config = {"LOCAL_MODEL_HOUR_USD": 3.6, "LOCAL_MODEL_TOKENS_PER_SECOND": 100}
+    [entry] = embedded_providers_document(config, 5555)["providers"][0]["models"]
+    assert entry["price_per_million"] == {"input": 10.0, "output": 10.0}
+    assert not needs_measuring(config)
+
+
+@pytest.mark.parametrize(
+    ("config", "measure"),
+    [
+        ({"LOCAL_MODEL_HOUR_USD": 0.5}, True),  # a cost and no rate: measured once the server is up
+        ({"SELFHOSTED_GPU_HOUR_USD": 0.5}, True),  # the GPU-hour cost stands in for the machine's
+        ({"LOCAL_MODEL_HOUR_USD": 0, "SELFHOSTED_GPU_HOUR_USD": 0.5}, False),  # the machine is free
+        ({}, False),
+    ],
+)
+def test_the_bundled_model_is_free_until_a_cost_and_a_rate_are_known(config, measure):
+    [entry] = embedded_providers_document(config, 5555)["providers"][0]["models"]
+    assert entry["price_per_million"] == {"input": 0.0, "output": 0.0}
+    assert needs_measuring(config) is measure
+
+
+@pytest.mark.slow
+def test_switchboard_up_prices_the_bundled_model_from_its_measured_throughput(local_model, tmp_path):
+    """`up` writes the providers file at once (free), then rewrites it with the price the measured throughput gives:
+    the web server re-reads a changed providers file."""
+    port = int(local_model.base_url.rsplit(":", 1)[1].split("/")[0])
+    config = {"LOCAL_MODEL_HOUR_USD": 0.5, "LOCAL_MODEL_CONTEXT": 1024}
+    path = tmp_path / "providers.embedded.yaml"
+    path.write_text(yaml.safe_dump(embedded_providers_document(config, port)))
+    throughput = price_by_measurement(config, port, path)
+    [model] = load_providers_file(path, selfhosted_pricing({})).providers["local"].models
+    assert throughput.decode > 0 and throughput.prefill > 0
+    assert model.price_out_per_million == selfhosted_price_per_million(0.5, throughput.decode) > 0
+    assert model.price_in_per_million == selfhosted_price_per_million(0.5, throughput.prefill) > 0

@@ -19,12 +19,16 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 @dataclass(frozen=True)
 class ChildSpec:
-    """One child process: a name for messages, its command line, extra environment, and an optional ready URL."""
+    """One child process: a name for messages, its command line, extra environment, an optional ready URL, and
+    what to do once it is ready."""
 
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str | None = None  # announced once an HTTP GET gets any answer from it
+    # Run once on a thread of its own when the child is ready; returns a line to announce. A failure is announced
+    # and changes nothing else: the children keep running.
+    on_ready: Callable[[], str] | None = None
 
 
 @dataclass
@@ -85,8 +89,17 @@ class Supervisor:
                 if not child.ready and child.spec.ready_url and answers_http(child.spec.ready_url):
                     child.ready = True
                     self.say(f"{child.spec.name} ready: {child.spec.ready_url}")
+                    if child.spec.on_ready is not None:
+                        threading.Thread(target=self._when_ready, args=(child.spec,), daemon=True).start()
         self.say("stopping")
         return 0
+
+    def _when_ready(self, spec: ChildSpec) -> None:
+        """Run a ready child's hook and announce what it did, or that it failed (its kind only: no details)."""
+        try:
+            self.say(f"{spec.name}: {spec.on_ready()}")
+        except Exception as exc:  # noqa: BLE001 - announced, never fatal to the supervisor
+            self.say(f"{spec.name}: its start-up step failed ({type(exc).__name__})")
 
     def stop(self) -> None:
         """SIGTERM every child, wait up to the grace period, then SIGKILL whatever is left of each process group."""

@@ -68,7 +68,14 @@ def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
     """The bundled llama.cpp model as a child, and the environment that names it as the platform's provider."""
     import yaml
 
-    from backend.localmodel import embedded_providers_document, free_port, packaged_gguf_path, server_command
+    from backend.localmodel import (
+        embedded_providers_document,
+        free_port,
+        needs_measuring,
+        packaged_gguf_path,
+        price_by_measurement,
+        server_command,
+    )
 
     port = free_port()
     path = Path(app.instance_path) / "providers.embedded.yaml"
@@ -76,7 +83,15 @@ def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
     model_path = app.config.get("LOCAL_MODEL_PATH") or packaged_gguf_path()
     context = int(app.config.get("LOCAL_MODEL_CONTEXT") or 8192)
     argv = server_command(model_path, port, context, app.config.get("LOCAL_MODEL_CHAT_FORMAT") or "gemma")
-    spec = ChildSpec("local-model", argv, ready_url=f"http://127.0.0.1:{port}/v1/models")
+    config = dict(app.config)
+
+    def price_it() -> str:
+        """With an hourly cost and no configured rate, the price waits for the throughput measured now."""
+        throughput = price_by_measurement(config, port, path)
+        return f"priced from a measured {throughput.decode:.1f} tokens/s (prompt {throughput.prefill:.1f} tokens/s)"
+
+    on_ready = price_it if needs_measuring(app.config) else None
+    spec = ChildSpec("local-model", argv, ready_url=f"http://127.0.0.1:{port}/v1/models", on_ready=on_ready)
     return spec, {"SWITCHBOARD_PROVIDERS_FILE": str(path)}
 
 
