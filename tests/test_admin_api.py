@@ -176,3 +176,122 @@ def test_an_invalid_key_is_never_echoed_in_the_error(client, admin, provider):
     assert response.status_code == 422
     assert response.get_json()["error"]["details"][0]["field"].startswith("providers/0")
     assert TENANT_KEY not in response.get_data(as_text=True)
+
+
+def test_a_data_policy_may_name_an_own_provider_without_resending_the_providers(client, admin):
+    """The console's routing tab sends routing and data_policy only: "confidential stays on our own model" must pass."""
+    assert client.patch("/api/admin/tenant", json={"providers": [own_provider()]}, headers=admin).status_code == 200
+    policy = {"confidential": {"providers": ["ourgpu"]}}
+    response = client.patch("/api/admin/tenant", json={"data_policy": policy}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["data_policy"]["confidential"] == {"providers": ["ourgpu"]}
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        # The provider this very patch removes.
+        ({"providers": [], "routing": {"mode": "pinned", "pins": {"summarize": ["ourgpu/llama-70b"]}}}, "unknown"),
+        ({"providers": [], "data_policy": {"confidential": {"providers": ["ourgpu"]}}}, "unknown provider"),
+        # A model the tenant's own narrowing leaves out.
+        (
+            {
+                "providers": [own_provider(), {"name": "cheap", "allowed_models": []}],
+                "routing": {"mode": "pinned", "pins": {"summarize": ["cheap/gpt-test"]}},
+            },
+            "not allowed",
+        ),
+        ({"routing": {"mode": "pinned", "pins": {"summarize": ["claude/claude-test", "claude/claude-test"]}}}, ""),
+        ({"providers": [{"name": "cheap", "allowed_models": ["gpt-tset"]}]}, "unknown model gpt-tset"),
+    ],
+    ids=["pin-removed-provider", "policy-removed-provider", "pin-not-allowed", "pin-twice", "allowed-typo"],
+)
+def test_references_are_checked_against_the_catalog_the_patch_leaves(client, admin, patch, message):
+    assert client.patch("/api/admin/tenant", json={"providers": [own_provider()]}, headers=admin).status_code == 200
+    response = client.patch("/api/admin/tenant", json=patch, headers=admin)
+    assert response.status_code == 422, response.get_json()
+    assert any(message in d["message"] for d in response.get_json()["error"]["details"]), response.get_json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"budgets": {"tenant_monthly_usd": NaN}}',
+        '{"budgets": {"user_monthly_usd": Infinity}}',
+        '{"providers": [{"name": "cheap", "api_key": "k", "models": [{"id": "gpt-test", "context_window": 32000, '
+        '"price_per_million": {"input": -Infinity}}]}]}',
+    ],
+)
+def test_nan_and_infinity_are_malformed_json(client, admin, user, body):
+    """Python's JSON parser reads NaN; a NaN budget passed every bound and then failed each call of the tenant."""
+    headers = {**admin, "Content-Type": "application/json"}
+    response = client.patch("/api/admin/tenant", data=body, headers=headers)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "malformed_json"
+    assert "NaN" not in client.get("/api/admin/tenant", headers=admin).get_data(as_text=True)
+    assert invoke(client, user).status_code == 200
+
+
+def test_a_narrowing_row_shows_its_overrides_and_survives_being_sent_back(client, admin):
+    """The console sends the providers it read back without their keys: a narrowing row's own models (its prices,
+    allowed with its own key) must be shown, kept, and still pass when the kept key is not resent."""
+    model = {"id": "gpt-test", "context_window": 32000, "price_per_million": {"input": 0.1, "output": 0.2}}
+    narrowing = {"name": "cheap", "api_key": TENANT_KEY, "models": [model]}
+    assert client.patch("/api/admin/tenant", json={"providers": [narrowing]}, headers=admin).status_code == 200
+    shown = client.get("/api/admin/tenant", headers=admin).get_json()["providers"][0]
+    assert shown["models"] == [model] and shown["api_key_set"] is True
+    resent = {k: v for k, v in shown.items() if k != "api_key_set"}
+    response = client.patch("/api/admin/tenant", json={"providers": [{**resent, "enabled": False}]}, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["providers"][0] == {**shown, "enabled": False}
+    events = client.get("/api/admin/audit", headers=admin).get_json()["events"]
+    assert events[0]["after"]["providers"][0]["models"] == [model]  # the audit shows what the row holds
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://bob:hunter2@gpu.internal.example:8000/v1", "http://hunter2@gpu.internal.example/v1"],
+)
+def test_a_tenant_url_with_credentials_is_refused_and_not_echoed(client, admin, base_url):
+    """A password in the URL would be shown back by GET, the catalog and the audit log, unlike api_key."""
+    response = client.patch("/api/admin/tenant", json={"providers": [own_provider(base_url=base_url)]}, headers=admin)
+    assert response.status_code == 422
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "hunter2" not in client.get("/api/admin/audit", headers=admin).get_data(as_text=True)
+
+
+def test_an_ipv6_allowed_host_may_be_listed_with_brackets(app, client, admin):
+    app.config["ALLOWED_MODEL_HOSTS"] = ["[FD00::1]"]
+    provider = own_provider(base_url="http://[fd00::1]:8000/v1")
+    assert client.patch("/api/admin/tenant", json={"providers": [provider]}, headers=admin).status_code == 200
+    other = own_provider(base_url="http://[fd00::2]:8000/v1")
+    assert client.patch("/api/admin/tenant", json={"providers": [other]}, headers=admin).status_code == 422
+
+
+@pytest.mark.postgres
+def test_concurrent_patches_with_the_same_version_never_both_win(app_pg, make_token):  # noqa: F811
+    """Another change commits between this PATCH's read of the version and its write: 409, not a silent overwrite."""
+    import threading
+    import time
+
+    with app_pg.app_context():
+        db.session.add(Tenant(id=TENANT_A, name="Contoso"))
+        db.session.commit()
+    client = app_pg.test_client()
+    headers = bearer(make_token(TENANT_A, roles=["Tenant.Admin"]))
+    version = client.get("/api/admin/tenant", headers=headers).get_json()["version"]
+    with app_pg.app_context():
+        other = db.engine.connect()
+        transaction = other.begin()  # another admin's PATCH, in the middle of its commit
+        other.execute(text("UPDATE tenant_settings SET version = version + 1 WHERE tenant_id = :t"), {"t": TENANT_A})
+        answers = []
+        patch = {"budgets": {"tenant_monthly_usd": 5}, "expected_version": version}
+        worker = threading.Thread(target=lambda: answers.append(client.patch("/api/admin/tenant", json=patch,
+                                                                             headers=headers)))  # fmt: skip
+        worker.start()
+        time.sleep(0.5)
+        transaction.commit()
+        other.close()
+        worker.join(10)
+    assert answers and answers[0].status_code == 409, answers and answers[0].get_json()
+    assert client.get("/api/admin/tenant", headers=headers).get_json()["version"] == version + 1

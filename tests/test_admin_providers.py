@@ -79,3 +79,39 @@ def test_unknown_providers_are_404_and_users_are_refused(client, admin, user):  
     assert client.post("/api/admin/providers/nobody/test", headers=admin).status_code == 404
     assert client.post("/api/admin/providers/cheap/test", headers=user).status_code == 403
     assert client.get("/api/admin/catalog", headers=user).status_code == 403
+
+
+def rotate_secret_key(app, fallbacks: list[str]) -> None:
+    """The operator changes SWITCHBOARD_SECRET_KEY (keeping `fallbacks`); the process's catalog caches start over."""
+    from backend.auth.ttlcache import forget_rows
+    from backend.catalog.tenant import CACHE_KEY
+
+    app.config.update(SECRET_KEY="a-new-secret-key-after-rotation", SECRET_KEY_FALLBACKS=fallbacks)
+    app.extensions.pop(CACHE_KEY, None)
+    forget_rows()
+
+
+def test_a_key_the_secret_keys_cannot_decrypt_leaves_out_its_provider_only(app, client, admin, user, servers):  # noqa: F811
+    """A secret key rotated without its predecessor in SECRET_KEY_FALLBACKS: the tenant's other models still answer,
+    the admin console still works and says a row is unusable, and setting the key again repairs the provider."""
+    openai, _ = servers
+    set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])
+    old_key = app.config["SECRET_KEY"]
+    rotate_secret_key(app, fallbacks=[old_key])
+    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True
+
+    rotate_secret_key(app, fallbacks=[])
+    response = client.post(
+        "/api/skills/summarize/invoke",
+        json={"input": {"text": "Some text."}},
+        headers={**user, "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["model"]["provider"] == "cheap"
+    catalog = client.get("/api/admin/catalog", headers=admin)
+    assert catalog.status_code == 200
+    assert catalog.get_json()["problems"] == 1 and "ourgpu" not in {p["name"] for p in catalog.get_json()["providers"]}
+    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).status_code == 404
+
+    set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])  # the admin sets the key again
+    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True

@@ -75,6 +75,15 @@ def test_malformed_json_is_400(server, user):
     assert_error_shape(reply, 400, "malformed_json")
 
 
+@pytest.mark.parametrize("body", [b'{"skill": "summarize_document", "input": {"document": "x", "n": NaN}}',
+                                  b'{"skill": "summarize_document", "input": {"document": "x"}, "n": -Infinity}',
+                                  b'{"skill": "summarize_document", "input": {"document": "\xff"}}'])  # fmt: skip
+def test_nan_infinity_and_undecodable_bytes_are_malformed_json(server, user, body):
+    """JSON has no NaN or Infinity (Python's parser reads them; PostgreSQL would refuse to store them: a 500)."""
+    reply = server.request("POST", "/api/jobs", body, {**user, "Content-Type": "application/json"})
+    assert_error_shape(reply, 400, "malformed_json")
+
+
 def test_a_json_value_that_is_not_an_object_is_400(server, user):
     reply = server.request("POST", "/api/jobs", b"null", {**user, "Content-Type": "application/json"})
     assert_error_shape(reply, 400, "bad_request")

@@ -92,6 +92,15 @@ def test_pinned_mode_uses_only_the_pins_in_order_unless_fallback_is_on():
     assert refs(unpinned_skill)[0] == "local/gemma"  # no pins for this skill: by cost
 
 
+def test_a_model_pinned_twice_is_a_candidate_once():
+    """A failing model is tried (and its circuit fed) once per call, however often a stored pin list names it."""
+    routing = {"mode": "pinned", "pins": {"summarize": ["claude/sonnet", "openai-main/big", "claude/sonnet"]}}
+    for fallback in (False, True):
+        decision = route_candidates(make_catalog(), {"routing": {**routing, "pinned_fallback": fallback}}, NEED)
+        assert refs(decision)[:2] == ["claude/sonnet", "openai-main/big"]
+        assert len(refs(decision)) == len(set(refs(decision)))
+
+
 def test_preferred_tier_puts_good_enough_models_ahead_of_cheaper_weaker_ones():
     need = RoutingNeed(skill_id="draft", prompt_tokens=100, max_output_tokens=100, preferred_tier=2)
     assert refs(route_candidates(make_catalog(), {}, need)) == [

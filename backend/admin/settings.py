@@ -17,6 +17,7 @@ from backend.extensions import db
 from backend.models import Tenant, TenantProvider, TenantSettings
 from backend.skills.inputs import input_errors
 
+KEPT_KEY = "(the stored key)"  # stands in for a key a PATCH keeps, when the change is checked; never sent anywhere
 POLICY_KEYS = ("routing", "data_policy", "budgets", "rate_limits", "disabled_skills")
 DEFAULT_POLICY: dict[str, Any] = {
     "routing": {"mode": "cost", "pins": {}},
@@ -52,6 +53,8 @@ def provider_document(row: TenantProvider) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": row.name, "enabled": row.enabled, "api_key_set": bool(row.api_key_encrypted)}
     if row.type:
         doc.update({"type": row.type, "base_url": row.base_url, "models": row.models})
+    else:  # a narrowing row: its own URL and model overrides too, or a resent document would drop them
+        doc.update({key: value for key, value in (("base_url", row.base_url), ("models", row.models)) if value})
     extra = row.settings or {}
     doc.update(extra)
     return doc
@@ -101,9 +104,12 @@ def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownN
         errors = known.check_policy(patch)
     if errors:
         raise ApiError(422, "invalid_settings", "The settings are not valid.", details=errors)
-    row = settings_row(tenant_id)
+    settings_row(tenant_id)  # made first if missing, then read again under a row lock (PostgreSQL): a concurrent
+    # PATCH waits here until this one commits, then sees its version, so neither overwrites the other unseen.
+    row = db.session.get(TenantSettings, tenant_id, with_for_update=True, populate_existing=True)
     expected = patch.get("expected_version")
     if expected is not None and expected != row.version:
+        db.session.rollback()  # let go of the row lock at once
         raise ApiError(409, "version_conflict", "The settings changed since you read them; reload and try again.")
     before = settings_document(tenant_id)
     if "name" in patch:
@@ -156,12 +162,12 @@ def _replace_providers(tenant_id: str, providers: list[dict[str, Any]]) -> None:
 
 
 class KnownNames:
-    """What a settings change may refer to: platform providers, every model, every skill. Built by the caller."""
+    """What a settings change may refer to: the platform's providers, the tenant's catalog, every skill."""
 
-    def __init__(self, platform: Any, tenant_id: str, model_refs: set[str], skill_ids: set[str]) -> None:
+    def __init__(self, platform: Any, tenant_id: str, current: Any, skill_ids: set[str]) -> None:
         self.platform = platform  # the platform Catalog
         self.tenant_id = tenant_id
-        self.model_refs = model_refs
+        self.current = current  # the tenant's Catalog as stored now (platform providers and its own)
         self.skill_ids = skill_ids
 
     @property
@@ -171,42 +177,78 @@ class KnownNames:
 
     def check_providers(self, providers: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Each entry must build into a provider exactly as routing will build it (hosts, types, models)."""
-        from backend.catalog import selfhosted_pricing
         from backend.catalog.parsing import CatalogError
         from backend.catalog.tenant import tenant_provider
 
-        allowed_hosts = current_app.config.get("ALLOWED_MODEL_HOSTS") or []
-        pricing = selfhosted_pricing(current_app.config)
+        allowed_hosts, pricing = _catalog_settings()
         errors = []
         names = [doc["name"] for doc in providers]
-        for index, doc in enumerate(providers):
+        for index, doc in enumerate(self.with_kept_keys(providers)):
             if names.count(doc["name"]) > 1:
                 errors.append({"field": f"providers/{index}/name", "message": "provider names must be unique"})
             if doc.get("type") is None and doc["name"] not in self.platform.providers:
                 errors.append({"field": f"providers/{index}/type", "message": "a new provider needs a type"})
                 continue
             try:
-                tenant_provider(doc, self.platform, self.tenant_id, allowed_hosts, pricing, f"providers/{index}")
+                config, _ = tenant_provider(
+                    doc, self.platform, self.tenant_id, allowed_hosts, pricing, f"providers/{index}"
+                )
             except CatalogError as exc:
                 errors.append({"field": f"providers/{index}", "message": str(exc)[:300]})
+                continue
+            # A misspelt allowed model would otherwise silently leave the provider with no model at all.
+            known = {m.id for m in config.models} | {m.ref for m in config.models}
+            for name in doc.get("allowed_models") or []:
+                if name not in known:
+                    errors.append({"field": f"providers/{index}/allowed_models", "message": f"unknown model {name}"})
         return errors
 
+    def resulting_catalog(self, patch: dict[str, Any]) -> Any:
+        """The tenant's catalog as it will be once the patch is applied (its providers list replaces the stored one)."""
+        if "providers" not in patch:
+            return self.current
+        from backend.catalog.tenant import merge_tenant_providers
+
+        allowed_hosts, pricing = _catalog_settings()
+        entries = self.with_kept_keys(patch["providers"])
+        return merge_tenant_providers(self.platform, self.tenant_id, entries, allowed_hosts, pricing)
+
+    def with_kept_keys(self, providers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entries as they will be stored: one that omits `api_key` keeps its stored key, so it is checked as a
+        provider with a key of its own (a stand-in: stored keys are not decrypted to validate a change)."""
+        stored = {row.name for row in tenant_providers(self.tenant_id) if row.api_key_encrypted}
+        return [
+            {**doc, "api_key": KEPT_KEY} if "api_key" not in doc and doc["name"] in stored else doc for doc in providers
+        ]
+
     def check_policy(self, patch: dict[str, Any]) -> list[dict[str, str]]:
-        """Pins must name known models, disabled skills known skills, data policies known providers."""
-        own = {doc["name"] for doc in patch.get("providers", [])}
-        own_models = {f"{doc['name']}/{m['id']}" for doc in patch.get("providers", []) for m in doc.get("models", [])}
+        """Pins must name models the tenant may use, disabled skills known skills, data policies known providers.
+
+        Checked against the catalog the patch leaves: the tenant's own providers count whether or not the patch
+        lists them, and a provider the patch removes no longer does.
+        """
+        catalog = self.resulting_catalog(patch)
         errors = []
         for skill, refs in (patch.get("routing") or {}).get("pins", {}).items():
             if skill not in self.skill_ids:
                 errors.append({"field": f"routing/pins/{skill}", "message": "no such skill"})
             for ref in refs:
-                if ref not in self.model_refs | own_models:
+                if ref not in catalog.models:
                     errors.append({"field": f"routing/pins/{skill}", "message": f"unknown model {ref}"})
+                elif ref in catalog.not_allowed:
+                    errors.append({"field": f"routing/pins/{skill}", "message": f"model {ref} is not allowed"})
         for skill in patch.get("disabled_skills", []):
             if skill not in self.skill_ids:
                 errors.append({"field": "disabled_skills", "message": f"no such skill: {skill}"})
         for level, rule in (patch.get("data_policy") or {}).items():
             for name in rule.get("providers", []):
-                if name != "*" and name not in self.platform_providers | own:
+                if name != "*" and name not in catalog.providers:
                     errors.append({"field": f"data_policy/{level}/providers", "message": f"unknown provider {name}"})
         return errors
+
+
+def _catalog_settings() -> tuple[list[str], dict[str, float]]:
+    """The app's allowed model hosts and self-hosted pricing, as the catalog applies them."""
+    from backend.catalog import selfhosted_pricing
+
+    return current_app.config.get("ALLOWED_MODEL_HOSTS") or [], selfhosted_pricing(current_app.config)

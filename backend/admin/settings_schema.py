@@ -73,7 +73,7 @@ SETTINGS_PATCH_SCHEMA = {
                 "pins": {
                     "type": "object",
                     "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{0,63}$"},
-                    "additionalProperties": {"type": "array", "items": MODEL_REF, "maxItems": 20},
+                    "additionalProperties": {"type": "array", "items": MODEL_REF, "maxItems": 20, "uniqueItems": True},
                 },
             },
         },

@@ -21,13 +21,11 @@ ADMIN_ERRORS = {403: "Not an admin of this tenant", 422: "Invalid settings", 409
 
 
 def known_names(tenant_id: str) -> KnownNames:
-    """Platform providers, every model the tenant could use, and every installed skill."""
+    """Platform providers, the tenant's current catalog, and every installed skill."""
     from backend.catalog import platform_catalog, tenant_catalog
 
-    platform = platform_catalog()
-    refs = {model.ref for config in tenant_catalog(tenant_id).providers.values() for model in config.models}
     skills = set(current_app.extensions["skills"].skills)
-    return KnownNames(platform, tenant_id, refs, skills)
+    return KnownNames(platform_catalog(), tenant_id, tenant_catalog(tenant_id), skills)
 
 
 @bp.get("/tenant")

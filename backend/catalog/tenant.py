@@ -35,12 +35,18 @@ from backend.providers.base import ProviderConfig
 log = logging.getLogger(__name__)
 CACHE_KEY = "switchboard.catalog.tenants"
 CACHE_SIZE = 1024
+UNREADABLE_KEY = object()  # a stored key the configured secret keys cannot decrypt
 
 
 def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
-    """Reject a tenant URL whose host the operator has not allowed."""
-    host = (urlsplit(base_url).hostname or "").lower()
-    if host not in {h.lower() for h in allowed_hosts}:
+    """Reject a tenant URL whose host the operator has not allowed, or that carries a user name or password (a
+    credential there would be shown back in the settings, the catalog and the audit log: keys go in `api_key`)."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc:
+        raise fail(where, "must not contain a user name or password: set the key as api_key")
+    host = (parts.hostname or "").lower()
+    # An IPv6 host may be listed with its URL brackets ("[fd00::1]"); urlsplit gives it without them.
+    if host not in {h.strip().lower().removeprefix("[").removesuffix("]") for h in allowed_hosts}:
         raise fail(where, f"host {host!r} is not in SWITCHBOARD_ALLOWED_MODEL_HOSTS")
 
 
@@ -74,6 +80,8 @@ def tenant_provider(
     if tenant_url:
         check_host(base_url, allowed_hosts, f"{where}.base_url")
     own_key = entry.get("api_key") or None
+    if own_key is UNREADABLE_KEY:  # left out (fail closed) until an admin sets the key again; the others still work
+        raise fail(f"{where}.api_key", "the stored key cannot be decrypted with the configured secret keys")
     if own_key is not None and not isinstance(own_key, str):
         raise fail(f"{where}.api_key", "must be a string")
     # The platform key goes only to the platform's own URL; a tenant URL gets the tenant's key or nothing.
@@ -140,14 +148,20 @@ def merge_tenant_providers(
 
 
 def row_entry(row: Any, decrypt: Callable[[str], str]) -> dict[str, Any]:
-    """A TenantProvider row as a providers-list entry, its key decrypted."""
+    """A TenantProvider row as a providers-list entry, its key decrypted (UNREADABLE_KEY when it cannot be)."""
+    from backend.crypto import SecretDecryptionError
+
+    try:
+        api_key = decrypt(row.api_key_encrypted) if row.api_key_encrypted else None
+    except SecretDecryptionError:  # the secret key changed without its predecessor in SECRET_KEY_FALLBACKS
+        api_key = UNREADABLE_KEY
     return {
         "name": row.name,
         "type": row.type,
         "base_url": row.base_url,
         "enabled": row.enabled,
         "models": row.models or [],
-        "api_key": decrypt(row.api_key_encrypted) if row.api_key_encrypted else None,
+        "api_key": api_key,
         **(getattr(row, "settings", None) or {}),  # allowed_models, api_version
     }
 

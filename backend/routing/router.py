@@ -156,7 +156,7 @@ def order(entries: list[TableEntry], policy: TenantPolicy, need: RoutingNeed, sk
     if mode != "pinned" or not pins:
         return by_cost
     by_ref = {e.model.ref: e for e in entries}
-    pinned = [by_ref[ref] for ref in pins if ref in by_ref]
+    pinned = [by_ref[ref] for ref in dict.fromkeys(pins) if ref in by_ref]  # a model pinned twice is tried once
     rest = [e for e in by_cost if e.model.ref not in pins]
     if policy.pinned_fallback:
         return pinned + rest
