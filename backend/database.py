@@ -95,6 +95,9 @@ def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engi
     """Create an engine with the settings each backend needs for many threads and processes; with autocommit,
     every statement commits on its own and a returned connection needs no rollback."""
     options: dict = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
+    # Statement parameters hold job inputs and outputs (document text): never in SQLALCHEMY_ECHO's log lines nor in
+    # the messages of database errors.
+    options["hide_parameters"] = True
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _configure_sqlite)

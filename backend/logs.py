@@ -17,6 +17,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")  # fullmatch: "$" would let a trailing newline in
 
 log = logging.getLogger("switchboard.access")
+# Libraries whose DEBUG lines carry what must never be logged: the model SDKs log each request's options (the prompt,
+# so document text) and MSAL its token traffic. They never log below INFO, whatever LOG_LEVEL says.
+PAYLOAD_LOGGERS = ("openai", "anthropic", "semantic_kernel", "msal", "httpx", "httpcore")
 
 
 class RequestIdFilter(logging.Filter):
@@ -40,6 +43,9 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     fmt = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
     handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter(fmt))
     root.setLevel(level)
+    quieter = logging.INFO if root.getEffectiveLevel() < logging.INFO else logging.NOTSET  # NOTSET: as the root
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(quieter)
 
 
 def init_app(app: Flask) -> None:
