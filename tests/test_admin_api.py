@@ -248,6 +248,30 @@ def test_a_narrowing_row_shows_its_overrides_and_survives_being_sent_back(client
     assert events[0]["after"]["providers"][0]["models"] == [model]  # the audit shows what the row holds
 
 
+ON_PREM = [{"id": "gpt-test", "context_window": 32000, "location": "on-prem"}]
+US_EAST = [{"id": "gpt-test", "context_window": 32000, "location": "us-east"}]
+
+
+@pytest.mark.parametrize(
+    ("entry", "status"),
+    [
+        ({"name": "cheap", "models": ON_PREM}, 422),  # on the platform's key and URL
+        ({"name": "cheap", "api_key": TENANT_KEY, "models": ON_PREM}, 422),  # its own key, the platform's URL
+        ({"name": "cheap", "models": US_EAST}, 200),  # the same place
+        # its own endpoint: the tenant knows where that runs
+        ({"name": "cheap", "api_key": TENANT_KEY, "base_url": "http://gpu.internal.example:8000/v1", "models": ON_PREM},
+         200),
+    ],
+)  # fmt: skip
+def test_a_platform_model_keeps_its_location_unless_called_at_the_tenant_endpoint(client, admin, entry, status):
+    """Relabelled, a cloud model would pass a data policy's `locations: [on-prem]` rule and answers would name the
+    wrong place."""
+    response = client.patch("/api/admin/tenant", json={"providers": [entry]}, headers=admin)
+    assert response.status_code == status, response.get_json()
+    if status == 422:
+        assert "location" in json.dumps(response.get_json()["error"]["details"])
+
+
 @pytest.mark.parametrize(
     "base_url",
     ["http://bob:hunter2@gpu.internal.example:8000/v1", "http://hunter2@gpu.internal.example/v1"],

@@ -60,6 +60,15 @@ def refuse_repricing(models: list[Any], where: str) -> None:
             )
 
 
+def refuse_relocation(models: list[Any], bases: dict[str, Any], where: str) -> None:
+    """A platform model called at the platform's own URL runs where the platform says: a tenant may not relabel its
+    `location` (answers would name the wrong place, and a location rule of the data policy would trust the label)."""
+    for index, model in enumerate(models):
+        base = bases.get(model.get("id")) if isinstance(model, dict) else None
+        if base is not None and "location" in model and model["location"] != base.location:
+            raise fail(f"{where}[{index}].location", "only a provider with the tenant's own base_url may set it")
+
+
 def tenant_provider(
     entry: dict[str, Any],
     platform: Catalog,
@@ -90,6 +99,8 @@ def tenant_provider(
     if platform_paid:
         refuse_repricing(entry.get("models") or [], f"{where}.models")
     bases = {m.id: m for m in base.models} if base else {}
+    if base is not None and not tenant_url:
+        refuse_relocation(entry.get("models") or [], bases, f"{where}.models")
     type_pricing = pricing if kind == "selfhosted" else {}
     listed = parse_models(entry.get("models") or [], f"{where}.models", name, type_pricing, bases)
     listed_ids = {m.id for m in listed}
