@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from tests.auth_fixtures import TENANT_A, bearer, entra, make_token, signing_key, tenants  # noqa: F401
 from tests.fakes import Fault
@@ -115,3 +118,19 @@ def test_a_key_the_secret_keys_cannot_decrypt_leaves_out_its_provider_only(app, 
 
     set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])  # the admin sets the key again
     assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True
+
+
+def test_a_provider_the_operator_turned_off_is_not_called_even_by_a_test(app, client, admin, servers):  # noqa: F811
+    """On the platform's key nobody calls a provider disabled in the providers file; a tenant that turned one off
+    itself may still test it (before turning it back on)."""
+    path = Path(app.config["PROVIDERS_FILE"])
+    document = yaml.safe_load(path.read_text())
+    for provider in document["providers"]:
+        provider["enabled"] = provider["name"] != "claude"
+    path.write_text(yaml.safe_dump(document))
+    _, claude = servers
+    response = client.post("/api/admin/providers/claude/test", headers=admin)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "provider_disabled"
+    assert len(claude.requests) == 0
+    set_providers(client, admin, [{"name": "cheap", "enabled": False}])  # the tenant's own choice
+    assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["ok"] is True

@@ -129,8 +129,11 @@ def test_preferred_tier_puts_good_enough_models_ahead_of_cheaper_weaker_ones():
         # highly_confidential has no rule of its own: it inherits the stricter "confidential" rule, never "anything".
         ({"confidential": {"providers": ["local"]}}, "highly_confidential", {"local/gemma"}),
         ({"confidential": {"providers": []}}, "confidential", set()),
+        # "*" means any, for locations as for providers
+        ({"confidential": {"providers": ["local", "claude"], "locations": ["*"]}}, "confidential",
+         {"claude/sonnet", "local/gemma"}),
     ],
-)
+)  # fmt: skip
 def test_data_policy_per_sensitivity(data_policy, sensitivity, allowed):
     need = RoutingNeed(skill_id="ask", sensitivity=sensitivity, prompt_tokens=10, max_output_tokens=10)
     decision = route_candidates(make_catalog(), {"data_policy": data_policy}, need)

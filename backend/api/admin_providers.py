@@ -90,12 +90,12 @@ def catalog() -> Response:
             "latency_ms": {"type": "integer"},
         },
     },
-    responses={403: "Not an admin of this tenant", 404: "No such provider"},
+    responses={403: "Not an admin of this tenant", 404: "No such provider", 409: "Turned off by the operator"},
     tags=["admin"],
 )
 def test_provider(name: str) -> Response:
     """Call the provider's first allowed model with a one-token prompt."""
-    from backend.catalog import tenant_catalog
+    from backend.catalog import platform_catalog, tenant_catalog
     from backend.providers import PROVIDERS
     from backend.providers.instances import provider_instance
 
@@ -103,6 +103,10 @@ def test_provider(name: str) -> Response:
     config = merged.providers.get(name)
     if config is None:
         raise ApiError(404, "not_found", "No such provider for this tenant.")
+    platform = platform_catalog().providers.get(name)
+    if config.owner is None and platform is not None and not platform.enabled:
+        # On the platform's key: a provider the operator turned off is called by nobody, a test included.
+        raise ApiError(409, "provider_disabled", "The operator has turned this provider off.")
     models = [m for m in config.models if m.ref not in merged.not_allowed] or list(config.models)
     if config.type not in PROVIDERS:
         return jsonify({"ok": False, "model": models[0].ref, "error": "not_installed", "status": None})

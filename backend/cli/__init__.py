@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backend.cli import database, devtoken, jobs, serve, tenants, worker
+from backend.cli import database, devtoken, jobs, secrets, serve, tenants, worker
 from backend.cli import skills as skills_commands
 
 
@@ -13,6 +13,6 @@ def main() -> None:
     """Switchboard: a self-hostable multi-model AI assistant for Word and Excel."""
 
 
-for module in (serve, database, tenants, devtoken, skills_commands, worker, jobs):
+for module in (serve, database, tenants, devtoken, skills_commands, worker, jobs, secrets):
     for command in module.COMMANDS:
         main.add_command(command)

@@ -1,6 +1,6 @@
 """A tenant's settings document compiled into what routing and accounting need: `TenantPolicy`.
 
-Data policy rules (per sensitivity): `providers` (names, "*" for any) and/or `locations`; a model passes when it
+Data policy rules (per sensitivity): `providers` and/or `locations` (names; "*" for any); a model passes when it
 satisfies every key the rule names. Sensitivities are ordered general < confidential < highly_confidential, and a
 sensitivity without a rule inherits the rule of the nearest less sensitive level that has one (so a tenant that
 restricts "confidential" never lets "highly_confidential" go anywhere); "general" without a rule allows every model.
@@ -27,7 +27,7 @@ class DataRule:
         """Whether a model of this provider at this location may see data of this sensitivity."""
         if self.providers is not None and "*" not in self.providers and provider not in self.providers:
             return False
-        return self.locations is None or location in self.locations
+        return self.locations is None or "*" in self.locations or location in self.locations
 
 
 @dataclass(frozen=True)
