@@ -319,3 +319,32 @@ def test_concurrent_patches_with_the_same_version_never_both_win(app_pg, make_to
         worker.join(10)
     assert answers and answers[0].status_code == 409, answers and answers[0].get_json()
     assert client.get("/api/admin/tenant", headers=headers).get_json()["version"] == version + 1
+
+
+def test_a_key_change_is_visible_in_the_audit_without_the_key(client, admin):
+    assert client.patch("/api/admin/tenant", json={"providers": [own_provider()]}, headers=admin).status_code == 200
+    rotated = own_provider(api_key="sk-a-new-tenant-key-0000")
+    assert client.patch("/api/admin/tenant", json={"providers": [rotated]}, headers=admin).status_code == 200
+    cleared = own_provider(api_key=None)
+    assert client.patch("/api/admin/tenant", json={"providers": [cleared]}, headers=admin).status_code == 200
+    audit = client.get("/api/admin/audit", headers=admin)
+    events = [e for e in audit.get_json()["events"] if e["action"] == "settings.providers"]
+    assert [e["after"]["providers"][0]["api_key_change"] for e in events] == ["cleared", "set", "set"]
+    assert "sk-a-new-tenant-key" not in audit.get_data(as_text=True) and TENANT_KEY not in audit.get_data(as_text=True)
+
+
+def test_audit_pages_list_every_event_once_even_when_they_share_a_timestamp(app, client, admin):
+    patch = {"name": "Contoso Ltd", "routing": {"mode": "quality"}, "budgets": {"tenant_monthly_usd": 10}}
+    assert client.patch("/api/admin/tenant", json=patch, headers=admin).status_code == 200
+    with app.app_context():  # the three events of that PATCH, stamped in the same instant
+        db.session.execute(text("UPDATE audit_events SET created_at = (SELECT MIN(created_at) FROM audit_events)"))
+        db.session.commit()
+    seen, before = [], None
+    for _ in range(5):
+        query = "?limit=1" + (f"&before={before}" if before else "")
+        page = client.get(f"/api/admin/audit{query}", headers=admin).get_json()["events"]
+        if not page:
+            break
+        seen.append(page[0]["action"])
+        before = page[0]["id"]
+    assert sorted(seen) == ["settings.budgets", "settings.name", "settings.routing"]

@@ -50,7 +50,10 @@ def list_events(tenant_id: str, limit: int = 100, before_id: str | None = None) 
     if before_id:
         anchor = db.session.get(AuditEvent, before_id)
         if anchor is not None and anchor.tenant_id == tenant_id:
-            query = query.where(AuditEvent.created_at < anchor.created_at)
+            # Strictly after the anchor in the listing's own order: events of one PATCH may share a timestamp.
+            earlier = AuditEvent.created_at < anchor.created_at
+            tied = (AuditEvent.created_at == anchor.created_at) & (AuditEvent.id < anchor.id)
+            query = query.where(earlier | tied)
     query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
     return [
         {

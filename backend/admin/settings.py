@@ -125,7 +125,8 @@ def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownN
     for key in ("name", "providers", *POLICY_KEYS):
         changed = key in patch and before.get(key) != after.get(key)
         if changed or (key == "providers" and _keys_changed(patch)):
-            audit.record(tenant_id, actor, f"settings.{key}", "tenant", {key: before.get(key)}, {key: after.get(key)})
+            recorded = _with_key_changes(after[key], patch) if key == "providers" else after.get(key)
+            audit.record(tenant_id, actor, f"settings.{key}", "tenant", {key: before.get(key)}, {key: recorded})
     db.session.commit()
     return after
 
@@ -136,6 +137,14 @@ def _merged_policy(key: str, value: Any) -> Any:
     if isinstance(default, dict):
         return {**copy.deepcopy(default), **value}
     return value
+
+
+def _with_key_changes(providers: list[dict[str, Any]], patch: dict[str, Any]) -> list[dict[str, Any]]:
+    """The providers document as audited: each provider whose key the patch set or cleared says so (the key itself
+    never: a new key and the old one both read `api_key_set: true`)."""
+    sent = {doc["name"]: doc["api_key"] for doc in patch.get("providers", []) if "api_key" in doc}
+    marks = {name: "set" if key else "cleared" for name, key in sent.items()}
+    return [{**doc, "api_key_change": marks[doc["name"]]} if doc["name"] in marks else doc for doc in providers]
 
 
 def _keys_changed(patch: dict[str, Any]) -> bool:
