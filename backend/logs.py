@@ -18,8 +18,9 @@ _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")  # fullmatch: "$" would
 
 log = logging.getLogger("switchboard.access")
 # Libraries whose DEBUG lines carry what must never be logged: the model SDKs log each request's options (the prompt,
-# so document text) and MSAL its token traffic. They never log below INFO, whatever LOG_LEVEL says.
-PAYLOAD_LOGGERS = ("openai", "anthropic", "semantic_kernel", "msal", "httpx", "httpcore")
+# so document text), MSAL its token traffic, and urllib3 each request's URL with its query (Graph's pre-authenticated
+# download URL carries a `tempauth` credential there). They never log below INFO, whatever LOG_LEVEL says.
+PAYLOAD_LOGGERS = ("openai", "anthropic", "semantic_kernel", "msal", "httpx", "httpcore", "urllib3")
 
 
 class RequestIdFilter(logging.Filter):

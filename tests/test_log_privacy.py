@@ -43,7 +43,8 @@ def test_debug_logs_hold_no_document_text_and_no_key(client, make_token, tenants
     servers[0].fail_next(1, Fault.server_error(500))  # a fallback to Anthropic, with its own SDK's logs
     response = client.post("/api/skills/summarize/invoke", json={"input": {"text": DOCUMENT}}, headers=user)
     assert response.status_code == 200 and response.get_json()["model"]["provider"] == "claude"
-    assert any(r.levelno == logging.DEBUG for r in caplog.records)  # DEBUG was on
+    # DEBUG was on (no DEBUG line is certain: urllib3's are held at INFO, and asyncio's is written once per process)
+    assert logging.getLogger("backend").isEnabledFor(logging.DEBUG) and caplog.handler.level <= logging.DEBUG
     logged = "\n".join(f"{r.name} {r.getMessage()} {vars(r)}" for r in caplog.records)
     assert "Sentinel-Zebra" not in logged
     assert TENANT_KEY not in logged and TEST_KEY not in logged

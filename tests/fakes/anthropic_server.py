@@ -48,7 +48,7 @@ class FakeAnthropic(FakeServer):
         scripted = self.next_answer()
         fault = scripted.fault
         if fault is not None and fault.kind == "status":
-            handler.send_json(fault.status, self._error(fault.status), retry_after_headers(fault))
+            handler.send_json(fault.status, self._error(fault.status, fault.message), retry_after_headers(fault))
             return
         body = request.body or {}
         texts = [body["system"]] if isinstance(body.get("system"), str) else []
@@ -110,7 +110,7 @@ class FakeAnthropic(FakeServer):
         if fault.kind == "malformed":
             handler.send_event('{"type": "content_block_delta", "ind', "content_block_delta")
         else:
-            handler.send_event(json.dumps(self._error(fault.status)), "error")
+            handler.send_event(json.dumps(self._error(fault.status, fault.message)), "error")
 
     @staticmethod
     def _message(model: str, content: list, stop: str | None, input_tokens: int, output_tokens: int) -> dict:
@@ -127,9 +127,10 @@ class FakeAnthropic(FakeServer):
         }
 
     @staticmethod
-    def _error(status: int) -> dict:
+    def _error(status: int, message: str | None = None) -> dict:
         """An Anthropic error body."""
-        return {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": f"fake {status}"}}
+        error = {"type": ERROR_TYPES.get(status, "api_error"), "message": message or f"fake {status}"}
+        return {"type": "error", "error": error}
 
     @staticmethod
     def _text_of(content) -> str:

@@ -18,6 +18,7 @@ class Fault:
     retry_after: str | None = None
     seconds: float = 0.0
     after_tokens: int = 0
+    message: str | None = None  # the error body's message (a real provider's often quotes the prompt or the key)
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
@@ -35,9 +36,9 @@ class Fault:
         return cls("status", status=529)
 
     @classmethod
-    def http_status(cls, status: int) -> Fault:
-        """Answer any status, e.g. 400, 401, 403, 404, 422."""
-        return cls("status", status=status)
+    def http_status(cls, status: int, message: str | None = None) -> Fault:
+        """Answer any status, e.g. 400, 401, 403, 404, 422, optionally with this error message."""
+        return cls("status", status=status, message=message)
 
     @classmethod
     def stall(cls, seconds: float) -> Fault:
@@ -60,9 +61,10 @@ class Fault:
         return cls("malformed", after_tokens=tokens)
 
     @classmethod
-    def error_event(cls, tokens: int, status: int = 529) -> Fault:
-        """Stream this many tokens, then an in-stream error event (Anthropic: `event: error`; OpenAI: `error` data)."""
-        return cls("error_event", status=status, after_tokens=tokens)
+    def error_event(cls, tokens: int, status: int = 529, message: str | None = None) -> Fault:
+        """Stream this many tokens, then an in-stream error event (Anthropic: `event: error`; OpenAI: `error` data),
+        optionally with this error message."""
+        return cls("error_event", status=status, after_tokens=tokens, message=message)
 
     @classmethod
     def textless_chunks(cls, seconds: float) -> Fault:

@@ -45,6 +45,8 @@ class FakeGraph(LoopbackServer):
     def __init__(self, token_owner: Callable[[str], str | None]) -> None:
         self.token_owner = token_owner
         self.items: dict[tuple[str, str], DriveItem] = {}
+        # When set, download URLs carry it as SharePoint's do (`?tempauth=...`): a credential for the file itself.
+        self.tempauth: str | None = None
         self.requests: list[GraphRequest] = []
         self._downloads: dict[str, DriveItem] = {}
         self._lock = threading.Lock()
@@ -87,7 +89,8 @@ class FakeGraph(LoopbackServer):
             download_id = secrets.token_urlsafe(8)
             with self._lock:
                 self._downloads[download_id] = item
-            return 302, {"Location": f"{self.base_url}/download/{download_id}"}, b""
+            query = f"?tempauth={self.tempauth}" if self.tempauth else ""
+            return 302, {"Location": f"{self.base_url}/download/{download_id}{query}"}, b""
         return 404, {}, b"{}"
 
     def _handler(self):

@@ -44,7 +44,8 @@ class FakeOpenAI(FakeServer):
         scripted = self.next_answer()
         fault = scripted.fault
         if fault is not None and fault.kind == "status":
-            error = {"error": {"message": f"fake status {fault.status}", "type": ERROR_TYPES.get(fault.status, "x")}}
+            message = fault.message or f"fake status {fault.status}"
+            error = {"error": {"message": message, "type": ERROR_TYPES.get(fault.status, "x")}}
             handler.send_json(fault.status, error, retry_after_headers(fault))
             return
         body = request.body or {}
@@ -102,7 +103,8 @@ class FakeOpenAI(FakeServer):
         """The data of a malformed chunk, or of an in-stream error object."""
         if fault.kind == "malformed":
             return '{"id": "chatcmpl-fake", "choices": [{"delta": {"content'
-        return json.dumps({"error": {"message": "fake in-stream error", "type": "server_error", "code": None}})
+        message = fault.message or "fake in-stream error"
+        return json.dumps({"error": {"message": message, "type": "server_error", "code": None}})
 
     @staticmethod
     def _envelope(kind: str, model: str, **fields) -> dict:
