@@ -128,30 +128,82 @@ def fill_instance_defaults(app: Flask) -> None:
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 _FALSE_WORDS = {"0", "false", "no", "off", ""}
+# Numeric settings where 0 would stall or break what they size (a semaphore of 0, a job never tried, a busy poll);
+# every other number may be 0 (often "off") but never negative.
+POSITIVE_SETTINGS = frozenset(
+    {
+        "MAX_CONTENT_LENGTH",
+        "CELERY_POLL_INTERVAL",
+        "ENTRA_HTTP_TIMEOUT_SECONDS",
+        "GRAPH_HTTP_TIMEOUT_SECONDS",
+        "BUDGET_HOLD_SECONDS",
+        "CIRCUIT_FAILURE_THRESHOLD",
+        "LOCAL_MODEL_CONTEXT",
+        "LOCAL_MODEL_MAX_OUTPUT_TOKENS",
+        "LOCAL_MODEL_STARTUP_TIMEOUT_SECONDS",
+        "JOB_MAX_INPUT_BYTES",
+        "JOB_CONCURRENCY",
+        "JOB_PROVIDER_CONCURRENCY",
+        "JOB_CHUNK_TOKENS",
+        "JOB_REDUCE_INPUT_TOKENS",
+        "JOB_EVENTS_POLL_SECONDS",
+        "JOB_EVENTS_MAX_SECONDS",
+        "JOB_STEP_ATTEMPTS",
+        "JOB_HEARTBEAT_SECONDS",
+        "JOB_STALE_SECONDS",
+        "JOB_MAX_ATTEMPTS",
+    }
+)
+
+
+class ConfigurationError(ValueError):
+    """A setting the app cannot start with; its message names the setting and never quotes a secret."""
 
 
 def coerce_typed_settings(app: Flask) -> None:
     """Give boolean and numeric settings their default's type; refuse to start on a value that has none.
 
     The environment is JSON-decoded, so "true" and "4096" arrive typed, but "off" stays a (truthy) string:
-    SWITCHBOARD_ENABLE_DIAGNOSTICS=off must not switch unauthenticated endpoints on.
+    SWITCHBOARD_ENABLE_DIAGNOSTICS=off must not switch unauthenticated endpoints on. A negative number, a fraction
+    where a count is wanted, or 0 where it would stall everything (POSITIVE_SETTINGS) is refused too.
     """
     for key, default in DEFAULTS.items():
         value = app.config.get(key)
-        if isinstance(default, bool) and type(value) is int:  # "0" / "1" arrive JSON-decoded as numbers
-            app.config[key] = bool(value)
-        if not isinstance(value, str) or default is None or isinstance(default, str | list):
+        if default is None or isinstance(default, str | list) or value is None:
             continue
-        text = value.strip().lower()
-        try:
-            if isinstance(default, bool):
-                if text not in _TRUE_WORDS | _FALSE_WORDS:
-                    raise ValueError(text)
-                app.config[key] = text in _TRUE_WORDS
-            else:
-                app.config[key] = type(default)(text)
-        except ValueError:
-            raise ValueError(f"Setting {key} must be a {type(default).__name__}, not {value!r}.") from None
+        if isinstance(default, bool):
+            app.config[key] = typed_boolean(key, value)
+        elif isinstance(default, int | float):
+            app.config[key] = typed_number(key, value, type(default))
+
+
+def typed_boolean(key: str, value: object) -> bool:
+    """A boolean setting from a bool, 0/1 (JSON-decoded) or one of the usual words."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in _TRUE_WORDS | _FALSE_WORDS:
+        raise ConfigurationError(f"Setting {key} must be a bool (true/false, 1/0, yes/no, on/off), not {value!r}.")
+    return text in _TRUE_WORDS
+
+
+def typed_number(key: str, value: object, kind: type) -> int | float:
+    """A numeric setting of its default's type, within its bounds."""
+    wanted = f"Setting {key} must be {'a whole number' if kind is int else 'a number'}"
+    try:
+        if isinstance(value, bool):  # JSON-decoded "true": never a number
+            raise ValueError(value)
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+        if kind is int and not number.is_integer():
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{wanted}, not {value!r}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ConfigurationError(f"{wanted}, not {value!r}.")
+    if number < 0 or (number == 0 and key in POSITIVE_SETTINGS):
+        bound = "greater than 0" if key in POSITIVE_SETTINGS else "0 or more"
+        raise ConfigurationError(f"Setting {key} must be {bound}, not {value!r}.")
+    return int(number) if kind is int else number
 
 
 def instance_secret_key(instance: Path) -> str:

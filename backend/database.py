@@ -6,14 +6,17 @@ import re
 import time
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 EXTENSION_KEY = "switchboard.database"
 AUTOCOMMIT_KEY = "switchboard.database.autocommit"
 # A pooled server connection is checked before use only after this long unused (see ping_when_idle).
 IDLE_PING_SECONDS = 10.0
+# libpq waits forever for a server that accepts TCP and then says nothing (or drops packets): a request, a worker's
+# job or `db upgrade` would hang with it. `?connect_timeout=N` in SWITCHBOARD_DATABASE_URL overrides this.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
 
 
 # Named constraints: SQLite migrations (batch mode) can only drop or alter constraints that have a name.
@@ -38,7 +41,15 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the app's engine (lazily connecting) and register session teardown."""
         url, echo = app.config["DATABASE_URL"], bool(app.config.get("SQLALCHEMY_ECHO"))
-        app.extensions[EXTENSION_KEY] = sessionmaker(bind=build_engine(url, echo=echo), expire_on_commit=False)
+        try:
+            engine = build_engine(url, echo=echo)
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+            from backend.config import ConfigurationError
+
+            # The message names the problem (no driver for a scheme, a port that is no number, no URL at all), never
+            # the URL itself, which may hold a password.
+            raise ConfigurationError(f"SWITCHBOARD_DATABASE_URL cannot be used: {exc}") from None
+        app.extensions[EXTENSION_KEY] = sessionmaker(bind=engine, expire_on_commit=False)
         app.extensions[AUTOCOMMIT_KEY] = build_engine(url, echo=echo, autocommit=True)
         app.teardown_appcontext(self._remove_session)
 
@@ -105,6 +116,9 @@ def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engi
     # The autocommit pool only ever holds a connection for one short statement: a third of the main pool's size, so
     # a worker opens at most 45 server connections (PostgreSQL's default limit is 100 for the whole server).
     size, overflow = (5, 10) if autocommit else (10, 20)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     engine = create_engine(url, echo=echo, pool_size=size, max_overflow=overflow, **options)
     ping_when_idle(engine, IDLE_PING_SECONDS)
     return engine

@@ -24,6 +24,9 @@ HTTP_LATENCY = Histogram(
     ["method", "endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# Methods any client may send are labelled as themselves; anything else is "other", or one client could make a series
+# per made-up method.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 STREAMS_OPEN = Gauge("switchboard_streams_open", "Streaming responses in progress", multiprocess_mode="livesum")
 
 
@@ -46,8 +49,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def observe(response: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        HTTP_REQUESTS.labels(method, endpoint, str(response.status_code)).inc()
         started = g.get("metrics_started")
         if started is not None:
-            HTTP_LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(method, endpoint).observe(time.perf_counter() - started)
         return response

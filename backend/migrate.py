@@ -87,6 +87,17 @@ def upgrade_database(revision: str = "head", sql: bool = False) -> None:
     command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision, sql=sql)
 
 
+def resolve_revision(revision: str, database_url: str) -> str | None:
+    """The revision id a target names ("head", a full or partial id); None for "base"."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    if revision == "head":
+        return script.get_current_head()
+    found = script.get_revision(revision)
+    return found.revision if found is not None else None
+
+
 def upgrade(database_url: str, revision: str = "head", migrations_dir: Path = MIGRATIONS_DIR) -> None:
     """Upgrade the database at a URL to a revision."""
     command.upgrade(alembic_config(database_url, migrations_dir), revision)

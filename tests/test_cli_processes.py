@@ -181,6 +181,39 @@ def health(port: int) -> dict | None:
         return None
 
 
+@pytest.mark.parametrize(
+    ("job_queue", "argv", "consumed"),
+    [
+        (None, [], ["celery"]),
+        ("sb-jobs", [], ["celery", "sb-jobs"]),
+        ("sb-jobs", ["-Q", "only-this"], ["only-this"]),
+    ],
+)
+def test_a_worker_without_queues_also_consumes_job_queue(app_config, monkeypatch, job_queue, argv, consumed):
+    """With JOB_QUEUE set, `switchboard worker` (and so `switchboard up`) must consume it, or jobs never run."""
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    app = create_app({**app_config, "JOB_QUEUE": job_queue})
+    started: list[dict] = []
+
+    class RecordingWorker:
+        exitcode = 0
+
+        def __init__(self, **options) -> None:
+            started.append(options)
+
+        def start(self) -> None:
+            pass
+
+    app.extensions["celery"].Worker = RecordingWorker
+    monkeypatch.setattr("backend.cli.context.cli_app", lambda: app)
+    result = CliRunner().invoke(main, ["worker", *argv])
+    assert result.exit_code == 0, result.output
+    assert [options["queues"] for options in started] == [consumed]
+
+
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.timeout(120)

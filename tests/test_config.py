@@ -236,3 +236,109 @@ def test_the_import_probe_catches_a_module_that_reads_the_environment_or_connect
     events = json.loads(result.stdout.strip().splitlines()[-1])["events"]
     assert [event[:2] for event in events if event[0] == "env"] == [["env", "SWITCHBOARD_LOG_LEVEL"]]
     assert any(event[0] in ("connect", "getaddrinfo") for event in events)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "says"),
+    [
+        ("JOB_CONCURRENCY", "-1", "greater than 0"),
+        ("JOB_CONCURRENCY", "0", "greater than 0"),
+        ("JOB_CONCURRENCY", "2.5", "a whole number"),
+        ("JOB_CONCURRENCY", "true", "a whole number"),
+        ("CIRCUIT_COOLDOWN_SECONDS", "-30", "0 or more"),
+        ("HOT_CACHE_SECONDS", "nan", "a number"),
+        ("MAX_CONTENT_LENGTH", "-1", "greater than 0"),
+    ],
+)
+def test_a_number_out_of_its_range_stops_the_start_with_its_name(operator_env, monkeypatch, name, raw, says):
+    """A negative count, a fraction or a bool where a count is wanted, or 0 where it would stall jobs: refused."""
+    from backend.config import ConfigurationError
+
+    monkeypatch.setenv(f"SWITCHBOARD_{name}", raw)
+    with pytest.raises(ConfigurationError, match=f"{name} must be {says}"):
+        create_app()
+
+
+@pytest.mark.parametrize(("name", "raw", "expected"), [("JOB_SWEEP_SECONDS", "0", 0.0), ("JOB_CONCURRENCY", "8", 8)])
+def test_zero_where_it_means_off_and_whole_numbers_are_kept(operator_env, monkeypatch, name, raw, expected):
+    monkeypatch.setenv(f"SWITCHBOARD_{name}", raw)
+    value = create_app().config[name]
+    assert (value, type(value)) == (expected, type(expected))
+
+
+BAD_CONFIGURATIONS = {
+    "unparsable database URL": ({"DATABASE_URL": "postgres//admin:s3cret-pw@db/switchboard"}, "DATABASE_URL"),
+    "database driver missing": ({"DATABASE_URL": "mysql://admin:s3cret-pw@db/switchboard"}, "DATABASE_URL"),
+    "database port not a number": ({"DATABASE_URL": "postgresql://admin:s3cret-pw@db:pg/x"}, "DATABASE_URL"),
+    "database refusing": ({"DATABASE_URL": "postgresql://admin:s3cret-pw@127.0.0.1:1/x"}, "Connection refused"),
+    "unknown auth mode": ({"AUTH_MODE": "entra-id"}, "SWITCHBOARD_AUTH_MODE must be one of entra, dev"),
+    "typo'd boolean": ({"LOG_JSON": "ture"}, "LOG_JSON must be a bool"),
+    "negative number": ({"JOB_STALE_SECONDS": "-60"}, "JOB_STALE_SECONDS must be greater than 0"),
+}
+# `run` does not connect to the database (its health check reports one that is down), so it is not asked about that.
+RUN_CHECKS = set(BAD_CONFIGURATIONS) - {"database refusing"}
+
+
+@pytest.fixture
+def no_exec(monkeypatch):
+    """`switchboard run` must stop before it replaces this process with gunicorn."""
+
+    def refuse(*_args):
+        raise AssertionError("switchboard run went on to start gunicorn")
+
+    monkeypatch.setattr("backend.cli.serve.os.execv", refuse)
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGURATIONS))
+def test_a_bad_configuration_ends_a_command_with_one_clear_line(operator_env, no_exec, case):
+    """Every command, `run` included (it checks before starting gunicorn): exit status 1, `Error: <what>`, no
+    traceback, never the password of a URL."""
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    settings, says = BAD_CONFIGURATIONS[case]
+    env = {f"SWITCHBOARD_{key}": value for key, value in settings.items()}
+    for argv in (["tenants", "list"], ["run", "--port", "1"]) if case in RUN_CHECKS else (["tenants", "list"],):
+        result = CliRunner().invoke(main, argv, env=env)
+        assert (result.exit_code, type(result.exception)) == (1, SystemExit), result.output
+        assert "Error: " in result.output and says in result.output
+        assert "Traceback" not in result.output and "s3cret-pw" not in result.output
+
+
+PROVIDERS = """
+providers:
+  - name: openai-main
+    type: openai
+    api_key_env: SB_TEST_UNSET_OPENAI_KEY
+    models:
+      - {id: gpt-4.1-mini, context_window: 128000, max_output_tokens: 16384, location: us-east, tier: 2}
+"""
+
+
+def test_a_broken_providers_file_stops_run_and_worker_before_they_start(operator_env, no_exec, tmp_path):
+    """Invalid YAML (or a missing file) would fail every call later: `run` and `worker` refuse to start instead."""
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    broken = tmp_path / "providers.yaml"
+    broken.write_text("providers:\n  - name: [unclosed\n")
+    for path, says in ((broken, "is not valid YAML"), (tmp_path / "missing.yaml", "No such file")):
+        for argv in (["run", "--port", "1"], ["worker"]):
+            result = CliRunner().invoke(main, argv, env={"SWITCHBOARD_PROVIDERS_FILE": str(path)})
+            assert (result.exit_code, type(result.exception)) == (1, SystemExit), result.output
+            assert "Error: SWITCHBOARD_PROVIDERS_FILE: " in result.output and says in result.output
+
+
+def test_a_key_variable_the_providers_file_names_but_nobody_set_is_reported(tmp_path, monkeypatch):
+    """The catalog still loads (other providers work), and names the unset variable, never a value."""
+    from backend.catalog import load_providers_file
+
+    monkeypatch.delenv("SB_TEST_UNSET_OPENAI_KEY", raising=False)
+    path = tmp_path / "providers.yaml"
+    path.write_text(PROVIDERS)
+    catalog = load_providers_file(path, {})
+    assert list(catalog.providers) == ["openai-main"]
+    assert len(catalog.problems) == 1 and "SB_TEST_UNSET_OPENAI_KEY, which is not set" in catalog.problems[0]
+    assert load_providers_file(path, {}, environ={"SB_TEST_UNSET_OPENAI_KEY": "sk-set"}).problems == ()

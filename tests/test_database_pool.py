@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
@@ -103,3 +105,46 @@ def test_commit_if_open_commits_the_requests_session_and_makes_none_when_there_i
         db.commit_if_open()
     with app.app_context():
         assert db.session.get(Tenant, "aaaaaaaa-0000-4000-8000-0000000000c1").name == "Contoso"  # it was committed
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts TCP connections and then never says a word (a hung database host)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        yield listener.getsockname()[1]
+
+
+def connect_error_within(url: str, seconds: float) -> BaseException:
+    """The error the engine gives up with on a server that never answers; fails if it is still trying after `seconds`
+    (on a thread: a hang inside libpq's C code would also block pytest-timeout's alarm)."""
+    engine = build_engine(url)
+    errors: list[BaseException] = []
+
+    def connect() -> None:
+        try:
+            engine.connect().close()
+        except DBAPIError as exc:
+            errors.append(exc)
+
+    connecting = threading.Thread(target=connect, daemon=True)
+    connecting.start()
+    connecting.join(seconds)
+    assert errors, f"still connecting after {seconds:.0f}s"
+    engine.dispose()
+    return errors[0]
+
+
+def test_a_server_that_never_answers_fails_the_connect_instead_of_hanging(monkeypatch, silent_port):
+    """libpq waits forever by default for a server that accepts TCP and says nothing; the engine gives up."""
+    monkeypatch.setattr(database, "POSTGRES_CONNECT_TIMEOUT_SECONDS", 1)
+    error = connect_error_within(f"postgresql+psycopg2://u:p@127.0.0.1:{silent_port}/x", 5)
+    assert "timeout expired" in str(error)
+
+
+def test_a_connect_timeout_in_the_url_wins(monkeypatch, silent_port):
+    """An operator's own `?connect_timeout=` is used as written."""
+    monkeypatch.setattr(database, "POSTGRES_CONNECT_TIMEOUT_SECONDS", 60)
+    error = connect_error_within(f"postgresql+psycopg2://u:p@127.0.0.1:{silent_port}/x?connect_timeout=1", 5)
+    assert "timeout expired" in str(error)

@@ -56,6 +56,16 @@ def test_unmatched_paths_share_one_label(client):
     assert count(client.get("/metrics").text, "GET", "unmatched", "404") == start + 3
 
 
+def test_made_up_methods_share_one_label(client):
+    """Any client may send any method token: each would be a series of its own, so unknown ones are "other"."""
+    start = count(client.get("/metrics").text, "other", "unmatched", "405")
+    for method in ("FOO", "BARBAZ", "QUUX"):
+        assert client.open("/api/health", method=method).status_code == 405
+    after = client.get("/metrics").text
+    assert count(after, "other", "unmatched", "405") == start + 3
+    assert not {"FOO", "BARBAZ", "QUUX"} & {dict(labels)["method"] for labels in samples(after, REQUESTS)}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`switchboard run` with two workers, sharing a Prometheus multiprocess directory."""

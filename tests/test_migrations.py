@@ -257,3 +257,42 @@ def test_postgres_url_is_an_empty_database_of_its_own(postgres_url, postgres_ses
     assert table_names(postgres_url) == ALL_TABLES
     # Nothing leaked into the shared session database, where the next test's fresh database lives.
     assert table_names(postgres_session_database) == set()
+
+
+OLD_TENANT = "11111111-1111-4111-8111-111111111111"
+
+
+@pytest.mark.parametrize("start", ["0001", "0002", "0003"])
+def test_db_upgrade_brings_every_earlier_revision_to_head(each_backend_url, tmp_path, start):
+    """An operator's database at any earlier revision, with a tenant in it, reaches head without drift, and says so."""
+    env = cli_env(each_backend_url, tmp_path / "instance")
+    first = CliRunner().invoke(main, ["db", "upgrade", "--revision", start], env=env)
+    assert (first.exit_code, first.output.strip().splitlines()[-1]) == (0, f"database at {start}")
+    assert CliRunner().invoke(main, ["tenants", "add", OLD_TENANT, "--name", "Old"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == f"database at head ({head_revision()})"
+    assert schema_drift(each_backend_url) == []
+    assert f"{OLD_TENANT}\tactive\tOld" in CliRunner().invoke(main, ["tenants", "list"], env=env).output
+
+
+@pytest.mark.parametrize("target", ["0002", "base"])
+def test_db_upgrade_to_an_older_revision_says_it_did_not_go_back(tmp_path, target):
+    """Alembic's upgrade to a revision below the database's does nothing: the command fails saying so, never
+    claiming the database is at the target."""
+    url = f"sqlite:///{tmp_path / 'ahead.sqlite'}"
+    env = cli_env(url, tmp_path / "instance")
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["db", "upgrade", "--revision", target], env=env)
+    assert result.exit_code == 1
+    assert f"the database is at {head_revision()}, past {target}" in result.output
+    assert f"database at {target}" not in result.output
+    assert current_revision(url) == head_revision()
+
+
+def test_db_upgrade_to_an_unknown_revision_is_one_clear_line(tmp_path):
+    """A mistyped revision is an error message, not a traceback."""
+    env = cli_env(f"sqlite:///{tmp_path / 'x.sqlite'}", tmp_path / "instance")
+    result = CliRunner().invoke(main, ["db", "upgrade", "--revision", "9999"], env=env)
+    assert (result.exit_code, type(result.exception)) == (1, SystemExit)  # click's error exit, not a crash
+    assert "Can't locate revision identified by '9999'" in result.output

@@ -1,15 +1,22 @@
-"""Liveness and readiness: database and broker reachable, provider circuits."""
+"""Liveness and readiness: database, broker and Redis reachable, provider circuits."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
 from backend.extensions import db
 from backend.openapi import describe
-from backend.tasks.broker import broker_status
+from backend.tasks.broker import BROKER_CHECK_TIMEOUT_SECONDS, broker_status
+
+# The checks run side by side on threads of their own and get this long, together: a database host that drops
+# packets (or a pool whose connections all hang) must make the probe answer "degraded" within seconds, not hang it.
+CHECK_DEADLINE_SECONDS = BROKER_CHECK_TIMEOUT_SECONDS + 1.5
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -24,6 +31,10 @@ HEALTH_SCHEMA = {
             "properties": {
                 "db": {"type": "string"},
                 "broker": {"type": "string"},
+                "redis": {
+                    "type": "string",
+                    "description": "Redis of rate limits and circuits (REDIS_URL): ok, error or not_configured",
+                },
                 "providers": {
                     "type": "object",
                     "description": "The circuit of each platform model by ref: closed, open or half_open",
@@ -62,6 +73,45 @@ def check_providers() -> dict[str, str]:
         return {"error": "unavailable"}
 
 
+def check_redis() -> str:
+    """'ok' when the Redis of rate limits and circuit state answers a PING; 'not_configured' without REDIS_URL."""
+    from backend.metering.store import shared_redis
+
+    try:
+        client = shared_redis(current_app)
+        if client is None:
+            return "not_configured"
+        client.ping()
+        return "ok"
+    except Exception:  # noqa: BLE001 - every model call needs it: any failure makes this replica unusable
+        log.warning("health: redis check failed", exc_info=True)
+        return "error"
+
+
+def run_within_deadline(checks: dict[str, Callable[[], object]], seconds: float, late: object) -> dict[str, object]:
+    """Run checks side by side, each on a daemon thread inside this app; one not done by the deadline gets `late`.
+
+    A late check's thread is left to finish on its own (the engine's connect timeout and Redis' socket timeout end
+    it): waiting for it is what would hang the probe.
+    """
+    app = current_app._get_current_object()
+    results: dict[str, object] = {}
+
+    def run(name: str, check: Callable[[], object]) -> None:
+        with app.app_context():
+            results[name] = check()
+
+    threads = {name: threading.Thread(target=run, args=(name, check), daemon=True) for name, check in checks.items()}
+    for thread in threads.values():
+        thread.start()
+    deadline = time.monotonic() + seconds
+    for name, thread in threads.items():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if name not in results:
+            log.warning("health: the %s check did not answer within %.0f s", name, seconds)
+    return {name: results.get(name, late) for name in checks}
+
+
 def check_broker() -> str:
     """'ok' when a connection to the Celery broker can be established within a couple of seconds."""
     celery_app = current_app.extensions.get("celery")
@@ -76,14 +126,18 @@ def check_broker() -> str:
 
 @bp.get("/api/health")
 @describe(
-    "Service health: database, broker and provider checks.",
+    "Service health: database, broker, Redis and provider checks.",
     auth=False,
     response=HEALTH_SCHEMA,
     responses={503: "A dependency is down"},
 )
 def health() -> tuple[Response, int]:
     """Service health."""
-    checks = {"db": check_database(), "broker": check_broker(), "providers": check_providers()}
+    waiting = {"db": check_database, "broker": check_broker, "redis": check_redis, "providers": check_providers}
+    checks = run_within_deadline(waiting, CHECK_DEADLINE_SECONDS, late="timeout")
+    if checks["providers"] == "timeout":
+        checks["providers"] = {"error": "timeout"}
     healthy = checks["db"] == "ok" and checks["broker"] in ("ok", "not_configured")
+    healthy = healthy and checks["redis"] in ("ok", "not_configured")
     status = "ok" if healthy else "degraded"
     return jsonify({"status": status, "checks": checks}), 200 if healthy else 503

@@ -40,7 +40,9 @@ def init_app(app: Flask) -> None:
     watch_row_changes()  # row caches of the request path forget a tenant, user or settings row written here
     mode = app.config["AUTH_MODE"]
     if mode not in AUTH_MODES:
-        raise ValueError(f"SWITCHBOARD_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+        from backend.config import ConfigurationError
+
+        raise ConfigurationError(f"SWITCHBOARD_AUTH_MODE must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
     if mode == "dev":
         from backend.auth.dev import refuse_exposed_requests, warn_banner
 

@@ -37,7 +37,9 @@ class Catalog:
     providers: dict[str, ProviderConfig]
     version: str  # changes whenever anything in the catalog changes; routing tables are cached on it
     not_allowed: frozenset[str] = frozenset()
-    problems: tuple[str, ...] = ()  # tenant rows left out because they are invalid (no secrets in the text)
+    # Tenant rows left out because they are invalid; for the platform file, key variables that are not set (no
+    # secrets in the text).
+    problems: tuple[str, ...] = ()
     models: dict[str, ModelSpec] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,6 +74,7 @@ def load_providers_file(path: str | Path, pricing: dict[str, float], environ: An
     if not isinstance(document, dict) or not isinstance(document.get("providers"), list):
         raise fail(source, "must be a mapping with a 'providers' list")
     providers: dict[str, ProviderConfig] = {}
+    problems: list[str] = []  # what the operator should hear at start; names of variables, never their values
     for index, entry in enumerate(document["providers"]):
         where = f"{source}: providers[{index}]"
         name, kind = parse_provider_head(entry, where)
@@ -82,6 +85,8 @@ def load_providers_file(path: str | Path, pricing: dict[str, float], environ: An
             raise fail(f"{where}.api_key_env", "must be the name of an environment variable")
         if "api_key" in entry:
             raise fail(f"{where}.api_key", "keys do not belong in the file: name a variable with api_key_env")
+        if key_env and not environ.get(key_env):
+            problems.append(f"{where} ({name}): api_key_env names {key_env}, which is not set: its calls will fail")
         provider_pricing = pricing if kind == "selfhosted" else {}
         models = parse_models(entry.get("models"), f"{where}.models", name, provider_pricing, {})
         providers[name] = build_provider(
@@ -93,7 +98,7 @@ def load_providers_file(path: str | Path, pricing: dict[str, float], environ: An
             enabled=entry.get("enabled", True) is not False,
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return Catalog(providers=providers, version=f"platform:{digest}")
+    return Catalog(providers=providers, version=f"platform:{digest}", problems=tuple(problems))
 
 
 def platform_catalog() -> Catalog:

@@ -24,3 +24,19 @@ def migrated_app() -> Flask:
         if not inspect(db.engine).has_table("tenants"):
             raise click.ClickException("the database has no tables yet: run `switchboard db upgrade` first")
     return app
+
+
+def check_providers_file(app: Flask) -> None:
+    """Refuse to start on a SWITCHBOARD_PROVIDERS_FILE that does not load (every call would fail), and say which key
+    variables it names are not set (that provider's calls would fail)."""
+    from backend.catalog import CatalogError, platform_catalog
+
+    if not app.config["PROVIDERS_FILE"]:
+        return
+    with app.app_context():
+        try:
+            catalog = platform_catalog()
+        except (CatalogError, OSError) as exc:
+            raise click.ClickException(f"SWITCHBOARD_PROVIDERS_FILE: {exc}") from None
+    for problem in catalog.problems:
+        click.echo(f"warning: SWITCHBOARD_PROVIDERS_FILE: {problem}", err=True)

@@ -21,15 +21,25 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @click.option("--sql", is_flag=True, help="Print the SQL for a DBA to review and run, instead of running it.")
 def upgrade(revision: str, sql: bool) -> None:
-    """Apply migrations up to REVISION (creates the schema on an empty database)."""
+    """Apply migrations up to REVISION (creates the schema on an empty database); never goes back."""
     from backend.cli.context import cli_app
-    from backend.migrate import upgrade_database
+    from backend.migrate import current_revision, resolve_revision, upgrade_database
 
     app = cli_app()
     with app.app_context():
         upgrade_database(revision, sql=sql)
-    if not sql:
-        click.echo(f"database at {revision}")
+    if sql:
+        return
+    url = app.config["DATABASE_URL"]
+    now, wanted = current_revision(url), resolve_revision(revision, url)
+    if now != wanted:
+        # Alembic's upgrade to an older revision does nothing: say so rather than claim the target was reached.
+        raise click.ClickException(
+            f"the database is at {now or 'none'}, past {wanted or 'base'}: `db upgrade` never goes back (a downgrade "
+            "is `alembic -x url=... downgrade REVISION`, after a backup)"
+        )
+    head = resolve_revision("head", url)
+    click.echo(f"database at head ({now})" if now == head else f"database at {now or 'base'}")
 
 
 @db_group.command("current")

@@ -36,7 +36,7 @@ def gunicorn_argv(
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")
 def run(host: str, port: int, workers: int | None, worker_class: str | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn."""
-    refuse_exposed_dev_mode(host)
+    check_before_serving(host)
     argv = gunicorn_argv(host, port, workers, worker_class, threads)
     # Replace this process: gunicorn's master then receives SIGINT/SIGTERM directly and shuts down gracefully,
     # and starts with nothing (prometheus_client in particular) imported before its multiprocess dir is set.
@@ -45,19 +45,20 @@ def run(host: str, port: int, workers: int | None, worker_class: str | None, thr
     os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv of our own interpreter, no shell wanted
 
 
-def refuse_exposed_dev_mode(host: str) -> None:
-    """Dev mode signs its own tokens: never serve it on a non-loopback address unless explicitly forced.
+def check_before_serving(host: str) -> None:
+    """Build the app once here, so that a configuration it cannot start with ends `run` with one clear line instead of
+    every gunicorn worker failing to boot with a traceback; refuse a broken providers file; and refuse dev mode on a
+    non-loopback address (dev mode signs its own tokens) unless explicitly forced.
 
-    Checked here, before gunicorn starts, because importing the app in gunicorn's master would import ssl before a
-    gevent worker can patch it. Requests reaching a dev-mode server on another address are refused as well.
+    Here, before the exec: importing the app in gunicorn's master would import ssl before a gevent worker can patch
+    it, and this process's imports are gone once gunicorn replaces it. Requests reaching a dev-mode server on another
+    address are refused as well.
     """
-    from flask import Flask
-
     from backend.auth.dev import DevModeRefused, check_bind_host
-    from backend.config import load_config
+    from backend.cli.context import check_providers_file, cli_app
 
-    app = Flask("backend", instance_relative_config=True, instance_path=os.environ.get("SWITCHBOARD_INSTANCE_PATH"))
-    load_config(app, None)
+    app = cli_app()
+    check_providers_file(app)
     try:
         check_bind_host(app, host)
     except DevModeRefused as refused:

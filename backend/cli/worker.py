@@ -17,17 +17,26 @@ DEFAULT_CONCURRENCY = 2
 
 @click.command("worker")
 @click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(min=1))
-@click.option("--queues", "-Q", default=None, help="Comma-separated queues to consume [default: the default queue].")
+@click.option(
+    "--queues", "-Q", default=None, help="Comma-separated queues to consume [default: the default queue and JOB_QUEUE]."
+)
 @click.option("--loglevel", "-l", default=None, help="Log level [default: SWITCHBOARD_LOG_LEVEL].")
 def worker(concurrency: int, queues: str | None, loglevel: str | None) -> None:
     """Run a Celery worker (prefork) for long-running jobs."""
-    from backend.cli.context import cli_app
+    from backend.cli.context import check_providers_file, cli_app
     from backend.tasks.broker import prepare_broker
 
     app = cli_app()
+    check_providers_file(app)
     celery_app = app.extensions["celery"]
     prepare_broker(celery_app)
-    options = {"queues": [q.strip() for q in queues.split(",") if q.strip()]} if queues else {}
+    if queues:
+        names = [q.strip() for q in queues.split(",") if q.strip()]
+    else:
+        # The default queue, and JOB_QUEUE when jobs go to one of their own: otherwise `switchboard up` (and any worker
+        # started without -Q) would never run a job.
+        names = [celery_app.conf.task_default_queue, *filter(None, [app.config["JOB_QUEUE"]])]
+    options = {"queues": list(dict.fromkeys(names))}
     celery_worker = celery_app.Worker(
         # A unique node name: several workers on one host must not look like duplicates of each other.
         hostname=f"switchboard-{os.getpid()}@{socket.gethostname()}",
@@ -109,12 +118,13 @@ def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
 @click.pass_context
 def up(ctx: click.Context, host: str, port: int, concurrency: int, grace: float, local_model: bool) -> None:
     """Everything on one machine: migrate the database, then run the web server and a worker until Ctrl-C."""
-    from backend.cli.context import cli_app
+    from backend.cli.context import check_providers_file, cli_app
     from backend.cli.database import upgrade
     from backend.tasks.broker import prepare_broker
 
     ctx.invoke(upgrade)
     app = cli_app()
+    check_providers_file(app)
     # Create the embedded broker's tables now, before the web server and the worker race to.
     prepare_broker(app.extensions["celery"])
     local, env = [], {}
