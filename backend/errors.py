@@ -32,6 +32,18 @@ HTTP_ERROR_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+RETRY_SOON = {"Retry-After": "5"}
+
+
+def dependency_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean the database or Redis did not answer (a connection refused, lost or timed out)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError, RedisConnectionError, RedisTimeoutError
+
+
 class ApiError(Exception):
     """An error the API answers with deliberately: status, machine code, human message, optional details."""
 
@@ -108,6 +120,16 @@ def init_app(app: Flask) -> None:
         if exc.code == 413:
             drain_request_body()
         return error_response(_from_http_exception(exc))
+
+    for kind in dependency_errors():
+
+        @app.errorhandler(kind)
+        def handle_dependency_down(exc: Exception) -> Response:
+            # The database or Redis (rate limits, circuits) not answering is no bug of ours: a 503 the caller may
+            # retry, not a 500. The trace goes to the log, without the driver's message (it may quote parameters).
+            log.warning("a dependency is unavailable: %s", type(exc).__name__, exc_info=True)
+            message = "A service Switchboard depends on (its database or Redis) is not answering; try again shortly."
+            return error_response(ApiError(503, "dependency_unavailable", message, headers=RETRY_SOON))
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
