@@ -7,6 +7,7 @@ import pytest
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
+from tests.fakes.common import silent_listener
 from tests.postgres import throwaway_database, throwaway_schema
 
 
@@ -104,3 +105,10 @@ def sdks_loaded() -> None:
     from backend.providers import preload_sdks
 
     preload_sdks()
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that accepts TCP connections and then never says a word (a hung server)."""
+    with silent_listener() as port:
+        yield port

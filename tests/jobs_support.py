@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from tests.fakes import FakeOpenAI, Fault
-from tests.fakes.common import Scripted
+from tests.fakes.common import Scripted, free_port
 from tests.fakes.harness import TEST_KEY
 
 MARKER = re.compile(r"P\d{5}")
@@ -85,13 +85,6 @@ def document(paragraphs: int, words: int = 40) -> str:
 def markers(paragraphs: int) -> list[str]:
     """Every marker of `document(paragraphs)`, in order."""
     return [f"P{n:05d}" for n in range(1, paragraphs + 1)]
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def worker_env(config: dict, extra: dict | None = None) -> dict[str, str]:

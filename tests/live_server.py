@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 
+from tests.fakes.common import free_port
 from tests.fakes.entra import access_token_claims, sign_token
 
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
@@ -30,13 +31,6 @@ TENANT = "aaaaaaaa-0000-4000-8000-00000000000a"
 SIGNING_KID = "signing-key-1"
 # What the failing route's exceptions say: document text must never reach a log line through an exception message.
 FAILURE_TEXT = "the quarterly figures of Project Nightingale"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

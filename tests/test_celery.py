@@ -20,6 +20,7 @@ from backend.database import Base
 from backend.extensions import db
 from backend.tasks.broker import prepare_broker
 from backend.tasks.builtin import ping
+from tests.fakes.common import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
@@ -134,22 +135,6 @@ def test_health_reports_each_broker_ok(broker_app):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["checks"]["broker"] == "ok"
     assert response.get_json()["status"] == "ok"
-
-
-@pytest.fixture
-def silent_port():
-    """A port that accepts TCP connections and then never says a word (a hung broker)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield listener.getsockname()[1]
-
-
-def free_port() -> int:
-    """A port nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 DEAD_BROKERS = {

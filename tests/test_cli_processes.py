@@ -22,6 +22,7 @@ import yaml
 from backend import create_app
 from backend.cli.supervisor import ChildSpec, Supervisor
 from backend.tasks.builtin import ping
+from tests.fakes.common import free_port
 
 SUPERVISE = """
 import json, sys
@@ -114,13 +115,6 @@ def test_a_dying_child_stops_the_others_and_fails(tmp_path):
     assert live_processes_in_sessions(sessions) == []
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_a_ready_child_runs_its_start_up_step_once_and_a_failing_one_is_only_announced():
     """The hook runs once, after the ready URL answers, off the supervising loop; a failing hook stops nothing."""
     ports = free_port(), free_port()
@@ -164,13 +158,6 @@ def test_children_die_with_a_killed_supervisor(tmp_path):
     supervisor.kill()
     supervisor.wait(timeout=30)
     wait_for(lambda: live_processes_in_sessions(sessions) == [], 30, "the orphaned child to exit")
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def health(port: int) -> dict | None:

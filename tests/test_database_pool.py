@@ -107,15 +107,6 @@ def test_commit_if_open_commits_the_requests_session_and_makes_none_when_there_i
         assert db.session.get(Tenant, "aaaaaaaa-0000-4000-8000-0000000000c1").name == "Contoso"  # it was committed
 
 
-@pytest.fixture
-def silent_port():
-    """A port that accepts TCP connections and then never says a word (a hung database host)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4)
-        yield listener.getsockname()[1]
-
-
 def connect_error_within(url: str, seconds: float) -> BaseException:
     """The error the engine gives up with on a server that never answers; fails if it is still trying after `seconds`
     (on a thread: a hang inside libpq's C code would also block pytest-timeout's alarm)."""

@@ -14,24 +14,9 @@ import pytest
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
+from tests.fakes.common import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def silent_port():
-    """A port that accepts TCP connections and then never says a word (a hung server)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
-        yield listener.getsockname()[1]
-
-
-def refused_port() -> int:
-    """A port nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def timed_health(app, give_up_after: float = 20.0) -> tuple[int, dict, float]:
@@ -81,7 +66,7 @@ def test_a_configured_redis_that_answers_is_ok(app):
 @pytest.mark.parametrize("how", ["refused", "silent"])
 def test_a_configured_redis_that_is_down_makes_health_degraded(app_config, silent_port, how):
     """Every model call needs REDIS_URL's Redis (rate limits, circuits): down or hung, the replica is degraded."""
-    port = refused_port() if how == "refused" else silent_port
+    port = free_port() if how == "refused" else silent_port
     app = create_app({**app_config, "REDIS_URL": f"redis://:redis-password-123@127.0.0.1:{port}/0"})
     with app.app_context():
         Base.metadata.create_all(db.engine)

@@ -7,18 +7,12 @@ import logging
 import pytest
 
 from tests.auth_fixtures import TENANT_A, bearer, entra, make_token, signing_key, tenants  # noqa: F401
-from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
+from tests.fakes import Fault
 from tests.fakes.harness import TEST_KEY
-from tests.test_invoke import REPLY, providers_config
+from tests.test_invoke import providers_config, servers  # noqa: F401
 
 DOCUMENT = "Sentinel-Zebra-8841 merger terms are confidential"
 TENANT_KEY = "sk-tenant-sentinel-key-5521"
-
-
-@pytest.fixture
-def servers():
-    with FakeOpenAI(default_reply=REPLY, api_key=TEST_KEY) as openai, FakeAnthropic(default_reply=REPLY) as claude:
-        yield openai, claude
 
 
 @pytest.fixture

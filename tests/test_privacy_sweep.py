@@ -48,13 +48,13 @@ from tests.auth_fixtures import (  # noqa: F401
     stranger_key,
     tenants,
 )
-from tests.fakes import FakeAnthropic, FakeOpenAI, Fault
+from tests.fakes import Fault
 from tests.fakes.entra import FakeEntra
 from tests.fakes.graph import DriveItem, FakeGraph
 from tests.fakes.harness import TEST_KEY
 from tests.jobs_support import wait_for
 from tests.test_auth_obo import PUBLIC_AUTHORITY, LoopbackSession, obo_app_config
-from tests.test_invoke import REPLY, providers_config
+from tests.test_invoke import REPLY, providers_config, servers  # noqa: F401
 
 DOC = "Sentinel-Quokka-7731"
 DOCUMENT = f"The {DOC} merger terms are confidential and the price is 41 million."
@@ -64,13 +64,6 @@ ADMIN_OID = "0b1c2d3e-0000-4000-8000-000000000002"
 # Columns whose purpose is to hold a job's content (its input, its answer, its steps' answers) for its owner.
 CONTENT_COLUMNS = {("jobs", "input_compressed"), ("jobs", "output"), ("job_steps", "result")}
 PLAIN = PlainFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-
-
-@pytest.fixture
-def servers():
-    """A cheap OpenAI-style model and a dearer Anthropic one, both answering a fixed reply without the sentinel."""
-    with FakeOpenAI(default_reply=REPLY, api_key=TEST_KEY) as openai, FakeAnthropic(default_reply=REPLY) as claude:
-        yield openai, claude
 
 
 @pytest.fixture

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.common import free_port
 from tests.live_server import worker_pids
 
 pytestmark = pytest.mark.slow  # each server takes a few seconds to boot its workers
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def http_get(url: str) -> tuple[int, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,12 +46,25 @@ def count_prompt_tokens(texts: list[str]) -> int:
     return sum(len(text.split()) for text in texts)
 
 
-def closed_port_url() -> str:
-    """A loopback URL where nothing listens, for connection-refused tests."""
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now (connections to it are refused)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+        return probe.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens, for connection-refused tests."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[int]:
+    """A loopback port that accepts TCP connections and then never says a word (a hung server), while open."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
 
 
 class FakeServer:
