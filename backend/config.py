@@ -11,6 +11,7 @@ from flask import Flask
 from backend.database import with_installed_driver
 
 ENV_PREFIX = "SWITCHBOARD"
+MISSPELT_SETTINGS = "switchboard.misspelt_settings"  # app.extensions key: [(variable, the setting it resembles)]
 INSTANCE_CONFIG_FILE = "switchboard.cfg"
 # Secrets are text whatever they look like: the environment is otherwise JSON-decoded ("123" -> 123, "null" -> None).
 TEXT_SECRETS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "ENTRA_CLIENT_SECRET")
@@ -91,12 +92,30 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def misspelt_settings(environ: dict[str, str] | os._Environ) -> list[tuple[str, str]]:
+    """SWITCHBOARD_* variables that are no setting but look like one, with the setting they resemble: a typo such as
+    SWITCHBOARD_DATABSE_URL would otherwise leave every replica on its own SQLite file without a word. Names that
+    resemble no setting (a providers file's api_key_env variables, say) are not reported."""
+    import difflib
+
+    known = set(DEFAULTS) | {"INSTANCE_PATH"}
+    found = []
+    for name in environ:
+        key = name.removeprefix(f"{ENV_PREFIX}_")
+        if name.startswith(f"{ENV_PREFIX}_") and key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.85)
+            if close:
+                found.append((name, f"{ENV_PREFIX}_{close[0]}"))
+    return sorted(found)
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill app.config from defaults, then the instance file and environment, or from test_config in tests."""
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile(INSTANCE_CONFIG_FILE, silent=True)
         app.config.from_prefixed_env(ENV_PREFIX)
+        app.extensions[MISSPELT_SETTINGS] = misspelt_settings(os.environ)  # logged once logging is set up
         for key in TEXT_SECRETS:
             raw = os.environ.get(f"{ENV_PREFIX}_{key}")
             if raw is not None:

@@ -10,6 +10,7 @@ import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
+from backend.config import MISSPELT_SETTINGS
 from backend.log_format import JsonFormatter, PlainFormatter
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -50,8 +51,11 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give each request an id (echoed in X-Request-ID) and log one access line per request."""
+    """Give each request an id (echoed in X-Request-ID) and log one access line per request; warn about settings
+    the environment seems to misspell."""
     configure_logging(app.config["LOG_LEVEL"], bool(app.config["LOG_JSON"]))
+    for name, meant in app.extensions.get(MISSPELT_SETTINGS, ()):  # found by load_config in the environment
+        logging.getLogger("backend.config").warning("%s is not a setting and is ignored: did you mean %s?", name, meant)
 
     @app.before_request
     def assign_request_id() -> None:

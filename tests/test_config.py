@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -342,3 +343,19 @@ def test_a_key_variable_the_providers_file_names_but_nobody_set_is_reported(tmp_
     assert list(catalog.providers) == ["openai-main"]
     assert len(catalog.problems) == 1 and "SB_TEST_UNSET_OPENAI_KEY, which is not set" in catalog.problems[0]
     assert load_providers_file(path, {}, environ={"SB_TEST_UNSET_OPENAI_KEY": "sk-set"}).problems == ()
+
+
+def test_a_misspelt_setting_is_named_with_the_one_it_resembles(operator_env, monkeypatch, caplog):
+    """A typo would otherwise leave the server on its defaults (its own SQLite file) without a word."""
+    monkeypatch.setenv("SWITCHBOARD_DATABSE_URL", "postgresql://u:secret-pw@db.example/switchboard")
+    monkeypatch.setenv("SWITCHBOARD_REDIS_UR", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("SWITCHBOARD_OPENAI_KEY", "sk-a-key-variable-of-the-providers-file")  # resembles no setting
+    caplog.set_level(logging.WARNING, logger="backend.config")
+    app = create_app()
+    assert app.config["DATABASE_URL"].startswith("sqlite")  # ignored, as the warning says
+    warnings = [r.getMessage() for r in caplog.records if r.name == "backend.config"]
+    assert warnings == [
+        "SWITCHBOARD_DATABSE_URL is not a setting and is ignored: did you mean SWITCHBOARD_DATABASE_URL?",
+        "SWITCHBOARD_REDIS_UR is not a setting and is ignored: did you mean SWITCHBOARD_REDIS_URL?",
+    ]
+    assert "secret-pw" not in " ".join(warnings)
