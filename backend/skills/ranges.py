@@ -10,6 +10,7 @@ Excel's serial number.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from backend.skills import excel_dates
@@ -57,25 +58,32 @@ def formula_cells(value: dict[str, Any]) -> list[tuple[str, str]]:
     return cells
 
 
-def values_as_shown(value: dict[str, Any]) -> tuple[list[list[Any]], bool]:
-    """The range's values with every number in a date or time format as ISO 8601 text ("2024-01-01",
-    "2024-01-01T09:30", "09:30"), and whether there was any such cell."""
-    values, formats = value["values"], value.get("number_formats")
-    if not isinstance(formats, list):
-        return values, False
-    shown, dated = [], False
-    for row, row_formats in zip(values, formats, strict=False):
+def date_cells(values: list[Any], number_formats: Any) -> Iterator[tuple[int, int, str]]:
+    """(row, column, ISO 8601 text) of every number the range shows as a date or a time ("2024-01-01",
+    "2024-01-01T09:30", "09:30"), from its `number_formats` (a serial no date can hold is left out)."""
+    if not isinstance(number_formats, list):
+        return
+    for r, (row, row_formats) in enumerate(zip(values, number_formats, strict=False)):
         if not isinstance(row, list) or not isinstance(row_formats, list):
-            shown.append(row)
             continue
-        cells = list(row)
-        for c, number_format in enumerate(row_formats[: len(cells)]):
+        for c, number_format in enumerate(row_formats[: len(row)]):
             if excel_dates.is_date_format(number_format):
-                text = excel_dates.serial_to_iso(cells[c], excel_dates.format_kind(number_format))
+                text = excel_dates.serial_to_iso(row[c], excel_dates.format_kind(number_format))
                 if text is not None:
-                    cells[c], dated = text, True
-        shown.append(cells)
-    return shown + values[len(shown) :], dated
+                    yield r, c, text
+
+
+def values_as_shown(value: dict[str, Any]) -> tuple[list[list[Any]], bool]:
+    """The range's values with every number in a date or time format as its ISO 8601 text, and whether there was any
+    such cell."""
+    values = value["values"]
+    dated = list(date_cells(values, value.get("number_formats")))
+    if not dated:
+        return values, False
+    shown = [list(row) if isinstance(row, list) else row for row in values]
+    for r, c, text in dated:
+        shown[r][c] = text
+    return shown, True
 
 
 def as_shown(value: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from backend.skills import excel_dates
+from backend.skills.ranges import date_cells
 
 MAX_OUTLIERS_LISTED = 10
 MAX_TOP_VALUES = 5
@@ -31,17 +31,13 @@ class CellDate:
 
 def _with_dates(values: list[list[Any]], number_formats: Any) -> list[list[Any]]:
     """The values with each number in a date or time format as a CellDate."""
-    if not isinstance(number_formats, list):
+    dated = list(date_cells(values, number_formats))
+    if not dated:
         return values
-    grid = []
-    for row, formats in zip(values, number_formats, strict=False):
-        cells = list(row)
-        for c, number_format in enumerate(formats[: len(cells)] if isinstance(formats, list) else ()):
-            if excel_dates.is_date_format(number_format):
-                text = excel_dates.serial_to_iso(cells[c], excel_dates.format_kind(number_format))
-                cells[c] = cells[c] if text is None else CellDate(text, cells[c])
-        grid.append(cells)
-    return grid + values[len(grid) :]
+    grid = [list(row) for row in values]
+    for r, c, text in dated:
+        grid[r][c] = CellDate(text, grid[r][c])
+    return grid
 
 
 def _is_missing(value: Any) -> bool:
