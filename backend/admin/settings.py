@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -187,9 +187,9 @@ class KnownNames:
     def check_providers(self, providers: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Each entry must build into a provider exactly as routing will build it (hosts, types, models)."""
         from backend.catalog.parsing import CatalogError
-        from backend.catalog.tenant import tenant_provider
+        from backend.catalog.tenant import tenant_catalog_settings, tenant_provider
 
-        allowed_hosts, pricing = _catalog_settings()
+        allowed_hosts, pricing = tenant_catalog_settings()
         errors = []
         names = [doc["name"] for doc in providers]
         for index, doc in enumerate(self.with_kept_keys(providers)):
@@ -216,19 +216,23 @@ class KnownNames:
         """The tenant's catalog as it will be once the patch is applied (its providers list replaces the stored one)."""
         if "providers" not in patch:
             return self.current
-        from backend.catalog.tenant import merge_tenant_providers
+        from backend.catalog.tenant import merge_tenant_providers, tenant_catalog_settings
 
-        allowed_hosts, pricing = _catalog_settings()
         entries = self.with_kept_keys(patch["providers"])
-        return merge_tenant_providers(self.platform, self.tenant_id, entries, allowed_hosts, pricing)
+        return merge_tenant_providers(self.platform, self.tenant_id, entries, *tenant_catalog_settings())
 
     def with_kept_keys(self, providers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The entries as they will be stored: one that omits `api_key` keeps its stored key, so it is checked as a
         provider with a key of its own (a stand-in: stored keys are not decrypted to validate a change)."""
-        stored = {row.name for row in tenant_providers(self.tenant_id) if row.api_key_encrypted}
+        stored = self.names_with_stored_keys
         return [
             {**doc, "api_key": KEPT_KEY} if "api_key" not in doc and doc["name"] in stored else doc for doc in providers
         ]
+
+    @functools.cached_property
+    def names_with_stored_keys(self) -> frozenset[str]:
+        """The tenant's providers that have a key stored (read once: both checks of a PATCH need them)."""
+        return frozenset(row.name for row in tenant_providers(self.tenant_id) if row.api_key_encrypted)
 
     def check_policy(self, patch: dict[str, Any]) -> list[dict[str, str]]:
         """Pins must name models the tenant may use, disabled skills known skills, data policies known providers.
@@ -254,10 +258,3 @@ class KnownNames:
                 if name != "*" and name not in catalog.providers:
                     errors.append({"field": f"data_policy/{level}/providers", "message": f"unknown provider {name}"})
         return errors
-
-
-def _catalog_settings() -> tuple[list[str], dict[str, float]]:
-    """The app's allowed model hosts and self-hosted pricing, as the catalog applies them."""
-    from backend.catalog import selfhosted_pricing
-
-    return current_app.config.get("ALLOWED_MODEL_HOSTS") or [], selfhosted_pricing(current_app.config)

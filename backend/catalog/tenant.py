@@ -38,6 +38,11 @@ CACHE_SIZE = 1024
 UNREADABLE_KEY = object()  # a stored key the configured secret keys cannot decrypt
 
 
+def tenant_catalog_settings() -> tuple[list[str], dict[str, float]]:
+    """The current app's allowed model hosts and self-hosted pricing, as tenant providers are built with them."""
+    return current_app.config.get("ALLOWED_MODEL_HOSTS") or [], selfhosted_pricing(current_app.config)
+
+
 def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
     """Reject a tenant URL whose host the operator has not allowed, or that carries a user name or password (a
     credential there would be shown back in the settings, the catalog and the audit log: keys go in `api_key`)."""
@@ -192,10 +197,7 @@ def load_tenant_catalog(platform: Catalog, tenant_id: str) -> Catalog:
         return cache[key]
     box = secret_box()
     entries = [row_entry(r, box.decrypt) for r in rows]
-    allowed_hosts = current_app.config.get("ALLOWED_MODEL_HOSTS") or []
-    catalog = merge_tenant_providers(
-        platform, tenant_id, entries, allowed_hosts, selfhosted_pricing(current_app.config)
-    )
+    catalog = merge_tenant_providers(platform, tenant_id, entries, *tenant_catalog_settings())
     if len(cache) >= CACHE_SIZE:
         cache.clear()  # bounded; rebuilding costs a few decryptions
     cache[key] = catalog
