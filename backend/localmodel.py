@@ -199,6 +199,13 @@ def local_provider_config(
     )
 
 
+def measured_throughput(base_url: str, context: int) -> Throughput:
+    """The throughput of the model server at base_url, measured with one short streamed call (see below)."""
+    import asyncio
+
+    return asyncio.run(measure_throughput(local_provider_config(base_url, context, 64, 0, Throughput(1, 1))))
+
+
 async def measure_throughput(config: ProviderConfig) -> Throughput:
     """One short streamed call: prefill = prompt tokens / time to first token, decode = later tokens / later time."""
     from backend.providers.base import ChatMessage, ChatRequest
@@ -226,8 +233,6 @@ async def measure_throughput(config: ProviderConfig) -> Throughput:
 
 def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, ProviderConfig]:
     """Start the bundled model per the app's LOCAL_MODEL_* settings; the caller stops the server when done."""
-    import asyncio
-
     path = config.get("LOCAL_MODEL_PATH") or packaged_gguf_path()
     if not Path(path).is_file():
         raise RuntimeError(f"LOCAL_MODEL_PATH is not a file: {path}")
@@ -237,10 +242,7 @@ def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, Prov
     chat_format = config.get("LOCAL_MODEL_CHAT_FORMAT") or "gemma"
     server = LocalModelServer(path, context, startup_timeout, chat_format).start()
     try:
-        throughput = configured_throughput(config)
-        if throughput is None:
-            unpriced = local_provider_config(server.base_url, context, max_output, 0, Throughput(1, 1))
-            throughput = asyncio.run(measure_throughput(unpriced))
+        throughput = configured_throughput(config) or measured_throughput(server.base_url, context)
     except BaseException:
         server.stop()
         raise
@@ -250,13 +252,9 @@ def start_local_model(config: Mapping[str, Any]) -> tuple[LocalModelServer, Prov
 def price_by_measurement(config: Mapping[str, Any], port: int, providers_file: Path) -> Throughput:
     """Measure the running bundled model's throughput with one short call and rewrite the embedded providers file
     with the price it gives (for `switchboard up`: the web server re-reads the file when it changes)."""
-    import asyncio
-
     import yaml
 
-    context = int(config.get("LOCAL_MODEL_CONTEXT") or 8192)
-    unpriced = local_provider_config(f"http://127.0.0.1:{port}/v1", context, 64, 0, Throughput(1, 1))
-    throughput = asyncio.run(measure_throughput(unpriced))
+    throughput = measured_throughput(f"http://127.0.0.1:{port}/v1", int(config.get("LOCAL_MODEL_CONTEXT") or 8192))
     document = embedded_providers_document(config, port, throughput)
     written = providers_file.with_name(providers_file.name + ".new")
     written.write_text(yaml.safe_dump(document, sort_keys=False))
