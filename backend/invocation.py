@@ -98,13 +98,18 @@ def usage_document(results: list[DispatchResult]) -> dict[str, Any]:
     }
 
 
+def answer_document(invocation: Invocation, output: Any, results: list[DispatchResult]) -> dict[str, Any]:
+    """The finished answer as the contract gives it (the JSON body, the SSE `done` event): its output, the model of
+    the last call, the usage of every call, and whether the output limit cut the last answer off."""
+    last = results[-1]
+    model = invocation.model_document(last.model_info())
+    return {"output": output, "model": model, "usage": usage_document(results), "truncated": last.cut_off}
+
+
 def invoke_once(invocation: Invocation) -> dict[str, Any]:
     """Run the skill and answer in one piece: {run_id, output, model, usage, truncated}."""
     output, results = _complete(invocation)
-    last = results[-1]
-    model = invocation.model_document(last.model_info())
-    return {"run_id": last.run_id, "output": output, "model": model, "usage": usage_document(results),
-            "truncated": last.cut_off}  # fmt: skip
+    return {"run_id": results[-1].run_id, **answer_document(invocation, output, results)}
 
 
 def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
@@ -137,10 +142,9 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
     """The SSE events of one run. Errors before the first event raise (the view answers with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
         output, results = _complete(invocation)
-        model = invocation.model_document(results[-1].model_info())
-        yield "meta", {"run_id": results[-1].run_id, "model": model}
-        yield "done", {"output": output, "usage": usage_document(results), "model": model,
-                       "truncated": results[-1].cut_off}  # fmt: skip
+        answer = answer_document(invocation, output, results)
+        yield "meta", {"run_id": results[-1].run_id, "model": answer["model"]}
+        yield "done", answer
         return
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
@@ -157,8 +161,6 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
                 tail = sanitizer.flush()
                 if tail:
                     yield "delta", {"text": tail}
-                model = invocation.model_document(value.model_info())
-                yield "done", {"output": sanitizer.finish(), "usage": usage_document([value]), "model": model,
-                               "truncated": value.cut_off}  # fmt: skip
+                yield "done", answer_document(invocation, sanitizer.finish(), [value])
     finally:
         events.close()
