@@ -121,15 +121,15 @@ def init_app(app: Flask) -> None:
             drain_request_body()
         return error_response(_from_http_exception(exc))
 
-    for kind in dependency_errors():
+    def handle_dependency_down(exc: Exception) -> Response:
+        # The database or Redis (rate limits, circuits) not answering is no bug of ours: a 503 the caller may retry,
+        # not a 500. The trace goes to the log, without the driver's message (it may quote parameters).
+        log.warning("a dependency is unavailable: %s", type(exc).__name__, exc_info=True)
+        message = "A service Switchboard depends on (its database or Redis) is not answering; try again shortly."
+        return error_response(ApiError(503, "dependency_unavailable", message, headers=RETRY_SOON))
 
-        @app.errorhandler(kind)
-        def handle_dependency_down(exc: Exception) -> Response:
-            # The database or Redis (rate limits, circuits) not answering is no bug of ours: a 503 the caller may
-            # retry, not a 500. The trace goes to the log, without the driver's message (it may quote parameters).
-            log.warning("a dependency is unavailable: %s", type(exc).__name__, exc_info=True)
-            message = "A service Switchboard depends on (its database or Redis) is not answering; try again shortly."
-            return error_response(ApiError(503, "dependency_unavailable", message, headers=RETRY_SOON))
+    for kind in dependency_errors():
+        app.register_error_handler(kind, handle_dependency_down)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception) -> Response:
