@@ -29,6 +29,11 @@ def _field_name(field: str) -> str:
     return "the input" if field == "(root)" else field
 
 
+def run_as_job_advice(job_skill: str) -> str:
+    """The sentence that sends a caller to the long-running skill made for inputs this large (`details.job_skill`)."""
+    return f" Run the long-running skill '{job_skill}' instead, as a job: POST /api/jobs."
+
+
 class InputTooLarge(ApiError):
     """The document content is over the skill's limit for a direct call. The message says what to do instead: the
     long-running skill for such documents where there is one, else a shorter selection (or a new conversation)."""
@@ -41,7 +46,7 @@ class InputTooLarge(ApiError):
         )
         details: dict[str, Any] = {"size": size, "limit": limit}
         if job_skill:
-            message += f" Run the long-running skill '{job_skill}' instead, as a job: POST /api/jobs."
+            message += run_as_job_advice(job_skill)
             details["job_skill"] = job_skill
         elif conversation:
             message += " Select a shorter passage, or start a new conversation."

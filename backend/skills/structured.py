@@ -8,7 +8,7 @@ from typing import Any
 
 from backend.errors import ApiError
 from backend.providers.base import ChatMessage, ChatRequest
-from backend.skills.inputs import input_errors
+from backend.skills.inputs import input_errors, run_as_job_advice
 from backend.skills.spec import schema_validator
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(?P<body>.*?)\n?```", re.S | re.I)
@@ -44,7 +44,7 @@ class OutputTruncated(ApiError):
         )
         details: dict[str, Any] = {"max_output_tokens": max_output_tokens}
         if job_skill:
-            message += f" Run the long-running skill '{job_skill}' instead, as a job: POST /api/jobs."
+            message += run_as_job_advice(job_skill)
             details["job_skill"] = job_skill
         else:
             message += " Select a shorter passage and try again."
