@@ -4,8 +4,8 @@ import { cleanup, render, renderHook, screen, waitFor } from "@testing-library/r
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ApiClient } from "../src/api/client";
 import type { Job, JobUsage } from "../src/api/types";
-import { JobsPanel, jobUsageLine } from "../src/ui/JobsPanel";
-import { jobModel, useJobs } from "../src/ui/useJobs";
+import { JobsPanel, jobModel, jobUsageLine } from "../src/ui/JobsPanel";
+import { useJobs } from "../src/ui/useJobs";
 
 // Fluent's ProgressBar observes its size; jsdom has no ResizeObserver.
 globalThis.ResizeObserver ??= class {

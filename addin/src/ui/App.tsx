@@ -7,7 +7,7 @@ import { ApiProblem } from "../api/errors";
 import type { Job, Skill, SkillInput } from "../api/types";
 import type { HostAdapter, ReadScope, WritePreview, WriteRequest } from "../hosts/types";
 import { AnswerView } from "./AnswerView";
-import { JobsPanel } from "./JobsPanel";
+import { JobsPanel, jobModel } from "./JobsPanel";
 import { describeProblem, type ProblemView } from "./problems";
 import { ProvenanceBadge } from "./ProvenanceBadge";
 import { buildInput, skillParameters, skillRequires, wantsWholeDocument, wantsWorkbook } from "./skillInput";
@@ -15,7 +15,7 @@ import { SkillParameters } from "./SkillParameters";
 import { StatusBanner } from "./StatusBanner";
 import { useRun } from "./useRun";
 import { type Turn, takesHistory, withExchange } from "./conversation";
-import { jobModel, useJobs } from "./useJobs";
+import { useJobs } from "./useJobs";
 
 interface Props {
   client: ApiClient;

@@ -6,9 +6,6 @@ import { ApiProblem } from "../api/errors";
 import type { Job, Skill, SkillInput } from "../api/types";
 import { isActive } from "./JobsPanel";
 
-// The panel formats a job's models; App imports jobModel from here for a job result's provenance badge.
-export { jobModel } from "./JobsPanel";
-
 const POLL_MS = 1000;
 
 export function useJobs(client: ApiClient | null, onError: (error: unknown) => void) {
