@@ -24,7 +24,7 @@ from backend.metering.budgets import budgets_for, max_call_micros
 from backend.metering.call_accounting import CallAccounting
 from backend.metering.ratelimits import check_rate_limits
 from backend.models.columns import new_id
-from backend.providers.base import LENGTH_LIMIT, ChatRequest, ModelSpec, Provider, ProviderError, Usage
+from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderError, Usage, reached_output_limit
 from backend.providers.instances import provider_instance
 from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
@@ -63,7 +63,7 @@ class DispatchResult:
     @property
     def cut_off(self) -> bool:
         """The answer reached the call's max_output_tokens and ends where the model was stopped."""
-        return self.finish_reason == LENGTH_LIMIT
+        return reached_output_limit(self.finish_reason)
 
     def model_info(self) -> dict[str, str]:
         """The contract's `model` object."""

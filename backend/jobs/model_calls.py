@@ -26,7 +26,7 @@ from backend.dispatch import Dispatcher, DispatchRequest
 from backend.errors import ApiError
 from backend.jobs.runner import Step, StepCaller, StepFailed, StepOutcome
 from backend.metering.usage import RunRecord, skill_run_fields
-from backend.providers.base import LENGTH_LIMIT, ProviderError
+from backend.providers.base import ProviderError, reached_output_limit
 from backend.providers.instances import provider_instance
 from backend.routing.failures import all_failed, stop_error
 
@@ -105,7 +105,7 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
             # The SkillRun and the budget settlement are stored with the step (run.finished stops finish()).
             run.finished = True
             settle = functools.partial(run.budgets.settle, run.hold, record.cost_usd)
-            cut_off = completion.finish_reason == LENGTH_LIMIT
+            cut_off = reached_output_limit(completion.finish_reason)
             return StepOutcome(completion.text, [skill_run_fields(record)], [settle], cut_off)
         raise all_failed(decision)
     except ApiError as failure:

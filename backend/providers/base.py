@@ -100,6 +100,11 @@ class Usage:
 LENGTH_LIMIT = "length"
 
 
+def reached_output_limit(finish_reason: str | None) -> bool:
+    """Whether an answer that stopped for this reason reached its call's max_output_tokens and ends mid-way."""
+    return finish_reason == LENGTH_LIMIT
+
+
 @dataclass
 class Completion:
     """A finished, non-streamed answer."""
