@@ -1,4 +1,5 @@
-"""Excel dates: number formats that show a date or a time, the 1900 date system, and ranges shown with dates."""
+"""Excel dates: number formats that show a date or a time, the 1900 and 1904 date systems, and ranges shown with
+dates."""
 
 from __future__ import annotations
 
@@ -80,6 +81,36 @@ def test_what_is_no_date_stays_as_it_is(serial):
     assert serial_to_iso(serial, "date") is None
 
 
+@pytest.mark.parametrize(
+    ("serial", "kind", "text"),
+    [
+        (43830, "date", "2024-01-01"),  # 1462 days less than in the 1900 date system
+        (0, "date", "1904-01-01"),  # serial 0 is a real day here
+        (59, "date", "1904-02-29"),  # a real leap day, no fictitious one
+        (60, "date", "1904-03-01"),
+        (2957003, "date", "9999-12-31"),
+        (43830.5, "datetime", "2024-01-01T12:00"),
+        (0.5, "datetime", "1904-01-01T12:00"),
+        (0.5, "date", "1904-01-01T12:00"),
+        (0.395833333, "time", "09:30"),  # a time alone is the same in both systems
+        (0, "time", "00:00"),
+    ],
+)
+def test_serial_to_iso_and_back_in_the_1904_date_system(serial, kind, text):
+    """In a 1904 workbook (old Macs) serial 0 is 1904-01-01: the same text is another serial than in the 1900 one."""
+    assert serial_to_iso(serial, kind, 1904) == text
+    assert iso_to_serial(text, 1904) == pytest.approx(serial, abs=0.5 / 86400)
+
+
+def test_the_1904_date_system_holds_no_day_before_1904_nor_after_9999():
+    """Before 1904-01-01 and past 9999-12-31 are no dates; whole days are integers, 1904-01-01 included."""
+    for serial in (-1, -0.5, 2957004, True):
+        assert serial_to_iso(serial, "date", 1904) is None, serial
+    for text in ("1903-12-31", "1900-02-29", "1900-03-01"):
+        assert iso_to_serial(text, 1904) is None, text
+    assert iso_to_serial("1904-01-01", 1904) == 0 and isinstance(iso_to_serial("1904-01-01", 1904), int)
+
+
 def test_iso_to_serial_reads_only_real_dates():
     """Whole days are integers (45292, not 45292.0); text that is no ISO date or time of Excel's range is None."""
     assert iso_to_serial("2024-01-01") == 45292 and isinstance(iso_to_serial("2024-01-01"), int)
@@ -113,6 +144,15 @@ def test_values_as_shown_shows_date_cells_as_iso_text():
     assert ranges.values_as_shown({"values": [[45292]], "number_formats": [["0.00"]]}) == ([[45292]], False)
 
 
+def test_a_1904_workbooks_range_shows_its_dates_in_its_own_date_system():
+    """`date_system: 1904` moves every date cell 1462 days; without it (or with 1900) the 1900 system holds."""
+    sales_1904 = {**SALES, "values": [["Day", "Sales"], [43830, 10], [43831.25, 12], ["", 0]], "date_system": 1904}
+    assert ranges.values_as_shown(sales_1904)[0] == ranges.values_as_shown(SALES)[0]
+    assert ranges.values_as_shown({**SALES, "date_system": 1904})[0][1] == ["2028-01-02", 10]
+    assert ranges.values_as_shown({**SALES, "date_system": 1900}) == ranges.values_as_shown(SALES)
+    assert ranges.as_shown(sales_1904) == {"address": SALES["address"], "values": ranges.values_as_shown(SALES)[0]}
+
+
 def test_format_value_shows_dates_to_the_model():
     """The prompt shows the date, never the serial, and says how dates are written."""
     text = format_value(SALES)
@@ -133,13 +173,21 @@ def test_format_value_shows_dates_to_the_model():
 def test_number_formats_outside_the_values_are_named(formats):
     """Formats that do not fit the values are a problem of that field, found at any depth, quoting nothing."""
     data = {"sheets": [{"name": "S", "range": {**SALES, "number_formats": formats}}]}
-    assert ranges.number_format_problems(data) == [
+    assert ranges.range_problems(data) == [
         {
             "field": "sheets/0/range/number_formats",
             "message": "must not have more rows than values, nor a row longer than its row of values",
         }
     ]
-    assert ranges.number_format_problems({"range": SALES}) == []
+    assert ranges.range_problems({"range": SALES}) == []
+
+
+@pytest.mark.parametrize("date_system", [1905, 0, "1904", True, None, 1904.5])
+def test_a_date_system_other_than_1900_or_1904_is_named(date_system):
+    """The generic range check (for skills whose schema does not declare the field) names a bad `date_system`."""
+    data = {"sheets": [{"name": "S", "range": {**SALES, "date_system": date_system}}]}
+    assert ranges.range_problems(data) == [{"field": "sheets/0/range/date_system", "message": "must be 1900 or 1904"}]
+    assert ranges.range_problems({"range": {**SALES, "date_system": 1904}}) == []
 
 
 EXCEL_RANGE_SKILLS = [
@@ -156,22 +204,43 @@ EXCEL_RANGE_SKILLS = [
 def test_every_range_skill_accepts_and_checks_number_formats(skill_id):
     """Every skill that takes a range accepts `number_formats`: strings or null, bounded, within the values (422)."""
     skill = load_skill(default_skills_dir() / skill_id)
-    good = {"range": SALES, "instructions": "total per month", "formula": "=1"}
-    if skill_id == "analyze_workbook":
-        good = {"sheets": [{"name": "Sales", "range": SALES}]}
+    good = good_input(skill_id)
     skill.check_input(good)
     for bad in ([[5]], [["y" * 256]], [[], [], [], [], []]):
         with pytest.raises(InvalidInput) as caught:
-            skill.check_input(with_formats(good, bad))
+            skill.check_input(with_range_fields(good, number_formats=bad))
         assert "number_formats" in caught.value.details["fields"][0]["field"]
         assert "yyy" not in caught.value.message
 
 
-def with_formats(data: dict, formats: list) -> dict:
-    """The input with its range's number formats replaced."""
+@pytest.mark.parametrize("skill_id", EXCEL_RANGE_SKILLS)
+def test_every_range_skill_accepts_only_the_two_date_systems(skill_id):
+    """Every skill that takes a range declares `date_system` (1900 or 1904) in its published schema; other values
+    are a 422 naming the field."""
+    skill = load_skill(default_skills_dir() / skill_id)
+    good = good_input(skill_id)
+    for date_system in (1900, 1904):
+        skill.check_input(with_range_fields(good, date_system=date_system))
+    with pytest.raises(InvalidInput) as caught:
+        skill.check_input(with_range_fields(good, date_system=1905))
+    assert caught.value.details["fields"][0] == {
+        "field": "sheets/0/range/date_system" if "sheets" in good else "range/date_system",
+        "message": "must be one of 1900, 1904",
+    }
+
+
+def good_input(skill_id: str) -> dict:
+    """An input the skill accepts: SALES as its range (analyze_workbook: its one sheet), and what else it needs."""
+    if skill_id == "analyze_workbook":
+        return {"sheets": [{"name": "Sales", "range": SALES}]}
+    return {"range": SALES, "instructions": "total per month", "formula": "=1"}
+
+
+def with_range_fields(data: dict, **fields) -> dict:
+    """The input with fields of its range replaced."""
     if "sheets" in data:
-        return {"sheets": [{"name": "Sales", "range": {**SALES, "number_formats": formats}}]}
-    return {**data, "range": {**SALES, "number_formats": formats}}
+        return {"sheets": [{"name": "Sales", "range": {**SALES, **fields}}]}
+    return {**data, "range": {**SALES, **fields}}
 
 
 def test_size_counts_dates_as_the_model_reads_them_and_not_the_formats():
@@ -180,3 +249,4 @@ def test_size_counts_dates_as_the_model_reads_them_and_not_the_formats():
     plain = {"range": {"address": "A1:A1", "values": [[45292]]}}
     dated = {"range": {**plain["range"], "number_formats": [["yyyy-mm-dd"]]}}
     assert document_size(spec, dated) == document_size(spec, plain) + len('"2024-01-01"') - len("45292")
+    assert document_size(spec, {"range": {**dated["range"], "date_system": 1904}}) == document_size(spec, dated)

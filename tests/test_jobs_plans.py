@@ -127,16 +127,19 @@ def test_analyze_workbook_narrates_each_sheet_then_an_overview(app, owner, model
     assert len(model.chat_requests()) == 4
 
 
-def test_analyze_workbook_reads_date_formatted_cells_as_dates(app, owner, model):
-    """The pane sends the number formats of date cells: the statistics and the model see dates, not serials."""
-    values = [["day", "sales"], [45292, 10], [45323, 12], [45352, 9]]
+@pytest.mark.parametrize(("date_system", "offset"), [({}, 0), ({"date_system": 1904}, 1462)])
+def test_analyze_workbook_reads_date_formatted_cells_as_dates(app, owner, model, date_system, offset):
+    """The pane sends the number formats of date cells (and 1904 for a workbook in that date system, where a serial
+    is 1462 days later): the statistics and the model see dates, not serials."""
+    values = [["day", "sales"], [45292 - offset, 10], [45323 - offset, 12], [45352 - offset, 9]]
     sheet = {"address": "S!A1:B4", "values": values, "number_formats": [[], ["yyyy-mm-dd"], ["yyyy-mm-dd"], ["d/m/yy"]]}
+    sheet |= date_system
     job = run(app, "analyze_workbook", {"sheets": [{"name": "S", "range": sheet}]})
     assert job.status == "succeeded", job.error
     day = job.output["sheets"][0]["statistics"]["profiles"][0]
     assert day["type"] == "date" and day["dates"]["earliest"] == "2024-01-01" and day["dates"]["latest"] == "2024-03-01"
     narrative_prompt = json.dumps(model.chat_requests()[0].body)
-    assert "2024-03-01" in narrative_prompt and "45352" not in narrative_prompt
+    assert "2024-03-01" in narrative_prompt and str(45352 - offset) not in narrative_prompt
 
 
 def test_a_transient_failure_is_retried_with_backoff(app, owner, model):

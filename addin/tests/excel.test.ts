@@ -16,15 +16,24 @@ function plainRange(address: string, rows: number, columns: number, isNullObject
   return { address, rowCount: rows, columnCount: columns, isNullObject, values: [[""]] as unknown[][], formulas: [[""]] as unknown[][], load() {} };
 }
 
-/** A workbook whose Sheet1 holds A1:A3 (selected) and the cells the adapter may target, all real mock objects. */
+/** Office.context as the adapter asks it: ExcelApi up to 1.16 (which tells the workbook's date system), or older. */
+function installOffice(excelApi116: boolean) {
+  const isSetSupported = (set: string, version: string) => set === "ExcelApi" && (excelApi116 || version !== "1.16");
+  Object.assign(globalThis, { Office: { context: { requirements: { isSetSupported } } } });
+}
+
+/** A workbook (1900 date system) whose Sheet1 holds A1:A3 (selected) and the cells the adapter may target, all real
+ * mock objects. */
 function install() {
   requested = [];
   intersection = undefined;
   selectionUsed = undefined;
+  installOffice(true);
   const cell = (address: string, value: unknown = "", formula: unknown = value) => ({ address, values: [[value]], formulas: [[formula]] });
   mock = new OfficeMockObject({
     context: {
       workbook: {
+        use1904DateSystem: false,
         selected: {
           address: "Sheet1!A1:A3",
           rowCount: 3,
@@ -133,6 +142,21 @@ describe("ExcelHost.readInput", () => {
     expect(input.range).not.toHaveProperty("number_formats");
   });
 
+  it("says when the workbook is in the 1904 date system (old Mac workbooks), where 43830 is 2024-01-01", async () => {
+    mock.context.workbook.use1904DateSystem = true;
+    mock.context.workbook.selected.values = [[43830], [2], [3]];
+    mock.context.workbook.selected.numberFormat = [["yyyy-mm-dd"], ["General"], ["General"]];
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range).toMatchObject({ number_formats: [["yyyy-mm-dd"]], date_system: 1904 });
+  });
+
+  it("assumes the 1900 date system and sends nothing on a host without ExcelApi 1.16, which cannot tell", async () => {
+    installOffice(false);
+    mock.context.workbook.use1904DateSystem = true;
+    const input = await new ExcelHost().readInput("selection");
+    expect(input.range).not.toHaveProperty("date_system");
+  });
+
   it("reads an empty selection outside the data as it is (write_formula needs only the instructions)", async () => {
     intersection = plainRange("", 0, 0, true);
     const input = await new ExcelHost().readInput("selection");
@@ -142,9 +166,11 @@ describe("ExcelHost.readInput", () => {
 
 describe("ExcelHost.readWorkbook", () => {
   /** Plain objects: the workbook's sheets come back from method calls at run time. */
-  function installSheets(sheets: { name: string; range: ReturnType<typeof plainRange> }[]) {
+  function installSheets(sheets: { name: string; range: ReturnType<typeof plainRange> }[], use1904DateSystem = false) {
+    installOffice(true);
     const worksheets = { items: sheets.map(({ name, range }) => ({ name, getUsedRangeOrNullObject: () => range })), load() {} };
-    Object.assign(globalThis, { Excel: { run: (callback: (context: unknown) => unknown) => callback({ workbook: { worksheets }, sync: async () => undefined }) } });
+    const workbook = { worksheets, use1904DateSystem, load() {} };
+    Object.assign(globalThis, { Excel: { run: (callback: (context: unknown) => unknown) => callback({ workbook, sync: async () => undefined }) } });
   }
 
   it("reads each sheet with data as {name, range} for analyze_workbook", async () => {
@@ -160,6 +186,13 @@ describe("ExcelHost.readWorkbook", () => {
     installSheets([{ name: "Sales", range: sales }]);
     const input = await new ExcelHost().readWorkbook();
     expect((input.sheets as { range: { number_formats?: unknown } }[])[0].range.number_formats).toEqual([[], ["mmm yyyy"]]);
+  });
+
+  it("sends the workbook's 1904 date system with each sheet's range", async () => {
+    const sales = { ...plainRange("Sales!A1:A2", 2, 1), values: [["Day"], [43830]], numberFormat: [["General"], ["d/m/yy"]] };
+    installSheets([{ name: "Sales", range: sales }, { name: "Costs", range: plainRange("Costs!A1:A1", 1, 1) }], true);
+    const input = await new ExcelHost().readWorkbook();
+    expect((input.sheets as { range: { date_system?: unknown } }[]).map((sheet) => sheet.range.date_system)).toEqual([1904, 1904]);
   });
 
   it("refuses a workbook over the cell limit", async () => {

@@ -15,7 +15,7 @@ from typing import Any
 from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
 from backend.jobs.reduce_plan import reduce_groups
 from backend.jobs.runner import JobContext, Step
-from backend.skills.builtin.range_stats import analyze_values
+from backend.skills.builtin.range_stats import analyze_range
 from backend.skills.runtime import Skill
 
 TokenCounter = Callable[[str], int]
@@ -100,7 +100,7 @@ def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count:
     """Statistics per sheet computed exactly in Python, a narrative per sheet, then an overview across sheets."""
     sheets = data["sheets"]
     ranges = [sheet["range"] for sheet in sheets]
-    statistics = [analyze_values(r["values"], number_formats=r.get("number_formats")) for r in ranges]
+    statistics = [analyze_range(r) for r in ranges]
     steps = [
         Step(
             f"map:{n:04d}",

@@ -1,9 +1,11 @@
 """Excel dates: which number formats show a date or a time, and serial numbers <-> ISO 8601 text.
 
-Excel stores a date as a serial number in its 1900 date system: serial 1 is 1900-01-01 and the fraction is the time
-of day. Serial 60 is 1900-02-29, a day that never was (Lotus 1-2-3's leap-year bug, kept for compatibility), so a
-serial below 61 lies one day closer to the epoch than one from 61 on. Only a cell's number format says whether 45292
-is a count or 2024-01-01, so the task pane sends the formats of date cells beside the values.
+Excel stores a date as a serial number; the fraction is the time of day. In the 1900 date system (the default)
+serial 1 is 1900-01-01, and serial 60 is 1900-02-29, a day that never was (Lotus 1-2-3's leap-year bug, kept for
+compatibility), so a serial below 61 lies one day closer to the epoch than one from 61 on. In the 1904 date system
+(old Mac workbooks) serial 0 is 1904-01-01 and there is no such day: every serial means the day 1462 days later than
+in the 1900 system. Only a cell's number format says whether 45292 is a count or 2024-01-01, so the task pane sends
+the formats of date cells beside the values, and the workbook's date system when it is 1904.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from functools import lru_cache
 from typing import Any, Literal
 
 DateKind = Literal["date", "time", "datetime"]
+DateSystem = Literal[1900, 1904]
+
+DATE_SYSTEMS: tuple[DateSystem, ...] = (1900, 1904)
 
 FICTITIOUS_LEAP_DAY = "1900-02-29"
 LEAP_DAY_SERIAL = 60
-MAX_SERIAL = 2958466  # 10000-01-01: Excel's last date is 9999-12-31
+MAX_SERIAL = 2958466  # 10000-01-01 in the 1900 date system: Excel's last date is 9999-12-31
+# Serial n of a date system is the day of serial n + this in the 1900 one (1904-01-01 is serial 1462 there).
+_DAYS_AFTER_1900_SYSTEM: dict[int, int] = {1900: 0, 1904: 1462}
 SECONDS_PER_DAY = 86400
 _BEFORE_LEAP_DAY_EPOCH = date(1899, 12, 31)  # serial 0 for serials 1..59
 _EPOCH = date(1899, 12, 30)  # serial 0 for serials from 61 on
@@ -67,19 +74,22 @@ def is_date_format(number_format: Any) -> bool:
     return isinstance(number_format, str) and format_kind(number_format) is not None
 
 
-def serial_to_iso(serial: Any, kind: DateKind) -> str | None:
+def serial_to_iso(serial: Any, kind: DateKind, date_system: DateSystem = 1900) -> str | None:
     """A serial number as Excel shows it with a format of that kind, in ISO 8601: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]
     (a time of day, or a date-time format), HH:MM[:SS] for a time alone; None for what is no date (text, a negative
-    number, beyond 9999, or 0 under a date format, which Excel shows as the day 1900-01-00)."""
-    if isinstance(serial, bool) or not isinstance(serial, int | float) or not 0 <= serial < MAX_SERIAL:
+    number, beyond 9999, or 0 under a date format in the 1900 date system, which Excel shows as the day 1900-01-00;
+    in the 1904 date system 0 is 1904-01-01)."""
+    offset = _DAYS_AFTER_1900_SYSTEM[date_system]
+    if isinstance(serial, bool) or not isinstance(serial, int | float) or not 0 <= serial < MAX_SERIAL - offset:
         return None
     days, seconds = divmod(round(serial * SECONDS_PER_DAY), SECONDS_PER_DAY)
-    if days >= MAX_SERIAL:  # 9999-12-31T23:59:59.9 rounds past Excel's last day
+    if days >= MAX_SERIAL - offset:  # 9999-12-31T23:59:59.9 rounds past Excel's last day
         return None
     hours, rest = divmod(seconds, 3600)
     clock = f"{hours:02d}:{rest // 60:02d}" + (f":{rest % 60:02d}" if rest % 60 else "")
-    if days == 0:
+    if days == 0 and (kind == "time" or offset == 0):
         return clock if kind == "time" or seconds else None
+    days += offset
     if days == LEAP_DAY_SERIAL:
         day = FICTITIOUS_LEAP_DAY
     else:
@@ -87,16 +97,18 @@ def serial_to_iso(serial: Any, kind: DateKind) -> str | None:
     return f"{day}T{clock}" if seconds or kind != "date" else day
 
 
-def iso_to_serial(text: Any) -> int | float | None:
-    """The serial number of ISO 8601 text (YYYY-MM-DD, with THH:MM[:SS] or " HH:MM[:SS]", or HH:MM[:SS] alone); None
-    for anything else, and for dates Excel cannot hold (before 1900, after 9999)."""
+def iso_to_serial(text: Any, date_system: DateSystem = 1900) -> int | float | None:
+    """The serial number of ISO 8601 text (YYYY-MM-DD, with THH:MM[:SS] or " HH:MM[:SS]", or HH:MM[:SS] alone) in
+    that date system; None for anything else, and for dates it cannot hold (before 1900, or before 1904 in the 1904
+    date system; after 9999)."""
     if not isinstance(text, str):
         return None
     text = text.strip()
     match = _ISO.fullmatch(text)
+    time_alone = match is None
     if match:
         year, month, day, hour, minute, second = (int(part) if part else 0 for part in match.groups())
-        days = _day_serial(year, month, day)
+        days = _day_serial(year, month, day, date_system)
     else:
         match = _ISO_TIME.fullmatch(text)
         if match is None:
@@ -106,20 +118,23 @@ def iso_to_serial(text: Any) -> int | float | None:
     if days is None or hour > 23 or minute > 59 or second > 59:
         return None
     seconds = hour * 3600 + minute * 60 + second
-    return days + seconds / SECONDS_PER_DAY if seconds or days == 0 else days
+    return days + seconds / SECONDS_PER_DAY if seconds or time_alone else days
 
 
-def _day_serial(year: int, month: int, day: int) -> int | None:
-    """The serial of a calendar day (1900-02-29 included), or None."""
+def _day_serial(year: int, month: int, day: int, date_system: DateSystem) -> int | None:
+    """The serial of a calendar day in that date system (the 1900 system's 1900-02-29 included), or None."""
     if (year, month, day) == (1900, 2, 29):
-        return LEAP_DAY_SERIAL
-    try:
-        when = date(year, month, day)
-    except ValueError:
-        return None
-    if year < 1900:
-        return None
-    return (when - (_BEFORE_LEAP_DAY_EPOCH if when < date(1900, 3, 1) else _EPOCH)).days
+        serial = LEAP_DAY_SERIAL
+    else:
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            return None
+        if year < 1900:
+            return None
+        serial = (when - (_BEFORE_LEAP_DAY_EPOCH if when < date(1900, 3, 1) else _EPOCH)).days
+    serial -= _DAYS_AFTER_1900_SYSTEM[date_system]
+    return serial if serial >= 0 else None
 
 
 def as_typed_text(value: Any) -> Any:

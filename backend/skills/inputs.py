@@ -116,8 +116,8 @@ def _describe(error) -> str:
 def document_size(spec: SkillSpec, data: dict[str, Any]) -> int:
     """Characters of document content in the input, as the model will read it: the spotlighted fields (a text
     sent twice, the selection being the whole document, counts once), objects as compact JSON (an Excel range
-    without the constants Office.js repeats in `formulas` and without its `number_formats`, dates as the ISO text the
-    model reads, plus its real formulas), and earlier conversation turns."""
+    without the constants Office.js repeats in `formulas` and without its `number_formats` and `date_system`, dates
+    as the ISO text the model reads, plus its real formulas), and earlier conversation turns."""
     size, seen = 0, set()
     for name in spec.spotlight:
         value = data.get(name)
@@ -142,7 +142,7 @@ def _compact_length(value: Any) -> int:
 
 def check_input(spec: SkillSpec, data: Any) -> None:
     """Raise InvalidInput (422) or InputTooLarge (413), or return when the input may go to a model."""
-    errors = input_errors(spec.input_schema, data) or ranges.number_format_problems(data)
+    errors = input_errors(spec.input_schema, data) or ranges.range_problems(data)
     if errors:
         raise InvalidInput(spec.id, errors)
     size = document_size(spec, data)

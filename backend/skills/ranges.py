@@ -1,10 +1,12 @@
-"""Excel ranges as the add-in sends them: `{address, values, formulas?, number_formats?}` read from Office.js.
+"""Excel ranges as the add-in sends them: `{address, values, formulas?, number_formats?, date_system?}` read from
+Office.js.
 
 Office.js fills `formulas` for every cell, repeating the constant of each cell that holds no formula; only the
 cells that really hold a formula (text starting with '=') carry information beyond `values`. `number_formats` is sent
 only when some number shows as a date or a time: row by row, the formats of those cells, null for the cells between
-them; trailing cells and rows without one are left out. The model sees such a cell as ISO 8601 text, never as
-Excel's serial number.
+them; trailing cells and rows without one are left out. `date_system` is 1904 for a workbook in the 1904 date
+system, and 1900 (the default) when absent. The model sees such a cell as ISO 8601 text, never as Excel's serial
+number.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Any
 
 from backend.skills import excel_dates
 from backend.skills.builtin.formula_tokens import column_number
+from backend.skills.excel_dates import DATE_SYSTEMS, DateSystem
 
 _TOP_LEFT = re.compile(r"\$?(?P<column>[A-Za-z]{1,3})?\$?(?P<row>[0-9]+)?")
+# What the model never reads of a range: formulas are listed apart, and formats and date system are shown as dates.
+_NOT_SHOWN = ("formulas", "number_formats", "date_system")
 
 
 def is_range(value: Any) -> bool:
@@ -58,9 +63,17 @@ def formula_cells(value: dict[str, Any]) -> list[tuple[str, str]]:
     return cells
 
 
-def date_cells(values: list[Any], number_formats: Any) -> Iterator[tuple[int, int, str]]:
+def date_system_of(value: dict[str, Any]) -> DateSystem:
+    """The date system of a range's workbook: 1904 when the range says so, else 1900 (the default)."""
+    return 1904 if value.get("date_system") == 1904 else 1900
+
+
+def date_cells(
+    values: list[Any], number_formats: Any, date_system: DateSystem = 1900
+) -> Iterator[tuple[int, int, str]]:
     """(row, column, ISO 8601 text) of every number the range shows as a date or a time ("2024-01-01",
-    "2024-01-01T09:30", "09:30"), from its `number_formats` (a serial no date can hold is left out)."""
+    "2024-01-01T09:30", "09:30"), from its `number_formats` and its workbook's date system (a serial no date can hold
+    is left out)."""
     if not isinstance(number_formats, list):
         return
     for r, (row, row_formats) in enumerate(zip(values, number_formats, strict=False)):
@@ -68,7 +81,7 @@ def date_cells(values: list[Any], number_formats: Any) -> Iterator[tuple[int, in
             continue
         for c, number_format in enumerate(row_formats[: len(row)]):
             if excel_dates.is_date_format(number_format):
-                text = excel_dates.serial_to_iso(row[c], excel_dates.format_kind(number_format))
+                text = excel_dates.serial_to_iso(row[c], excel_dates.format_kind(number_format), date_system)
                 if text is not None:
                     yield r, c, text
 
@@ -77,7 +90,7 @@ def values_as_shown(value: dict[str, Any]) -> tuple[list[list[Any]], bool]:
     """The range's values with every number in a date or time format as its ISO 8601 text, and whether there was any
     such cell."""
     values = value["values"]
-    dated = list(date_cells(values, value.get("number_formats")))
+    dated = list(date_cells(values, value.get("number_formats"), date_system_of(value)))
     if not dated:
         return values, False
     shown = [list(row) if isinstance(row, list) else row for row in values]
@@ -87,16 +100,17 @@ def values_as_shown(value: dict[str, Any]) -> tuple[list[list[Any]], bool]:
 
 
 def as_shown(value: dict[str, Any]) -> dict[str, Any]:
-    """The range as the model reads it: without `formulas` and `number_formats`, dates as ISO 8601 text."""
-    shown = {k: v for k, v in value.items() if k not in ("formulas", "number_formats")}
+    """The range as the model reads it: without `formulas`, `number_formats` and `date_system`, dates as ISO 8601
+    text."""
+    shown = {k: v for k, v in value.items() if k not in _NOT_SHOWN}
     shown["values"] = values_as_shown(value)[0]
     return shown
 
 
-def number_format_problems(data: Any, path: str = "") -> list[dict[str, str]]:
+def range_problems(data: Any, path: str = "") -> list[dict[str, str]]:
     """Every range in an input (at any depth: `range`, `sheets/0/range`) whose `number_formats` does not fit its
-    `values` (at most as many rows, each at most as long as its row of values), as {field, message} never quoting
-    the input."""
+    `values` (at most as many rows, each at most as long as its row of values), or whose `date_system` is neither
+    1900 nor 1904, as {field, message} never quoting the input."""
     problems = []
     if isinstance(data, dict):
         if is_range(data):
@@ -105,13 +119,16 @@ def number_format_problems(data: Any, path: str = "") -> list[dict[str, str]]:
                 field = f"{path}/number_formats".removeprefix("/")
                 message = "must not have more rows than values, nor a row longer than its row of values"
                 problems.append({"field": field, "message": message})
+            system = data.get("date_system")
+            if "date_system" in data and (isinstance(system, bool) or system not in DATE_SYSTEMS):
+                problems.append({"field": f"{path}/date_system".removeprefix("/"), "message": "must be 1900 or 1904"})
             return problems
         for key, item in data.items():
-            problems += number_format_problems(item, f"{path}/{key}")
+            problems += range_problems(item, f"{path}/{key}")
     elif isinstance(data, list):
         for n, item in enumerate(data):
             if isinstance(item, dict):
-                problems += number_format_problems(item, f"{path}/{n}")
+                problems += range_problems(item, f"{path}/{n}")
     return problems
 
 

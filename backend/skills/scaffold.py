@@ -22,6 +22,7 @@ INPUTS = {
         address: {type: string, maxLength: 300}
         values: {type: array, items: {type: array}}
         number_formats: {type: array, items: {type: array, items: {type: [string, "null"], maxLength: 255}}}
+        date_system: {enum: [1900, 1904]}
     instructions: {type: string, maxLength: 2000}
     sensitivity: {enum: [general, confidential, highly_confidential]}""",
 }

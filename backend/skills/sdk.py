@@ -14,9 +14,10 @@
 - `FakeModel` answers ChatRequests with scripted text and records them, for golden tests without a provider.
 - `assert_document_is_data(request, text)` checks the injection defence on the exact request a provider receives.
 - Excel dates (docs/skills.md, "Dates in Excel ranges"): `values_as_shown(range)` is a range's values as the model
-  reads them, numbers in a date or time format as ISO 8601 text; `serial_to_iso(serial, kind)` and
-  `iso_to_serial(text)` convert in Excel's 1900 date system; `as_typed_text(value)` writes an ISO date-time the way
-  Excel reads a typed date ("2024-01-01 09:30").
+  reads them, numbers in a date or time format as ISO 8601 text; `date_system_of(range)` is its workbook's
+  `DateSystem` (1900, or 1904 for old Mac workbooks); `serial_to_iso(serial, kind, date_system=1900)` and
+  `iso_to_serial(text, date_system=1900)` convert in that date system; `as_typed_text(value)` writes an ISO date-time
+  the way Excel reads a typed date ("2024-01-01 09:30").
 
 This list is pinned by tests/test_skills_sdk.py: extend it deliberately.
 """
@@ -28,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from backend.providers.base import ChatMessage, ChatRequest
-from backend.skills.excel_dates import as_typed_text, iso_to_serial, serial_to_iso
+from backend.skills.excel_dates import DateSystem, as_typed_text, iso_to_serial, serial_to_iso
 from backend.skills.inputs import InputTooLarge, InvalidInput
 from backend.skills.loader import SkillLoadError, load_skill
-from backend.skills.ranges import values_as_shown
+from backend.skills.ranges import date_system_of, values_as_shown
 from backend.skills.runtime import Skill
 from backend.skills.spec import SkillSpec
 from backend.skills.spotlight import DATAMARK, datamark
@@ -41,6 +42,7 @@ __all__ = [
     "DATAMARK",
     "ChatMessage",
     "ChatRequest",
+    "DateSystem",
     "FakeModel",
     "InputTooLarge",
     "InvalidInput",
@@ -51,6 +53,7 @@ __all__ = [
     "SkillSpec",
     "as_typed_text",
     "assert_document_is_data",
+    "date_system_of",
     "iso_to_serial",
     "kernel_function",  # noqa: F822 - provided lazily by __getattr__ below
     "load_skill",

@@ -3,13 +3,13 @@
 import json
 from typing import Annotated, Any
 
-from backend.skills.builtin.range_stats import analyze_values
+from backend.skills.builtin.range_stats import analyze_range, analyze_values
 from backend.skills.sdk import kernel_function
 
 
 def _statistics(data: dict[str, Any]) -> dict[str, Any]:
     """The statistics of the input's range."""
-    return analyze_values(data["range"]["values"], data.get("has_headers"), data["range"].get("number_formats"))
+    return analyze_range(data["range"], data.get("has_headers"))
 
 
 class AnalyzeRangePlugin:

@@ -58,3 +58,12 @@ def test_a_date_column_is_dates_and_sales_are_charted_over_time():
     assert day["type"] == "date" and "numeric" not in day
     assert day["dates"] == {"count": 3, "earliest": "2024-01-01", "latest": "2024-03-01", "distinct": 3}
     assert output["chart"] == {"type": "line", "x": "Day", "y": ["Sales"], "reason": "numbers over time"}
+
+
+def test_a_1904_workbooks_dates_are_profiled_in_its_date_system():
+    """An old Mac workbook holds 2024-01-01 as 43830: with `date_system: 1904` it is profiled as that day."""
+    values = [["Day", "Sales"], [43830, 10], [43861, 12], [43890, 9]]
+    formats = [[], ["d-mmm-yy"], ["d-mmm-yy"], ["d-mmm-yy"]]
+    data = {"range": {"address": "Sheet1!A1:B4", "values": values, "number_formats": formats, "date_system": 1904}}
+    day = SKILL.invoke(data, FakeModel("ok"))["statistics"]["profiles"][0]
+    assert day["dates"] == {"count": 3, "earliest": "2024-01-01", "latest": "2024-03-01", "distinct": 3}

@@ -1,15 +1,22 @@
 """Clean data's native part: the cleaned table is checked, and the list of changes comes from a real cell diff.
 
 The model reads date and time cells as ISO 8601 text (`values_as_shown`); the diff compares
-what it read with what it answered, and a date cell goes back into Excel as its serial number, so the cell keeps
-its date format and an unchanged date keeps its exact value.
+what it read with what it answered, and a date cell goes back into Excel as its serial number in the workbook's date
+system, so the cell keeps its date format and an unchanged date keeps its exact value.
 """
 
 import json
 from typing import Annotated, Any
 
 from backend.skills.builtin.tables import cell_changes, check_rectangular, empty_cells_blank, neutralize_formulas
-from backend.skills.sdk import as_typed_text, iso_to_serial, kernel_function, values_as_shown
+from backend.skills.sdk import (
+    DateSystem,
+    as_typed_text,
+    date_system_of,
+    iso_to_serial,
+    kernel_function,
+    values_as_shown,
+)
 
 
 def formula_cells(data: dict[str, Any]) -> dict[tuple[int, int], str]:
@@ -23,14 +30,14 @@ def formula_cells(data: dict[str, Any]) -> dict[tuple[int, int], str]:
     }
 
 
-def stored_value(original: Any, shown: Any, cleaned: Any) -> Any:
+def stored_value(original: Any, shown: Any, cleaned: Any, date_system: DateSystem) -> Any:
     """What to write for a cell the model read as `shown` (its `original` value, or a date's ISO text) and answered
-    as `cleaned`: an unchanged cell's original value; a date cell's new ISO text as its serial number; new ISO
-    date-time text as Excel reads typed text (else it would stay text)."""
+    as `cleaned`: an unchanged cell's original value; a date cell's new ISO text as its serial number in the
+    workbook's date system; new ISO date-time text as Excel reads typed text (else it would stay text)."""
     if cleaned == shown:
         return original
     is_date_cell = isinstance(shown, str) and not isinstance(original, str)
-    serial = iso_to_serial(cleaned) if is_date_cell else None
+    serial = iso_to_serial(cleaned, date_system) if is_date_cell else None
     return as_typed_text(cleaned) if serial is None else serial
 
 
@@ -66,8 +73,9 @@ class CleanDataPlugin:
             if r < len(table) and c < len(table[r]):
                 table[r][c] = shown[r][c]  # computed: unchanged in the diff...
         changes = cell_changes(shown, table, reasons)
+        date_system = date_system_of(data["range"])
         table = [
-            [stored_value(*cells) for cells in zip(old_row, shown_row, new_row, strict=True)]
+            [stored_value(*cells, date_system) for cells in zip(old_row, shown_row, new_row, strict=True)]
             for old_row, shown_row, new_row in zip(original, shown, table, strict=True)
         ]
         for (r, c), formula in formulas.items():

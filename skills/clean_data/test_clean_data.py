@@ -43,15 +43,16 @@ def test_ragged_table_is_repaired_once_then_fails_cleanly():
     assert len(model.requests) == 2
 
 
+DATED_VALUES = [
+    ["Day", "Client", "Time"],
+    [45292, " acme", 45292.3958333333],
+    [45293, "Birch", 45293.5],
+    ["", "", ""],
+]
 DATED = {
     "range": {
         "address": "Sheet1!A1:C4",
-        "values": [
-            ["Day", "Client", "Time"],
-            [45292, " acme", 45292.3958333333],
-            [45293, "Birch", 45293.5],
-            ["", "", ""],
-        ],
+        "values": DATED_VALUES,
         "number_formats": [[], ["yyyy-mm-dd", None, "yyyy-mm-dd hh:mm"], ["yyyy-mm-dd", None, "yyyy-mm-dd hh:mm"]],
     }
 }
@@ -96,3 +97,18 @@ def test_a_reshaped_table_keeps_dates_as_text_excel_reads_as_dates():
     table = [DATED_SHOWN[0], DATED_SHOWN[1]]
     output = SKILL.invoke(DATED, FakeModel(json.dumps({"table": table, "changes": []})))
     assert output["table"][1] == ["2024-01-01", " acme", "2024-01-01 09:30"]
+
+
+def test_a_1904_workbook_reads_and_writes_dates_in_its_own_date_system():
+    """In a 1904 workbook 43830 is 2024-01-01: the model reads that date, and a corrected date goes back as the 1904
+    serial (the 1900 one would put the cell 4 years and a day later)."""
+    values_1904 = [[c - 1462 if isinstance(c, int | float) else c for c in row] for row in DATED_VALUES]
+    dated = {"range": {**DATED["range"], "values": values_1904, "date_system": 1904}}
+    table = [[*row] for row in DATED_SHOWN] + [["", "", ""]]
+    table[2][0] = "2024-01-03"
+    model = FakeModel(json.dumps({"table": table, "changes": []}))
+    output = SKILL.invoke(dated, model)
+    assert_document_is_data(model.requests[0], '["2024-01-01", " acme", "2024-01-01T09:30"]')
+    assert output["table"][1] == [43830, " acme", 45292.3958333333 - 1462]
+    assert output["table"][2][0] == 43832
+    assert output["changes"] == [{"row": 2, "column": 0, "before": "2024-01-02", "after": "2024-01-03", "reason": ""}]

@@ -34,6 +34,9 @@ export interface Usage {
   cost_usd: number;
 }
 
+/** Excel's date systems: 1900 (the default) and 1904 (old Mac workbooks: serial 0 is 1904-01-01). */
+export type DateSystem = 1900 | 1904;
+
 export interface RangeInput {
   address: string;
   values: unknown[][];
@@ -41,6 +44,8 @@ export interface RangeInput {
   /** Number formats of the cells that show a date or a time (null between them; trailing cells and rows without one
    * left out); absent when there is none. */
   number_formats?: (string | null)[][];
+  /** The workbook's date system, which the serials of `values` are in; absent means 1900. */
+  date_system?: DateSystem;
 }
 
 export interface SkillInput {

@@ -1,8 +1,8 @@
-// Excel: read the selected range (address, values, formulas, the number formats of date cells); write a 2D array or a
-// formula to a target range after a preview; undo by restoring the formulas (which hold the constants too) snapshotted
-// before the write.
+// Excel: read the selected range (address, values, formulas, the number formats of date cells, the workbook's date
+// system); write a 2D array or a formula to a target range after a preview; undo by restoring the formulas (which hold
+// the constants too) snapshotted before the write.
 import { ApiProblem } from "../api/errors";
-import type { RangeInput, SkillInput } from "../api/types";
+import type { DateSystem, RangeInput, SkillInput } from "../api/types";
 import { cellBelow, fitsInSheet, formatAddress, formatRange, parseAddress, reachesLastRow, resize, type Block } from "./address";
 import { parseCellWrite, type CellWrite } from "./edits";
 import { dateFormats } from "./numberFormats";
@@ -18,13 +18,23 @@ function checkSize(cells: number, what: string, advice: string): void {
   throw new ApiProblem(413, "range_too_large", message);
 }
 
-/** What a skill receives of a range: address, values, formulas, and the number formats of its date and time cells
- * (Excel holds a date as a serial number; without its format 45292 is not 2024-01-01). */
-function rangeInput(range: Excel.Range): RangeInput {
+/** What a skill receives of a range: address, values, formulas, the number formats of its date and time cells
+ * (Excel holds a date as a serial number; without its format 45292 is not 2024-01-01), and the workbook's date
+ * system when it is 1904 (there 45292 is 2028-01-02). */
+function rangeInput(range: Excel.Range, dateSystem: DateSystem): RangeInput {
   const input: RangeInput = { address: range.address, values: range.values, formulas: range.formulas };
   const formats = dateFormats(range.numberFormat, range.values);
   if (formats) input.number_formats = formats;
+  if (dateSystem === 1904) input.date_system = 1904;
   return input;
+}
+
+/** Queue loading the workbook's date system with the next sync; the function returned reads it after that sync. Only
+ * ExcelApi 1.16 knows it: an older host assumes Excel's default, 1900 (and loading the property there would fail). */
+function loadDateSystem(workbook: Excel.Workbook): () => DateSystem {
+  if (!Office.context.requirements.isSetSupported("ExcelApi", "1.16")) return () => 1900;
+  workbook.load("use1904DateSystem");
+  return () => (workbook.use1904DateSystem ? 1904 : 1900);
 }
 
 /** What rangeInput reads of a range, once its size is known to be within the limit. */
@@ -57,12 +67,14 @@ export class ExcelHost implements HostAdapter {
       }
       checkSize(range.rowCount * range.columnCount, "The range", "Select fewer cells.");
       range.load(RANGE_CONTENT);
+      const dateSystem = loadDateSystem(workbook);
       await context.sync();
-      return { range: rangeInput(range) };
+      return { range: rangeInput(range, dateSystem()) };
     });
   }
 
-  /** Every sheet with data, its used range's values and formulas, within the same cell limit as one range. */
+  /** Every sheet with data, its used range's values, formulas and date formats (and the workbook's date system), within
+   * the same cell limit as one range. */
   async readWorkbook(): Promise<SkillInput> {
     return Excel.run(async (context) => {
       const worksheets = context.workbook.worksheets;
@@ -78,8 +90,9 @@ export class ExcelHost implements HostAdapter {
         "Run it on a workbook with less data.",
       );
       withData.forEach(({ range }) => range.load(RANGE_CONTENT));
+      const dateSystem = loadDateSystem(context.workbook);
       await context.sync();
-      return { sheets: withData.map(({ name, range }) => ({ name, range: rangeInput(range) })) };
+      return { sheets: withData.map(({ name, range }) => ({ name, range: rangeInput(range, dateSystem()) })) };
     });
   }
 

@@ -12,7 +12,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from backend.skills.ranges import date_cells
+from backend.skills.excel_dates import DateSystem
+from backend.skills.ranges import date_cells, date_system_of
 
 MAX_OUTLIERS_LISTED = 10
 MAX_TOP_VALUES = 5
@@ -29,9 +30,9 @@ class CellDate:
     serial: float
 
 
-def _with_dates(values: list[list[Any]], number_formats: Any) -> list[list[Any]]:
+def _with_dates(values: list[list[Any]], number_formats: Any, date_system: DateSystem) -> list[list[Any]]:
     """The values with each number in a date or time format as a CellDate."""
-    dated = list(date_cells(values, number_formats))
+    dated = list(date_cells(values, number_formats, date_system))
     if not dated:
         return values
     grid = [list(row) for row in values]
@@ -158,13 +159,22 @@ def suggest_chart(profiles: list[dict[str, Any]], correlated: list[dict[str, Any
     return {"type": "none", "x": None, "y": [], "reason": "no numeric column to chart"}
 
 
+def analyze_range(value: dict[str, Any], header: bool | None = None) -> dict[str, Any]:
+    """The statistics of a range as the add-in sends it: its values, dates read with its `number_formats` in its
+    workbook's date system."""
+    return analyze_values(value["values"], header, value.get("number_formats"), date_system_of(value))
+
+
 def analyze_values(
-    values: list[list[Any]], header: bool | None = None, number_formats: list[list[Any]] | None = None
+    values: list[list[Any]],
+    header: bool | None = None,
+    number_formats: list[list[Any]] | None = None,
+    date_system: DateSystem = 1900,
 ) -> dict[str, Any]:
     """The full statistics of a 2D range: shape, column profiles, correlations and a chart suggestion; with the
-    range's `number_formats`, numbers in a date or time format are dates."""
+    range's `number_formats`, numbers in a date or time format are dates (in that date system)."""
     width = max((len(row) for row in values), default=0)
-    grid = [list(row) + [""] * (width - len(row)) for row in _with_dates(values, number_formats)]
+    grid = [list(row) + [""] * (width - len(row)) for row in _with_dates(values, number_formats, date_system)]
     header = has_header_row(grid) if header is None else header
     names = (
         [v.text if isinstance(v, CellDate) else str(v) for v in grid[0]]
