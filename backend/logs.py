@@ -12,10 +12,23 @@ from flask import Flask, Response, g, has_request_context, request
 
 from backend.config import MISSPELT_SETTINGS
 from backend.log_format import JsonFormatter, PlainFormatter
+from backend.skills.spec import SKILL_ID
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller may supply its own request id for correlation, but only a short, plain one (no log injection).
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")  # fullmatch: "$" would let a trailing newline in
+# The URL variables a client chooses, as the access line shows them: a value that does not look like what it names is
+# shown as the variable's name (`/api/skills/<skill_id>/invoke`), since a client may paste anything into a URL.
+PLAUSIBLE_URL_VALUES = {
+    "skill_id": SKILL_ID,
+    "job_id": re.compile(r"[0-9a-f]{32}"),  # backend.models.columns.new_id
+    "name": re.compile(r"[a-z0-9][a-z0-9._-]{0,62}"),  # a provider's name (settings_schema.NAME)
+}
+_FILE_NAME = r"[A-Za-z0-9._-]{1,64}"
+_PLAIN_PATH = re.compile(rf"{_FILE_NAME}(?:/{_FILE_NAME}){{0,7}}")  # any other variable: the add-in's file paths
+# A segment of a path that no route matched, shown only in lower case like every route of ours (keys are mixed-case).
+_PLAIN_SEGMENT = re.compile(r"[a-z0-9._-]{1,64}")
+_RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # "<skill_id>", "<path:filename>"
 
 log = logging.getLogger("switchboard.access")
 # Libraries whose DEBUG lines carry what must never be logged: the model SDKs log each request's options (the prompt,
@@ -73,6 +86,22 @@ def init_app(app: Flask) -> None:
         # The path only: query strings may carry codes or state (the consent callback) and bodies carry documents.
         log.info(
             "request",
-            extra={"method": request.method, "path": request.path, "status": response.status_code, "ms": elapsed_ms},
+            extra={"method": request.method, "path": access_path(), "status": response.status_code, "ms": elapsed_ms},
         )
         return response
+
+
+def access_path() -> str:
+    """The request's path as the access line shows it: each URL variable only when it looks like what it names, and
+    of a path that no route matched, only the segments that look like names."""
+    if request.url_rule is None:
+        segments = request.path.split("/")
+        return "/".join(s if not s or _PLAIN_SEGMENT.fullmatch(s) else "<withheld>" for s in segments)
+    values = request.view_args or {}
+
+    def shown(variable: re.Match) -> str:
+        name = variable.group(1)
+        value = str(values.get(name, ""))
+        return value if PLAUSIBLE_URL_VALUES.get(name, _PLAIN_PATH).fullmatch(value) else f"<{name}>"
+
+    return _RULE_VARIABLE.sub(shown, request.url_rule.rule)

@@ -13,6 +13,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.auth_fixtures import entra_app_config
 from tests.fakes import FakeOpenAI, Fault
 from tests.fakes.common import Scripted, free_port
 from tests.fakes.harness import TEST_KEY
@@ -144,3 +147,35 @@ def wait_for(predicate, timeout: float, interval: float = 0.1, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# The job API tests' app: import `model` and `app_config` into a test module to use them.
+
+
+@pytest.fixture
+def model():
+    """The fake model, answering at once."""
+    with MarkerModel() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(app_config, entra, tmp_path, model, monkeypatch) -> dict:
+    """An Entra-configured app on a broker file of its own, the fake model in its providers file."""
+    monkeypatch.setenv("TEST_FAKE_KEY", "sk-test-secret-0123456789")
+    return {
+        **entra_app_config(app_config, entra),
+        "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        "PROVIDERS_FILE": str(providers_file(tmp_path / "providers.yaml", model)),
+        "JOB_CHUNK_TOKENS": 200,
+        "JOB_SWEEP_SECONDS": 0,
+        "JOB_MAX_INPUT_BYTES": 3 * 1024 * 1024,
+        "JOB_EVENTS_POLL_SECONDS": 0.05,
+        "CELERY_POLL_INTERVAL": 0.05,
+    }
+
+
+def post_summary_job(client, token, paragraphs=12, **fields):
+    """POST /api/jobs for a summary of a generated document."""
+    body = {"skill": "summarize_document", "input": {"document": document(paragraphs)}, **fields}
+    return client.post("/api/jobs", json=body, headers={"Authorization": f"Bearer {token}"})

@@ -202,7 +202,7 @@ def test_a_data_policy_may_name_an_own_provider_without_resending_the_providers(
             "not allowed",
         ),
         ({"routing": {"mode": "pinned", "pins": {"summarize": ["claude/claude-test", "claude/claude-test"]}}}, ""),
-        ({"providers": [{"name": "cheap", "allowed_models": ["gpt-tset"]}]}, "unknown model gpt-tset"),
+        ({"providers": [{"name": "cheap", "allowed_models": ["gpt-tset"]}]}, "entry 1 is an unknown model"),
     ],
     ids=["pin-removed-provider", "policy-removed-provider", "pin-not-allowed", "pin-twice", "allowed-typo"],
 )

@@ -201,8 +201,8 @@ def test_tenant_provider_on_a_host_not_allowed_is_left_out(catalog_app):
     add_row(name="evil", type="selfhosted", base_url="http://169.254.169.254/v1", models=models, api_key="sk-x")
     catalog = tenant_catalog("t1")
     assert "evil" not in catalog.providers
-    assert "169.254.169.254" in catalog.problems[0] and "ALLOWED_MODEL_HOSTS" in catalog.problems[0]
-    assert "sk-x" not in catalog.problems[0]
+    assert "base_url" in catalog.problems[0] and "ALLOWED_MODEL_HOSTS" in catalog.problems[0]
+    assert "169.254.169.254" not in catalog.problems[0] and "sk-x" not in catalog.problems[0]  # logged: no URL
 
 
 def test_tenant_catalog_is_rebuilt_when_rows_change(catalog_app):
@@ -210,3 +210,16 @@ def test_tenant_catalog_is_rebuilt_when_rows_change(catalog_app):
     add_row(name="local", type=None, enabled=False)
     after = tenant_catalog("t1")
     assert before.version != after.version and after.providers["local"].enabled is False
+
+
+def test_a_stored_widening_of_a_platform_model_is_read_with_the_platform_limits(catalog_app):
+    """Saved before widening was refused: the narrower of the tenant's and the platform's values holds, except at the
+    tenant's own URL, where the tenant says what its endpoint serves."""
+    wide = {"id": "gemma-3-270m", "context_window": 1_000_000, "max_output_tokens": 100_000}
+    add_row(name="local", type=None, models=[{**wide, "capabilities": ["streaming", "tools"]}])
+    own = {"id": "gpt-4.1", "context_window": 1_000_000, "max_output_tokens": 100_000, "capabilities": []}
+    add_row(name="openai-main", type=None, base_url="https://gpu.tenant.example/v1", models=[own])
+    catalog = tenant_catalog("t1")
+    gemma = catalog.models["local/gemma-3-270m"]
+    assert (gemma.context_window, gemma.max_output_tokens, gemma.capabilities) == (8192, 2048, {"streaming"})
+    assert catalog.models["openai-main/gpt-4.1"].context_window == 1_000_000 and not catalog.problems

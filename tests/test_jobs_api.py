@@ -26,30 +26,7 @@ from tests.auth_fixtures import (  # noqa: F401
     tenants,
 )
 from tests.conftest import add_tenant_with_user
-from tests.jobs_support import MarkerModel, document, markers, providers_file, wait_for
-
-
-@pytest.fixture
-def model():
-    """The fake model, answering at once."""
-    with MarkerModel() as server:
-        yield server
-
-
-@pytest.fixture
-def app_config(app_config, entra, tmp_path, model, monkeypatch) -> dict:  # noqa: F811
-    """An Entra-configured app on a broker file of its own, the fake model in its providers file."""
-    monkeypatch.setenv("TEST_FAKE_KEY", "sk-test-secret-0123456789")
-    return {
-        **entra_app_config(app_config, entra),
-        "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
-        "PROVIDERS_FILE": str(providers_file(tmp_path / "providers.yaml", model)),
-        "JOB_CHUNK_TOKENS": 200,
-        "JOB_SWEEP_SECONDS": 0,
-        "JOB_MAX_INPUT_BYTES": 3 * 1024 * 1024,
-        "JOB_EVENTS_POLL_SECONDS": 0.05,
-        "CELERY_POLL_INTERVAL": 0.05,
-    }
+from tests.jobs_support import app_config, document, markers, model, post_summary_job, wait_for  # noqa: F401
 
 
 @pytest.fixture
@@ -57,12 +34,6 @@ def worker(app):
     """A real Celery worker (threads, in this process) consuming the app's broker."""
     with start_worker(app.extensions["celery"], perform_ping_check=False, shutdown_timeout=30) as running:
         yield running
-
-
-def create(client, token, paragraphs=12, **fields):
-    """POST /api/jobs for a generated document."""
-    body = {"skill": "summarize_document", "input": {"document": document(paragraphs)}, **fields}
-    return client.post("/api/jobs", json=body, headers=bearer(token))
 
 
 def finished(client, token, job_id):
@@ -79,7 +50,7 @@ def finished(client, token, job_id):
 def test_a_job_runs_to_its_output_and_its_owner_reads_it(app, client, tenants, make_token, worker, model):  # noqa: F811
     """202 with Location, then succeeded with the complete summary, usage, and one metered call per step."""
     token = make_token(TENANT_A)
-    response = create(client, token)
+    response = post_summary_job(client, token)
     assert response.status_code == 202
     body = response.get_json()
     assert (body["status"], body["progress"]) == ("queued", 0)
@@ -96,7 +67,7 @@ def test_only_the_owner_sees_a_job(app, client, tenants, make_token):  # noqa: F
     owner_oid = str(uuid.uuid4())
     owner, colleague = make_token(TENANT_A, owner_oid), make_token(TENANT_A, str(uuid.uuid4()))
     stranger = make_token(TENANT_B, owner_oid)  # the same oid in another tenant is another person
-    job_id = create(client, owner).get_json()["id"]
+    job_id = post_summary_job(client, owner).get_json()["id"]
     for token in (colleague, stranger):
         assert client.get(f"/api/jobs/{job_id}", headers=bearer(token)).status_code == 404
         assert client.post(f"/api/jobs/{job_id}/cancel", headers=bearer(token)).status_code == 404
@@ -108,172 +79,10 @@ def test_only_the_owner_sees_a_job(app, client, tenants, make_token):  # noqa: F
     assert client.get(f"/api/jobs/{job_id}").status_code == 401
 
 
-def test_idempotency_key_returns_the_same_job(app, client, tenants, make_token):  # noqa: F811
-    """The same key from the same user: the same job; from another user: a job of their own."""
-    token, other = make_token(TENANT_A), make_token(TENANT_A)
-    key = f"key-{uuid.uuid4().hex}"
-    first = create(client, token, idempotency_key=key).get_json()
-    again = create(client, token, idempotency_key=key)
-    assert again.status_code == 202 and again.get_json()["id"] == first["id"]
-    assert create(client, other, idempotency_key=key).get_json()["id"] != first["id"]
-    # Keys are per user: another user's different request with the same key is a job of their own, not a conflict.
-    third = create(client, make_token(TENANT_A), paragraphs=3, idempotency_key=key)
-    assert third.status_code == 202 and third.get_json()["id"] != first["id"]
-    with app.app_context():
-        assert db.session.query(Job).count() == 3
-
-
-SECRET_PHRASE = "Confidential merger memo for project ZEBRA-7731"
-
-
-# The request of the job that `owner_with_keyed_job` made with key "k-1": skill, input, options.
-FIRST_REQUEST = ("summarize_document", {"document": SECRET_PHRASE}, {})
-
-
-def job_body(document_text: str = SECRET_PHRASE, **fields) -> dict:
-    """A POST /api/jobs body for a summary of one short document."""
-    return {"skill": "summarize_document", "input": {"document": document_text}, **fields}
-
-
-@pytest.mark.parametrize(
-    "second",
-    [
-        pytest.param({"input": {"document": "A different document altogether."}}, id="different input"),
-        pytest.param({"input": {"document": SECRET_PHRASE, "length": "long"}}, id="different input field"),
-        pytest.param({"options": {"priority": "high"}}, id="different options"),
-        pytest.param(
-            {"skill": "translate_document", "input": {"document": SECRET_PHRASE, "target_language": "fr"}},
-            id="different skill",
-        ),
-    ],
-)
-def test_idempotency_key_reused_for_a_different_request_is_409(app, client, tenants, make_token, log_lines, second):  # noqa: F811
-    """The same key for another skill, input or options is refused: the first job would silently stand in for a
-    document it never saw. The answer and the logs name the misuse, never the document."""
-    token, key = make_token(TENANT_A), f"key-{uuid.uuid4().hex}"
-    first_body = job_body(idempotency_key=key, options={"priority": "low"})
-    assert client.post("/api/jobs", json=first_body, headers=bearer(token)).status_code == 202
-    reused = client.post("/api/jobs", json={**first_body, **second}, headers=bearer(token))
-    assert reused.status_code == 409, reused.get_json()
-    error = reused.get_json()["error"]
-    assert error["code"] == "idempotency_key_reused"
-    assert error["message"] == "This idempotency key was already used for a different request."
-    assert "ZEBRA" not in reused.get_data(as_text=True) and "different document" not in reused.get_data(as_text=True)
-    assert not [line for line in log_lines() if "ZEBRA" in line or "different document" in line]
-    with app.app_context():
-        assert db.session.query(Job).count() == 1
-
-
-def test_idempotency_key_with_the_same_request_in_another_key_order_is_the_same_job(app, client, tenants, make_token):  # noqa: F811
-    """The fingerprint is of canonical JSON: the same skill, input and options in another order are the same request,
-    and omitted options are the same as empty ones."""
-    token, key = make_token(TENANT_A), f"key-{uuid.uuid4().hex}"
-    document_input = {"document": SECRET_PHRASE, "length": "short"}
-    first = client.post("/api/jobs", json=job_body(input=document_input, idempotency_key=key), headers=bearer(token))
-    # Sent as text: the test client's JSON encoder would sort the keys back into the first request's order.
-    reordered = {"options": {}, "idempotency_key": key, "input": {"length": "short", "document": SECRET_PHRASE}}
-    again = client.post(
-        "/api/jobs",
-        data=json.dumps({**reordered, "skill": "summarize_document"}),
-        content_type="application/json",
-        headers=bearer(token),
-    )
-    assert again.status_code == 202 and again.get_json() == first.get_json()
-    with app.app_context():
-        fingerprint = db.session.get(Job, first.get_json()["id"]).request_fingerprint
-    assert len(fingerprint) == 64 and int(fingerprint, 16) >= 0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_app(request):
-    """The app on SQLite, then on PostgreSQL (where a failed INSERT aborts the transaction until rolled back)."""
-    return request.getfixturevalue("app" if request.param == "sqlite" else "app_pg")
-
-
-@pytest.fixture
-def owner_with_keyed_job(store_app):
-    """The owner ("t1", "u1") and their job made with idempotency key "k-1" for FIRST_REQUEST."""
-    tenant_id, user_id = "t1", "u1"
-    with store_app.app_context():
-        add_tenant_with_user(tenant_id, user_id)
-        fingerprint = request_fingerprint(*FIRST_REQUEST)
-        job = Job(tenant_id=tenant_id, user_id=user_id, skill_id="summarize_document", options={})
-        job.idempotency_key, job.request_fingerprint = "k-1", fingerprint
-        db.session.add(job)
-        db.session.commit()
-        return tenant_id, user_id, job.id
-
-
-def lost_race(monkeypatch) -> list[tuple]:
-    """Make create_job's first look-up by key miss, as when another request inserts the same key just after it;
-    returns the look-ups made (two once the insert hit the unique key and the race path looked again)."""
-    real, calls = store._by_idempotency_key, []
-
-    def miss_first(*args):
-        """None the first time, then the real look-up."""
-        calls.append(args)
-        return None if len(calls) == 1 else real(*args)
-
-    monkeypatch.setattr(store, "_by_idempotency_key", miss_first)
-    return calls
-
-
-def test_a_lost_race_returns_the_winners_job_for_the_same_request(store_app, owner_with_keyed_job, monkeypatch):
-    """The insert of the loser hits the unique key; the winner's job is its answer when the requests are the same."""
-    tenant_id, user_id, job_id = owner_with_keyed_job
-    lookups = lost_race(monkeypatch)
-    with store_app.app_context():
-        job, created = store.create_job(tenant_id, user_id, *FIRST_REQUEST, "k-1")
-        assert (job.id, created) == (job_id, False)
-        assert len(lookups) == 2
-        assert db.session.query(Job).count() == 1
-
-
-def test_a_lost_race_for_a_key_with_a_different_request_is_409(store_app, owner_with_keyed_job, monkeypatch):
-    """The race path compares fingerprints too: the winner's job never stands in for another document."""
-    tenant_id, user_id, _job_id = owner_with_keyed_job
-    lookups = lost_race(monkeypatch)
-    with store_app.app_context():
-        with pytest.raises(ApiError) as refused:
-            store.create_job(tenant_id, user_id, "summarize_document", {"document": "Another text"}, {}, "k-1")
-        assert (refused.value.status, refused.value.code) == (409, "idempotency_key_reused")
-        assert len(lookups) == 2
-        assert db.session.query(Job).count() == 1
-
-
-def test_a_job_made_before_fingerprints_matches_any_request(store_app, owner_with_keyed_job):
-    """A key used before fingerprints were stored (NULL) keeps today's meaning: the same job, whatever the body."""
-    tenant_id, user_id, job_id = owner_with_keyed_job
-    with store_app.app_context():
-        db.session.get(Job, job_id).request_fingerprint = None
-        db.session.commit()
-        job, created = store.create_job(tenant_id, user_id, "summarize_document", {"document": "Other"}, {}, "k-1")
-        assert (job.id, created) == (job_id, False)
-
-
-def test_fingerprints_are_keyed_by_the_secret_key_and_survive_its_rotation(store_app, owner_with_keyed_job):
-    """Another secret key gives another fingerprint (an HMAC, not a hash anyone could recompute); after a rotation
-    the previous key, kept in SECRET_KEY_FALLBACKS, still recognises the request."""
-    tenant_id, user_id, job_id = owner_with_keyed_job
-    with store_app.app_context():
-        before = request_fingerprint(*FIRST_REQUEST)
-        previous = store_app.config["SECRET_KEY"]
-        rotated = "a-rotated-secret-key-0123456789-abcdefghij"
-        store_app.config.update(SECRET_KEY=rotated, SECRET_KEY_FALLBACKS=[previous])
-        assert request_fingerprint(*FIRST_REQUEST) != before
-        job, created = store.create_job(tenant_id, user_id, *FIRST_REQUEST, "k-1")
-        assert (job.id, created) == (job_id, False)
-        with pytest.raises(ApiError):
-            store.create_job(tenant_id, user_id, "summarize_document", {"document": "Other"}, {}, "k-1")
-        store_app.config["SECRET_KEY_FALLBACKS"] = []  # the previous key forgotten: its fingerprints mean nothing now
-        with pytest.raises(ApiError):
-            store.create_job(tenant_id, user_id, *FIRST_REQUEST, "k-1")
-
-
 def test_list_is_newest_first_and_paginated(app, client, tenants, make_token):  # noqa: F811
     """Pages of `limit` jobs follow the `next` cursor to the end."""
     token = make_token(TENANT_A)
-    ids = [create(client, token, paragraphs=2).get_json()["id"] for _ in range(5)]
+    ids = [post_summary_job(client, token, paragraphs=2).get_json()["id"] for _ in range(5)]
     seen, cursor = [], None
     while True:
         query = "?limit=2" + (f"&before={cursor}" if cursor else "")
@@ -326,11 +135,11 @@ def test_bad_requests_are_refused_in_the_contract_shape(app, client, tenants, ma
 def test_cancel_before_a_worker_takes_it(app, client, tenants, make_token, model):  # noqa: F811
     """A queued job cancels at once, and a worker arriving later makes no call for it."""
     token = make_token(TENANT_A)
-    job_id = create(client, token).get_json()["id"]
+    job_id = post_summary_job(client, token).get_json()["id"]
     response = client.post(f"/api/jobs/{job_id}/cancel", headers=bearer(token))
     assert response.status_code == 202 and response.get_json()["status"] == "cancelled"
     with start_worker(app.extensions["celery"], perform_ping_check=False, shutdown_timeout=30):
-        other = create(client, token, paragraphs=2).get_json()["id"]
+        other = post_summary_job(client, token, paragraphs=2).get_json()["id"]
         finished(client, token, other)  # the queue is drained up to a later job
     assert client.get(f"/api/jobs/{job_id}", headers=bearer(token)).get_json()["status"] == "cancelled"
     assert all("P00003" not in json.dumps(r.body) for r in model.chat_requests())
@@ -342,7 +151,7 @@ def test_a_running_job_shows_its_usage_so_far(app, client, tenants, make_token, 
     app.config["JOB_CONCURRENCY"] = 1
     model.latency = 0.2  # each call takes a while: the job is seen running after some of its steps
     token = make_token(TENANT_A)
-    job_id = create(client, token, paragraphs=30).get_json()["id"]
+    job_id = post_summary_job(client, token, paragraphs=30).get_json()["id"]
 
     def running_with_usage():
         """The job's document once it runs and has usage, or None."""
@@ -363,7 +172,7 @@ def test_events_stream_progress_then_done(app, client, tenants, make_token, work
     """`progress` events with growing fractions and the usage so far, then one `done` with the finished job."""
     model.latency = 0.1  # slow enough for progress events between the steps
     token = make_token(TENANT_A)
-    job_id = create(client, token, paragraphs=30).get_json()["id"]
+    job_id = post_summary_job(client, token, paragraphs=30).get_json()["id"]
     response = client.get(f"/api/jobs/{job_id}/events", headers=bearer(token), buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     events = []
@@ -387,7 +196,7 @@ def test_events_stream_progress_then_done(app, client, tenants, make_token, work
         ("GET", "/api/jobs/%00", None),
         ("POST", "/api/jobs/%00/cancel", None),
         ("GET", "/api/jobs?before=%00", None),
-        ("POST", "/api/jobs", {"skill": "summarize_document", "input": {"document": "x"}, "idempotency_key": "a\0b"}),
+        # An idempotency_key with a NUL: 422, test_jobs_idempotency.py
     ],
 )
 def test_a_nul_character_is_bad_input_on_postgresql_not_a_500(app_pg, make_token, method, path, body):  # noqa: F811
@@ -406,7 +215,7 @@ def test_cancel_never_overwrites_what_a_worker_just_wrote(app, client, tenants, 
     worker's status (a running job gets the cancel flag and stops itself), never `cancelled` over a live run or a
     finished output."""
     token = make_token(TENANT_A)
-    job_id = create(client, token).get_json()["id"]
+    job_id = post_summary_job(client, token).get_json()["id"]
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert job.status == "queued"

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+import urllib.parse
 
 import pytest
 
@@ -78,6 +79,52 @@ def test_a_request_id_with_line_breaks_is_replaced(client, supplied):
     # a proxy or another server in front may still hand them over.
     reply = client.get("/api/openapi.json", environ_overrides={"HTTP_X_REQUEST_ID": supplied})
     assert GENERATED_ID.fullmatch(reply.headers["X-Request-ID"])
+
+
+def access_paths(server, offset: int) -> list[str]:
+    """The paths of the access lines written since `offset`."""
+    records = [json.loads(line) for line in server.log_lines(offset)]
+    return [record["path"] for record in records if record["logger"] == "switchboard.access"]
+
+
+# Client-chosen URL parts that look like no id: a pasted sentence, a key, a megabyte-long run, a control character.
+PASTED = ["Merger terms of Project Heron: 41 million", "sk-Live-Heron-0123456789abcdef", "heron" * 400, "heron\x07"]
+
+
+@pytest.mark.parametrize("pasted", PASTED, ids=["sentence", "key", "long", "control"])
+@pytest.mark.parametrize(
+    ("method", "template", "logged"),
+    [
+        ("POST", "/api/skills/{}/invoke", "/api/skills/<skill_id>/invoke"),
+        ("GET", "/api/jobs/{}", "/api/jobs/<job_id>"),
+        ("POST", "/api/admin/providers/{}/test", "/api/admin/providers/<name>/test"),
+        ("POST", "/api/skills/{}/then/more", "/api/skills/<withheld>/then/more"),  # no route: each segment is checked
+        ("GET", "/api/skills/{}/invoke", "/api/skills/<withheld>/invoke"),  # 405: no route for the method either
+    ],
+)
+def test_a_url_part_that_looks_like_no_id_is_logged_by_its_name(server, method, template, logged, pasted):
+    offset = server.log_size()
+    reply = server.request(method, template.format(urllib.parse.quote(pasted)))
+    assert reply.status in (401, 404, 405)
+    assert access_paths(server, offset) == [logged]
+    lines = "".join(server.log_lines(offset))
+    assert "Heron" not in lines and "heron" not in lines
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/skills/no_such_skill/invoke"),
+        ("POST", "/api/skills/summarize/invoke"),
+        ("GET", f"/api/jobs/{'0a' * 16}"),
+        ("POST", "/api/admin/providers/our-gpu.1/test"),
+        ("GET", "/api/no/route"),
+    ],
+)
+def test_a_url_part_that_looks_like_an_id_is_logged_as_sent(server, method, path):
+    offset = server.log_size()
+    server.request(method, path)
+    assert access_paths(server, offset) == [path]
 
 
 def test_the_formatter_writes_extra_fields_and_the_trace_on_one_line():

@@ -14,8 +14,9 @@ prompt (or the key); a stream cut mid-way and an in-stream error quoting the pro
 after its repair; the Excel skills on sentinel cells; 422 and 400 input failures with the sentinel in the offending
 field; 413 input_too_large; 429 rate_limited and budget_exhausted; jobs through a real Celery worker that succeed,
 whose step fails for good, whose every model fails, over sentinel workbook sheets, and over a OneDrive file; admin
-PATCH with a provider key, 422s with the key in an invalid entry, the provider connection test; invalid, expired and
-foreign bearer tokens.
+PATCH with a provider key, 422s with the key in an invalid entry or pasted into the wrong field, the provider
+connection test; invalid, expired and foreign bearer tokens; the document where a client chooses an id (a skill, job or
+provider id in the URL, the X-Request-ID header, a job's idempotency key).
 
 The last tests show the sweep can fail: each reintroduces one plausible leak and expects the sweep to report it.
 """
@@ -27,6 +28,7 @@ import json
 import logging
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -373,6 +375,43 @@ def admin_key_in_an_invalid_entry(sweep: Sweep) -> None:
     assert events == []
 
 
+def admin_pastes_a_key_into_the_wrong_field(sweep: Sweep) -> None:
+    """422s whose field would be echoed if anything were: a base_url's host, lists of names, pins, a property the
+    schema does not know."""
+    pasted_host = "sk-pasted-sentinel-kiwi-4402"  # hosts are compared in lower case
+    sweep.secrets["key pasted as a host"] = pasted_host
+    own = {"name": "mine", "type": "openai", "base_url": f"https://{pasted_host}.example/v1", "api_key": TENANT_KEY,
+           "models": [{"id": "gpt-test", "context_window": 32000}]}  # fmt: skip
+    patches = [
+        {"providers": [own]},
+        {"providers": [{"name": "cheap", "allowed_models": [TENANT_KEY]}]},
+        {"disabled_skills": [TENANT_KEY]},
+        {"data_policy": {"confidential": {"providers": [TENANT_KEY]}}},
+        {"routing": {"pins": {"summarize": [f"cheap/{TENANT_KEY}"]}}},
+        {"routing": {"pins": {TENANT_KEY: [7]}}},
+        {TENANT_KEY: "on\0prem"},
+    ]
+    for patch in patches:
+        response = sweep.call("PATCH", "/api/admin/tenant", sweep.admin, json=patch)
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert response.get_json()["error"]["code"] == "invalid_settings"
+    assert sweep.call("GET", "/api/admin/audit", sweep.admin).get_json()["events"] == []
+
+
+def client_chosen_ids_carry_the_document(sweep: Sweep) -> None:
+    """The document where a client chooses an id: a skill, job or provider id in the URL (within one segment, and
+    across segments no route matches), the X-Request-ID header, and a job's idempotency key."""
+    pasted = urllib.parse.quote(DOCUMENT)
+    for path in (f"/api/skills/{pasted}/invoke", f"/api/skills/{pasted}/{pasted}/invoke"):
+        assert sweep.call("POST", path, sweep.user, json={"input": {"text": "Hello."}}).status_code == 404
+    assert sweep.call("GET", f"/api/jobs/{pasted}", sweep.user).status_code == 404
+    assert sweep.call("POST", f"/api/jobs/{pasted}/cancel", sweep.user).status_code == 404
+    assert sweep.call("POST", f"/api/admin/providers/{pasted}/test", sweep.admin).status_code == 404
+    assert sweep.call("GET", "/api/me", {**sweep.user, "X-Request-ID": DOCUMENT}).status_code == 200
+    job = {"skill": "summarize_document", "input": {"document": "A short text."}, "idempotency_key": DOCUMENT}
+    assert sweep.call("POST", "/api/jobs", sweep.user, json=job).status_code == 422
+
+
 def bad_bearer_tokens(sweep: Sweep) -> None:
     """Expired, foreign-signed, wrong-audience, unknown-kid and malformed tokens: 401, and none of them logged."""
     make_token = sweep.make_token
@@ -411,6 +450,8 @@ FLOWS = [
     workbook_job_on_sentinel_sheets,
     admin_sets_a_key,
     admin_key_in_an_invalid_entry,
+    admin_pastes_a_key_into_the_wrong_field,
+    client_chosen_ids_carry_the_document,
     bad_bearer_tokens,
 ]
 
@@ -545,6 +586,15 @@ def log_the_authorization_header(sweep: Sweep, monkeypatch) -> None:
     )
 
 
+def log_the_path_as_sent(sweep: Sweep, monkeypatch) -> None:
+    """The access line shows the request's path as the client sent it."""
+    from flask import request
+
+    from backend import logs
+
+    monkeypatch.setattr(logs, "access_path", lambda: request.path)
+
+
 LEAKY_VARIANTS = [  # (the leak, a flow where it shows, [(the report's start, a word of the sink)...])
     (
         leak_provider_messages,
@@ -556,6 +606,7 @@ LEAKY_VARIANTS = [  # (the leak, a flow where it shows, [(the report's start, a 
     (log_the_prompt, invoke_succeeds, [("document in log record", "backend.dispatch")]),
     (audit_the_key, admin_sets_a_key, [("tenant_key in GET /api/admin/audit", ""), ("tenant_key in table", "audit")]),
     (log_the_authorization_header, bad_bearer_tokens, [("expired token in log record", "backend")]),
+    (log_the_path_as_sent, client_chosen_ids_carry_the_document, [("document in log record", "switchboard.access")]),
 ]
 
 

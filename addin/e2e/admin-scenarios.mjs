@@ -93,7 +93,7 @@ export const ADMIN_SCENARIOS = [
       await page.selectOption("select[name=mode]", "pinned");
       await page.fill("textarea[name=pins]", "summarize: nobody/none");
       await page.getByRole("button", { name: "Save routing and data policy" }).click();
-      await page.getByText("unknown model nobody/none").waitFor({ timeout: TIMEOUT });
+      await page.getByText("the model of pin 1 is unknown").waitFor({ timeout: TIMEOUT });
       await session.screenshot("routing-422");
       await page.fill("textarea[name=pins]", "summarize: premium/premium-1");
       await saveAndWait(page, () => page.getByRole("button", { name: "Save routing and data policy" }).click());

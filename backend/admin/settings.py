@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,11 @@ from backend.extensions import db
 from backend.models import Tenant, TenantProvider, TenantSettings
 from backend.skills.inputs import input_errors
 
+if TYPE_CHECKING:
+    from backend.catalog.platform_limits import Widening
+
+# A part of a field's path as an error names it: a schema's property name, an index, or a routing pin's skill.
+FIELD_PART = re.compile(r"[a-z][a-z0-9_]{0,63}|[0-9]+|\(body\)")
 KEPT_KEY = "(the stored key)"  # stands in for a key a PATCH keeps, when the change is checked; never sent anywhere
 POLICY_KEYS = ("routing", "data_policy", "budgets", "rate_limits", "disabled_skills")
 DEFAULT_POLICY: dict[str, Any] = {
@@ -103,7 +109,7 @@ def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownN
     if not errors:
         errors = known.check_policy(patch)
     if errors:
-        raise ApiError(422, "invalid_settings", "The settings are not valid.", details=errors)
+        raise invalid_settings(errors)
     settings_row(tenant_id)  # made first if missing, then read again under a row lock (PostgreSQL): a concurrent
     # PATCH waits here until this one commits, then sees its version, so neither overwrites the other unseen.
     row = db.session.get(TenantSettings, tenant_id, with_for_update=True, populate_existing=True)
@@ -111,6 +117,11 @@ def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownN
     if expected is not None and expected != row.version:
         db.session.rollback()  # let go of the row lock at once
         raise ApiError(409, "version_conflict", "The settings changed since you read them; reload and try again.")
+    # Under the lock: a routing change committed meanwhile is among the stored references checked.
+    errors = known.check_kept_references(patch, {key: getattr(row, key) for key in POLICY_KEYS})
+    if errors:
+        db.session.rollback()
+        raise invalid_settings(errors)
     before = settings_document(tenant_id)
     if "name" in patch:
         db.session.get(Tenant, tenant_id).name = patch["name"]
@@ -129,6 +140,19 @@ def apply_patch(tenant_id: str, patch: dict[str, Any], actor: str, known: KnownN
             audit.record(tenant_id, actor, f"settings.{key}", "tenant", {key: before.get(key)}, {key: recorded})
     db.session.commit()
     return after
+
+
+def invalid_settings(errors: list[dict[str, str]]) -> ApiError:
+    """The 422 of a settings change, its problems as {field, message} details. No message quotes what the admin
+    typed (a key pasted into the wrong field would come back), and a field is named without such parts."""
+    details = [{**error, "field": named_field(error["field"])} for error in errors]
+    return ApiError(422, "invalid_settings", "The settings are not valid.", details=details)
+
+
+def named_field(field: str) -> str:
+    """A field's path with each part that looks like no name (a key the schema does not know, a pin's skill that
+    breaks the pattern) shown as `*`."""
+    return "/".join(part if FIELD_PART.fullmatch(part) else "*" for part in field.split("/"))
 
 
 def _merged_policy(key: str, value: Any) -> Any:
@@ -199,17 +223,19 @@ class KnownNames:
                 errors.append({"field": f"providers/{index}/type", "message": "a new provider needs a type"})
                 continue
             try:
-                config, _ = tenant_provider(
+                config, _, widened = tenant_provider(
                     doc, self.platform, self.tenant_id, allowed_hosts, pricing, f"providers/{index}"
                 )
             except CatalogError as exc:
                 errors.append({"field": f"providers/{index}", "message": str(exc)[:300]})
                 continue
+            errors += self.widening_errors(index, doc, widened)
             # A misspelt allowed model would otherwise silently leave the provider with no model at all.
             known = {m.id for m in config.models} | {m.ref for m in config.models}
-            for name in doc.get("allowed_models") or []:
+            for position, name in enumerate(doc.get("allowed_models") or []):
                 if name not in known:
-                    errors.append({"field": f"providers/{index}/allowed_models", "message": f"unknown model {name}"})
+                    message = f"entry {position + 1} is an unknown model for this provider"
+                    errors.append({"field": f"providers/{index}/allowed_models", "message": message})
         return errors
 
     def resulting_catalog(self, patch: dict[str, Any]) -> Any:
@@ -230,31 +256,103 @@ class KnownNames:
         ]
 
     @functools.cached_property
+    def stored_providers(self) -> list[TenantProvider]:
+        """The tenant's provider rows as stored (read once: every check of a PATCH needs them)."""
+        return tenant_providers(self.tenant_id)
+
+    @property
     def names_with_stored_keys(self) -> frozenset[str]:
-        """The tenant's providers that have a key stored (read once: both checks of a PATCH need them)."""
-        return frozenset(row.name for row in tenant_providers(self.tenant_id) if row.api_key_encrypted)
+        """The tenant's providers that have a key stored."""
+        return frozenset(row.name for row in self.stored_providers if row.api_key_encrypted)
+
+    def widening_errors(self, index: int, doc: dict[str, Any], widened: tuple[Widening, ...]) -> list[dict[str, str]]:
+        """Each field of the entry that claims more than the platform's model offers. One sent back exactly as stored
+        (saved before widening was refused) passes: the console resends the providers it read, and the catalog reads
+        such a row with the platform's limits anyway."""
+        row = next((row for row in self.stored_providers if row.name == doc["name"]), None)
+        stored = {model.get("id"): model for model in (row.models if row else None) or [] if isinstance(model, dict)}
+        errors = []
+        for widening in widened:
+            sent = doc["models"][widening.index].get(widening.field)
+            kept = stored.get(widening.model_id, {}).get(widening.field)
+            if widening.field == "capabilities" and kept is not None and sent is not None:
+                sent, kept = set(sent), set(kept)
+            if kept is None or sent != kept:
+                field = f"providers/{index}/models/{widening.index}/{widening.field}"
+                errors.append({"field": field, "message": widening.message})
+        return errors
 
     def check_policy(self, patch: dict[str, Any]) -> list[dict[str, str]]:
+        """The references the patch sends, checked against the catalog the patch leaves: the tenant's own providers
+        count whether or not the patch lists them, and a provider the patch removes no longer does."""
+        return self.reference_errors(patch, self.resulting_catalog(patch))
+
+    def check_kept_references(self, patch: dict[str, Any], stored: dict[str, Any]) -> list[dict[str, str]]:
+        """A providers change must not strand the stored pins and data policy rules it keeps (those it does not
+        replace): each that resolves in the tenant's catalog now is checked as the patch's own would be.
+
+        One broken already (the operator removed a model, say) is not this change's doing and does not block it: it
+        fails closed at call time, and the next save of the routing tab reports it.
+        """
+        kept = {key: stored[key] for key in ("routing", "data_policy") if key not in patch}
+        if "providers" not in patch or not kept:
+            return []
+        errors = self.reference_errors(self.resolving_now(kept), self.resulting_catalog(patch))
+        for error in errors:
+            key = error["field"].split("/")[0]  # routing or data_policy
+            error["message"] += f" once this change is saved, and the saved {key} names it: send {key} with it"
+        return errors
+
+    def resolving_now(self, policy: dict[str, Any]) -> dict[str, Any]:
+        """The pins and data policy provider names of `policy` that resolve in the tenant's catalog as stored now."""
+        resolving: dict[str, Any] = {}
+        if "routing" in policy:
+            pins = (policy["routing"] or {}).get("pins") or {}
+            resolving["routing"] = {
+                "pins": {
+                    skill: [ref for ref in refs if pin_problem(self.current, ref) is None]
+                    for skill, refs in pins.items()
+                    if skill in self.skill_ids
+                }
+            }
+        if "data_policy" in policy:
+            resolving["data_policy"] = {
+                level: {"providers": [name for name in rule.get("providers", []) if name in self.current.providers]}
+                for level, rule in (policy["data_policy"] or {}).items()
+            }
+        return resolving
+
+    def reference_errors(self, policy: dict[str, Any], catalog: Any) -> list[dict[str, str]]:
         """Pins must name models the tenant may use, disabled skills known skills, data policies known providers.
 
-        Checked against the catalog the patch leaves: the tenant's own providers count whether or not the patch
-        lists them, and a provider the patch removes no longer does.
+        A message names a reference only when the tenant's catalog knows it now (a name shown in the settings anyway);
+        anything else is named by its position, since an admin may have pasted a key or a document there.
         """
-        catalog = self.resulting_catalog(patch)
         errors = []
-        for skill, refs in (patch.get("routing") or {}).get("pins", {}).items():
+        for skill, refs in (policy.get("routing") or {}).get("pins", {}).items():
             if skill not in self.skill_ids:
                 errors.append({"field": f"routing/pins/{skill}", "message": "no such skill"})
-            for ref in refs:
-                if ref not in catalog.models:
-                    errors.append({"field": f"routing/pins/{skill}", "message": f"unknown model {ref}"})
-                elif ref in catalog.not_allowed:
-                    errors.append({"field": f"routing/pins/{skill}", "message": f"model {ref} is not allowed"})
-        for skill in patch.get("disabled_skills", []):
+            for position, ref in enumerate(refs):
+                problem = pin_problem(catalog, ref)
+                if problem:
+                    named = f"model {ref}" if ref in self.current.models else f"the model of pin {position + 1}"
+                    errors.append({"field": f"routing/pins/{skill}", "message": f"{named} {problem}"})
+        for position, skill in enumerate(policy.get("disabled_skills", [])):
             if skill not in self.skill_ids:
-                errors.append({"field": "disabled_skills", "message": f"no such skill: {skill}"})
-        for level, rule in (patch.get("data_policy") or {}).items():
-            for name in rule.get("providers", []):
+                message = f"entry {position + 1} is not an installed skill"
+                errors.append({"field": "disabled_skills", "message": message})
+        for level, rule in (policy.get("data_policy") or {}).items():
+            for position, name in enumerate(rule.get("providers", [])):
                 if name != "*" and name not in catalog.providers:
-                    errors.append({"field": f"data_policy/{level}/providers", "message": f"unknown provider {name}"})
+                    named = f"provider {name}" if name in self.current.providers else f"provider (entry {position + 1})"
+                    errors.append({"field": f"data_policy/{level}/providers", "message": f"unknown {named}"})
         return errors
+
+
+def pin_problem(catalog: Any, ref: str) -> str | None:
+    """Why a pin cannot route to `ref` in this catalog, or None when it can."""
+    if ref not in catalog.models:
+        return "is unknown"
+    if ref in catalog.not_allowed:
+        return "is not allowed"
+    return None

@@ -12,6 +12,7 @@ from backend.auth import authenticated, current_identity
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.jobs import store
+from backend.jobs.submit import IDEMPOTENCY_KEY
 from backend.openapi import describe
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/jobs")
@@ -60,7 +61,7 @@ CREATE_SCHEMA = {
         "skill": {"type": "string"},
         "input": {"type": "object"},
         "options": {"type": "object"},
-        "idempotency_key": {"type": "string", "maxLength": 200},
+        "idempotency_key": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
     },
 }
 JOB_ERRORS = {404: "No such job (or not yours)"}
@@ -81,7 +82,7 @@ PROGRESS_FIELDS = ("id", "status", "progress", "stage", "usage")
         404: "No such skill",
         409: "idempotency_key already used for a different request",
         413: "Input too large",
-        422: "Input fails the skill's schema",
+        422: "Input fails the skill's schema (invalid_input), or idempotency_key its pattern (invalid_idempotency_key)",
     },
     tags=["jobs"],
 )

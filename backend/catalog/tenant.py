@@ -3,8 +3,9 @@
 A row whose name is a platform provider's (its type NULL or the same) narrows that provider for the tenant:
 `enabled`, `allowed_models` (ids or refs; when set, only these), its own `api_key`, its own `base_url`, and `models`
 entries whose fields override the platform's (prices only with its own key or URL: the platform's key is metered at
-the platform's price). Any other row adds a provider of its own. A narrowing row that no longer builds (a host no
-longer allowed, say) leaves that provider's models not allowed rather than unnarrowed.
+the platform's price; at the platform's URL, limits and capabilities only narrower: catalog/platform_limits.py).
+Any other row adds a provider of its own. A narrowing row that no longer builds (a host no longer allowed, say)
+leaves that provider's models not allowed rather than unnarrowed.
 Platform providers without a row stay enabled with all their models.
 Safety rule: a platform key is never sent to a URL the tenant set. A tenant base_url must have a host listed in
 ALLOWED_MODEL_HOSTS, and a provider at a tenant URL only ever carries the tenant's own key (or none).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -30,6 +31,7 @@ from backend.catalog.parsing import (
     parse_models,
     parse_provider_head,
 )
+from backend.catalog.platform_limits import Widening, widenings, within_platform_limits
 from backend.providers.base import ProviderConfig
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
     host = (parts.hostname or "").lower()
     # An IPv6 host may be listed with its URL brackets ("[fd00::1]"); urlsplit gives it without them.
     if host not in {h.strip().lower().removeprefix("[").removesuffix("]") for h in allowed_hosts}:
-        raise fail(where, f"host {host!r} is not in SWITCHBOARD_ALLOWED_MODEL_HOSTS")
+        # The host is not quoted: the 422 and the catalog's problems (logged) would echo whatever was pasted there.
+        raise fail(where, "must have a host listed in SWITCHBOARD_ALLOWED_MODEL_HOSTS")
 
 
 def refuse_repricing(models: list[Any], where: str) -> None:
@@ -74,6 +77,15 @@ def refuse_relocation(models: list[Any], bases: dict[str, Any], where: str) -> N
             raise fail(f"{where}[{index}].location", "only a provider with the tenant's own base_url may set it")
 
 
+class TenantProviderBuild(NamedTuple):
+    """One tenant entry as routing uses it, the refs of platform models it does not allow, and where its overrides
+    claimed more than the platform's models offer (the config has the platform's limits there)."""
+
+    config: ProviderConfig
+    not_allowed: set[str]
+    widened: tuple[Widening, ...]
+
+
 def tenant_provider(
     entry: dict[str, Any],
     platform: Catalog,
@@ -81,8 +93,8 @@ def tenant_provider(
     allowed_hosts: Iterable[str],
     pricing: dict[str, float],
     where: str,
-) -> tuple[ProviderConfig, set[str]]:
-    """One tenant entry (api_key in clear) as a ProviderConfig, and the refs of platform models it does not allow."""
+) -> TenantProviderBuild:
+    """One tenant entry (api_key in clear) as a ProviderConfig, with what it does not allow and what it widened."""
     base = platform.providers.get(entry.get("name")) if isinstance(entry, dict) else None
     if base is not None and entry.get("type") is None:
         entry = {**entry, "type": base.type}  # a narrowing row: the platform provider, as this tenant may use it
@@ -104,10 +116,13 @@ def tenant_provider(
     if platform_paid:
         refuse_repricing(entry.get("models") or [], f"{where}.models")
     bases = {m.id: m for m in base.models} if base else {}
-    if base is not None and not tenant_url:
-        refuse_relocation(entry.get("models") or [], bases, f"{where}.models")
+    # At the platform's URL the platform's model is called: what the platform says of it holds (place, limits).
+    held = bases if base is not None and not tenant_url else {}
+    refuse_relocation(entry.get("models") or [], held, f"{where}.models")
     type_pricing = pricing if kind == "selfhosted" else {}
     listed = parse_models(entry.get("models") or [], f"{where}.models", name, type_pricing, bases)
+    widened = tuple(w for i, m in enumerate(listed) if m.id in held for w in widenings(i, m, held[m.id]))
+    listed = tuple(within_platform_limits(m, held[m.id]) if m.id in held else m for m in listed)
     listed_ids = {m.id for m in listed}
     models = listed + tuple(m for m in (base.models if base else ()) if m.id not in listed_ids)
     if not models:
@@ -129,7 +144,7 @@ def tenant_provider(
         owner=None if platform_paid else tenant_id,
         enabled=entry.get("enabled", True) is not False,
     )
-    return config, not_allowed
+    return TenantProviderBuild(config, not_allowed, widened)
 
 
 def merge_tenant_providers(
@@ -142,7 +157,7 @@ def merge_tenant_providers(
     for index, entry in enumerate(entries):
         where = f"tenant {tenant_id} providers[{index}]"
         try:
-            config, hidden = tenant_provider(entry, platform, tenant_id, allowed_hosts, pricing, where)
+            config, hidden, _ = tenant_provider(entry, platform, tenant_id, allowed_hosts, pricing, where)
         except CatalogError as exc:
             log.warning("tenant provider left out of the catalog: %s", exc)
             problems.append(str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import current_app
@@ -16,6 +17,10 @@ from backend.models import Job
 from backend.skills.inputs import InvalidInput, input_errors
 
 log = logging.getLogger(__name__)
+# An idempotency key is an id the client made (a UUID, say), stored beside the job for as long as the job row lives:
+# only short, plain ones are taken, so no document text, key or control character is ever stored as one.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: "$" would let a trailing newline in
+IDEMPOTENCY_KEY_RULE = "must be 1 to 128 characters, each a letter, a digit, '.', '_', ':' or '-'"
 
 
 def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
@@ -24,8 +29,10 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
     options, key = body.get("options") or {}, body.get("idempotency_key")
     if not isinstance(skill_id, str) or not isinstance(data, dict):
         raise ApiError(400, "bad_request", "A job needs `skill` (a string) and `input` (an object).")
-    if not isinstance(options, dict) or (key is not None and (not isinstance(key, str) or not usable_key(key))):
-        raise ApiError(400, "bad_request", "`options` must be an object and `idempotency_key` a short string.")
+    if not isinstance(options, dict) or (key is not None and not isinstance(key, str)):
+        raise ApiError(400, "bad_request", "`options` must be an object and `idempotency_key` a string.")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise invalid_idempotency_key()
     skill = current_app.extensions["skills"].get(skill_id)
     if skill is None or skill_id not in PLANS:
         raise ApiError(404, "unknown_skill", "No long-running skill has this id.")
@@ -42,9 +49,11 @@ def submit_job(identity: Any, body: dict[str, Any]) -> tuple[Job, bool]:
     return job, created
 
 
-def usable_key(key: str) -> bool:
-    """An idempotency key that fits its column: short, and without the NUL that PostgreSQL cannot store."""
-    return len(key) <= 200 and "\x00" not in key
+def invalid_idempotency_key() -> ApiError:
+    """422 naming the rule an idempotency key broke, never the key (it may be anything the client was handed)."""
+    message = f"`idempotency_key` {IDEMPOTENCY_KEY_RULE}."
+    fields = [{"field": "idempotency_key", "message": IDEMPOTENCY_KEY_RULE}]
+    return ApiError(422, "invalid_idempotency_key", message, details={"fields": fields})
 
 
 def enqueue(job_id: str, countdown: float | None = None) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from jsonschema.exceptions import SchemaError
 from backend.providers.base import CAPABILITIES
 
 HOSTS = ("word", "excel")
+# What a skill id looks like: the built-in ones, those `switchboard skills new` makes, and the skill names a settings
+# PATCH accepts in routing pins. The loader takes any folder name, but a URL's skill id is logged only when it looks
+# like one (backend/logs.py): a client may put anything there, document text included.
+SKILL_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 OUTPUT_KINDS = ("text", "json", "edits", "table")
 RESPONSE_FORMATS = ("text", "json")
 SPOTLIGHT_MODES = ("datamark", "base64")
