@@ -17,6 +17,19 @@ IDLE_PING_SECONDS = 10.0
 # libpq waits forever for a server that accepts TCP and then says nothing (or drops packets): a request, a worker's
 # job or `db upgrade` would hang with it. `?connect_timeout=N` in SWITCHBOARD_DATABASE_URL overrides this.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+# Once connected, a server host that goes silent (a network partition, a machine gone without closing its sockets)
+# would hold a statement for the kernel's TCP limits: about 15 minutes for a query sent and never acknowledged, and
+# forever for one waiting on an answer over an idle socket. Keepalive probes start after 20 s without traffic, every
+# 5 s, and 4 unanswered ones end the connection; data unacknowledged for 30 s ends it too (tcp_user_timeout, in ms,
+# which on Linux also bounds the keepalive probing). A dead peer is noticed within about 30-40 s; a live server's
+# kernel answers the probes, so a long query is never cut. Each one set in the URL's query is used as written.
+POSTGRES_KEEPALIVE_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 5,
+    "keepalives_count": 4,
+    "tcp_user_timeout": 30_000,
+}
 
 
 # Named constraints: SQLite migrations (batch mode) can only drop or alter constraints that have a name.
@@ -102,6 +115,18 @@ def with_installed_driver(url: str) -> str:
     return _POSTGRES_WITHOUT_DRIVER.sub(r"\1postgresql+psycopg2://", url, count=1)
 
 
+def postgres_connect_args(url: str) -> dict:
+    """The libpq options of every PostgreSQL connection Switchboard opens (connect timeout, keepalives, TCP user
+    timeout), less those the URL's own query sets: an operator's `?keepalives_idle=60` is used as written. Empty for
+    other databases. `url` is a SQLAlchemy URL (without Celery's `db+` or `sqla+` prefix)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    defaults = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS, **POSTGRES_KEEPALIVE_OPTIONS}
+    # create_engine lets connect_args override the URL's query: leave out what the operator wrote there.
+    return {name: value for name, value in defaults.items() if name not in parsed.query}
+
+
 def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engine:
     """Create an engine with the settings each backend needs for many threads and processes; with autocommit,
     every statement commits on its own and a returned connection needs no rollback."""
@@ -116,9 +141,7 @@ def build_engine(url: str, echo: bool = False, autocommit: bool = False) -> Engi
     # The autocommit pool only ever holds a connection for one short statement: a third of the main pool's size, so
     # a worker opens at most 45 server connections (PostgreSQL's default limit is 100 for the whole server).
     size, overflow = (5, 10) if autocommit else (10, 20)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    options["connect_args"] = postgres_connect_args(url)
     engine = create_engine(url, echo=echo, pool_size=size, max_overflow=overflow, **options)
     ping_when_idle(engine, IDLE_PING_SECONDS)
     return engine

@@ -116,7 +116,7 @@ class Dispatcher:
         # Hold the most any candidate could cost: a fallback to a dearer model stays within the hold.
         micros = max(max_call_micros(m, prompt_tokens, chat.max_output_tokens) for m in decision.candidates)
         hold = self.budgets.reserve(request.tenant_id, request.user_id, micros, self.policy.budgets)
-        return CallAccounting(self.app, request, decision, hold, self.budgets, new_id(), time.monotonic())
+        return CallAccounting(self.app, request, decision, hold, self.budgets, new_id(), time.monotonic(), self.catalog)
 
     def may_try(self, decision: RoutingDecision, model: ModelSpec) -> bool:
         """A half-open model is tried only by the one caller that wins its probe."""
@@ -200,6 +200,7 @@ class Dispatcher:
     def stream(self, request: DispatchRequest) -> Iterator[tuple[str, Any]]:
         """Yield ("meta", {run_id, model}) before the first text, ("delta", text)..., then ("done", DispatchResult)."""
         run = self.admit(request)
+        run.streamed = True
         decision = run.decision
         try:
             for model, provider in self.tries(decision):

@@ -1,9 +1,11 @@
-"""Prometheus metrics: HTTP traffic here; other parts add their own counters beside these."""
+"""Prometheus metrics: HTTP traffic here; other parts add their own beside these (model calls:
+backend/metering/call_metrics.py; jobs: backend/jobs/metrics.py). docs/serving.md lists them all."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -16,6 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.registry import Collector
 
 HTTP_REQUESTS = Counter("switchboard_http_requests", "HTTP requests answered", ["method", "endpoint", "status"])
 HTTP_LATENCY = Histogram(
@@ -30,13 +33,19 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 STREAMS_OPEN = Gauge("switchboard_streams_open", "Streaming responses in progress", multiprocess_mode="livesum")
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition text; under gunicorn it aggregates every worker through the multiprocess directory."""
+def render(scraped: Iterable[Collector] = ()) -> tuple[bytes, str]:
+    """The exposition text; under gunicorn it aggregates every worker through the multiprocess directory. The
+    `scraped` collectors are computed now, for this scrape only (the jobs gauge: backend/jobs/metrics.py)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    now = CollectorRegistry(auto_describe=False)
+    for collector in scraped:
+        now.register(collector)
+    return body + generate_latest(now), CONTENT_TYPE_LATEST
 
 
 def init_app(app: Flask) -> None:

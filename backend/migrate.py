@@ -12,10 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from flask import current_app
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.pool import NullPool
 
+from backend.database import postgres_connect_args
 from backend.models.columns import UTCDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -98,6 +99,13 @@ def resolve_revision(revision: str, database_url: str) -> str | None:
     return found.revision if found is not None else None
 
 
+def migration_engine(database_url: str) -> Engine:
+    """A plain engine (none of the app's SQLite pragmas: batch migrations need foreign keys off while they copy
+    tables) with one connection at a time, and on PostgreSQL the app's connect timeout and keepalives: `db upgrade`
+    against a silent host fails instead of hanging."""
+    return create_engine(database_url, poolclass=NullPool, connect_args=postgres_connect_args(database_url))
+
+
 def upgrade(database_url: str, revision: str = "head", migrations_dir: Path = MIGRATIONS_DIR) -> None:
     """Upgrade the database at a URL to a revision."""
     command.upgrade(alembic_config(database_url, migrations_dir), revision)
@@ -110,7 +118,7 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def current_revision(database_url: str) -> str | None:
     """The revision the database at a URL is at, or None if it was never migrated."""
-    engine = create_engine(database_url, poolclass=NullPool)
+    engine = migration_engine(database_url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
@@ -123,7 +131,7 @@ def schema_drift(database_url: str) -> list:
     import backend.models  # noqa: F401  (registers every table on Base.metadata)
     from backend.database import Base
 
-    engine = create_engine(database_url, poolclass=NullPool)
+    engine = migration_engine(database_url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts=migration_options())

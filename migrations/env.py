@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 import backend.models  # noqa: F401  (registers every table on Base.metadata)
 from backend.database import Base
-from backend.migrate import POSTGRES_MIGRATION_LOCK_KEY, migration_options
+from backend.migrate import POSTGRES_MIGRATION_LOCK_KEY, migration_engine, migration_options
 
 target_metadata = Base.metadata
 
@@ -41,8 +40,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         run_on_connection(connection)
         return
-    # A plain engine without the app's SQLite pragmas: batch migrations need foreign keys off while they copy tables.
-    engine = create_engine(database_url(), poolclass=NullPool)
+    engine = migration_engine(database_url())
     try:
         with engine.connect() as connection:
             run_on_connection(connection)

@@ -118,3 +118,15 @@ def test_two_workers_are_aggregated(server, tmp_path):
     assert per_worker == {pid: 5.0 for pid in workers}
     total = sum(before.values()) + 10
     assert count(server.request("GET", "/metrics").body.decode(), "GET", "/api/me", "401") == total
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_serve_the_jobs_gauge_beside_the_aggregated_counters(server):
+    """The scrape-time gauge (backend/jobs/metrics.py) joins the multiprocess registry's output, parsed as one text."""
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families(server.request("GET", "/metrics").body.decode())
+    }
+    assert {"switchboard_http_requests", "switchboard_jobs"} <= set(families)
+    assert families["switchboard_jobs"].type == "gauge"
+    assert {sample.value for sample in families["switchboard_jobs"].samples} == {0.0}  # a fresh database: no job yet

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from backend import metrics
+from backend.jobs.metrics import JobCounts
 from backend.openapi import build_spec, describe
 
 bp = Blueprint("meta", __name__)
@@ -26,5 +27,5 @@ def openapi_document() -> Response:
 )
 def prometheus_metrics() -> Response:
     """Prometheus metrics."""
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(scraped=[JobCounts()])
     return Response(body, content_type=content_type)

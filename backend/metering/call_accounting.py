@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from backend.metering.budgets import Reservation
+from backend.metering.call_metrics import count_call
 from backend.metering.usage import RunRecord, record_run
 from backend.providers.base import ModelSpec, Usage
 from backend.routing.router import RoutingDecision
@@ -26,11 +27,13 @@ class CallAccounting:
     budgets: Any
     run_id: str
     started: float
+    catalog: Any = None  # backend.catalog.Catalog of the tenant: the labels of the call's metrics
+    streamed: bool = False
     first_token: float | None = None
     finished: bool = False
 
     def finish(self, model: ModelSpec | None, usage: Usage | None, outcome: str, error_code: str | None) -> Decimal:
-        """Settle the hold with the real cost and record the run; later calls do nothing."""
+        """Settle the hold with the real cost, record the run and count it in the metrics; later calls do nothing."""
         request, now = self.request, time.monotonic()
         ttft = None if self.first_token is None else int((self.first_token - self.started) * 1000)
         record = RunRecord(request.tenant_id, request.user_id, request.skill_id, model=model, usage=usage,
@@ -48,4 +51,5 @@ class CallAccounting:
             record_run(self.budgets.engine, record, self.run_id)
         finally:
             self.budgets.settle(self.hold, record.cost_usd)
+            count_call(self, model, outcome, error_code, now)
         return record.cost_usd

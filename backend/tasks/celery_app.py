@@ -7,7 +7,10 @@ from celery import current_app as current_celery_app
 from celery.signals import worker_process_init
 from flask import Flask
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
+from backend.database import postgres_connect_args
 from backend.extensions import db
 
 # SQLite's own busy timeout is 5 s; the web process, the worker and its children share one broker file, so a writer
@@ -58,12 +61,27 @@ def celery_settings(config: dict) -> dict:
         "worker_hijack_root_logger": False,
         "imports": list(TASK_MODULES),
     }
-    if is_sql_broker(config["BROKER_URL"]) and "sqlite" in config["BROKER_URL"]:
-        # Transport options of the SQL transport are create_engine() arguments.
-        settings["broker_transport_options"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
-    if str(config["RESULT_BACKEND"]).startswith("db+sqlite"):
-        settings["database_engine_options"] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    broker, results = str(config["BROKER_URL"]), str(config["RESULT_BACKEND"])
+    if is_sql_broker(broker):
+        # Transport options of kombu's SQL transport are create_engine() arguments (kombu/transport/sqlalchemy:
+        # `create_engine(url, **transport_options)`, less its own few).
+        settings["broker_transport_options"] = {"connect_args": sql_connect_args(broker.split("+", 1)[1])}
+    if results.startswith("db+"):
+        settings["database_engine_options"] = {"connect_args": sql_connect_args(results.removeprefix("db+"))}
     return settings
+
+
+def sql_connect_args(url: str) -> dict:
+    """The DBAPI arguments of the SQL broker's and result store's engines, like the app's own (backend.database):
+    SQLite's longer busy timeout; PostgreSQL's connect timeout and keepalives, or a silent database host would hang
+    a worker's poll or the web process enqueuing a job."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return {}  # not a URL SQLAlchemy reads: Celery reports it when it first connects, as before
+    if backend == "sqlite":
+        return {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+    return postgres_connect_args(url)
 
 
 def is_sql_broker(url: str) -> bool:
