@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from backend import create_app
 from backend.auth.dev import DevModeRefused, check_bind, check_bind_host, dev_key_path, key_id, load_dev_key
 from backend.cli import main
+from backend.database import Base
 from backend.extensions import db
 from backend.models import Tenant
 from tests.auth_fixtures import bearer
@@ -68,6 +69,16 @@ def test_dev_tokens_pass_the_same_checks(app, client):
     for change in ({"aud": "someone-else"}, {"scp": "User.Read"}, {"iss": claims["iss"] + "x"}):
         tampered = jwt.encode({**claims, **change}, key, algorithm="RS256", headers={"kid": header["kid"]})
         assert client.get("/api/me", headers=bearer(tampered)).status_code == 401
+
+
+def test_dev_tokens_work_with_only_an_app_id_uri_configured(app_config):
+    """A dev token is v2-shaped, so its audience is a client id (the dev one), never the App ID URI alone."""
+    app = create_app({**app_config, "ENTRA_APP_ID_URI": "api://switchboard.example/dev"})
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+    client = app.test_client()
+    token = client.post("/api/auth/dev-token", json={}).get_json()["access_token"]
+    assert client.get("/api/me", headers=bearer(token)).status_code == 200
 
 
 def test_dev_key_lives_in_the_instance_folder_owner_only(app):

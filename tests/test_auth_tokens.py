@@ -17,6 +17,7 @@ from backend.extensions import db
 from backend.models import Tenant, User
 from tests.auth_fixtures import (  # noqa: F401 - fixtures
     APP_ID_URI,
+    CLIENT_ID,
     SIGNING_KID,
     TENANT_A,
     TENANT_B,
@@ -93,6 +94,10 @@ REFUSED = {
     "missing tid": lambda mt, e, key, stranger: mt(TENANT_A, tid=None),
     "tid not a GUID": lambda mt, e, key, stranger: mt(TENANT_A, tid="../../common"),
     "missing kid": lambda mt, e, key, stranger: mt(TENANT_A, kid=None),
+    "v2 issuer with the App ID URI audience": lambda mt, e, key, stranger: mt(TENANT_A, aud=APP_ID_URI),
+    "audience list that includes ours": lambda mt, e, key, stranger: mt(TENANT_A, aud=[CLIENT_ID, "api://other"]),
+    "app-only token (idtyp app) even with the scope": lambda mt, e, key, stranger: mt(TENANT_A, idtyp="app"),
+    "far larger than any Entra token": lambda mt, e, key, stranger: mt(TENANT_A, padding="x" * 20_000),
     "garbage": lambda mt, e, key, stranger: "garbage-that-is-not-a-jwt",
     "three garbage segments": lambda mt, e, key, stranger: "abc.def.ghi",
 }
@@ -186,6 +191,19 @@ def test_valid_v1_token_is_accepted(client, tenants, make_token):
     response = client.get("/api/me", headers=bearer(token))
     assert response.status_code == 200
     assert response.get_json()["tenant_id"] == TENANT_B
+
+
+def test_v1_token_may_name_the_client_id_as_audience(client, tenants, make_token):
+    """A v1 token's aud is whichever resource the client asked for: the App ID URI or the client id."""
+    token = make_token(TENANT_A, aud=CLIENT_ID, iss=f"https://sts.windows.net/{TENANT_A}/", ver="1.0", idtyp="user")
+    assert client.get("/api/me", headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("roles", ["Tenant.Admin", {"Tenant.Admin": True}, ["tenant.admin"], ["Tenant.Admin.x"]])
+def test_roles_that_are_not_a_list_naming_tenant_admin_grant_nothing(client, tenants, make_token, roles):
+    """Only a `roles` list holding exactly Tenant.Admin makes an admin; a string, an object or a near miss do not."""
+    response = client.get("/api/me", headers=bearer(make_token(TENANT_A, roles=roles)))
+    assert response.status_code == 200 and response.get_json()["roles"] == ["user"]
 
 
 def test_users_are_upserted_by_tid_and_oid(app, client, tenants, make_token):

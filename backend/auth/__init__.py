@@ -48,5 +48,6 @@ def init_app(app: Flask) -> None:
 
         warn_banner(app)
         refuse_exposed_requests(app)
-    elif not (app.config["ENTRA_CLIENT_ID"] or app.config["ENTRA_APP_ID_URI"]):
-        logging.getLogger(__name__).warning("no SWITCHBOARD_ENTRA_CLIENT_ID: every access token will be refused")
+    elif not app.config["ENTRA_CLIENT_ID"]:
+        # v2 tokens (the add-in's) always name the client id; only v1 tokens may name the App ID URI instead.
+        logging.getLogger(__name__).warning("no SWITCHBOARD_ENTRA_CLIENT_ID: every v2 access token will be refused")

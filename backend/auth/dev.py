@@ -103,7 +103,7 @@ def mint_dev_token(tenant_id: str, user: str, roles: tuple[str, ...] = (), lifet
     policy = token_policy(app)
     now = int(time.time())
     claims = {
-        "aud": policy.audiences[0],
+        "aud": policy.client_id,
         "iss": policy.issuers_for(tenant_id)[0],
         "tid": tenant_id,
         "oid": dev_object_id(user),

@@ -9,7 +9,7 @@ from backend.auth.signing_keys import EntraSigningKeys
 from backend.auth.tokens import TokenPolicy
 
 _KEYS_EXTENSION = "switchboard.auth.signing_keys"
-# The audience of dev tokens when no Entra app registration is configured.
+# The audience of dev tokens when no Entra client id is configured.
 DEV_CLIENT_ID = "switchboard-dev"
 
 
@@ -21,12 +21,14 @@ def is_dev_mode(app: Flask | None = None) -> bool:
 def token_policy(app: Flask | None = None) -> TokenPolicy:
     """Audiences, issuer template and leeway from the configuration; the same in dev and production."""
     config = (app or current_app).config
-    audiences = tuple(a for a in (config["ENTRA_CLIENT_ID"], config["ENTRA_APP_ID_URI"]) if a)
-    if not audiences and is_dev_mode(app):
-        audiences = (DEV_CLIENT_ID,)
+    client_id = config["ENTRA_CLIENT_ID"] or (DEV_CLIENT_ID if is_dev_mode(app) else "")
+    audiences = tuple(a for a in (client_id, config["ENTRA_APP_ID_URI"]) if a)
     template = config["ENTRA_AUTHORITY"].rstrip("/") + "/{tid}/v2.0"
     return TokenPolicy(
-        audiences=audiences, v2_issuer_template=template, leeway_seconds=int(config["AUTH_LEEWAY_SECONDS"])
+        audiences=audiences,
+        v2_issuer_template=template,
+        leeway_seconds=int(config["AUTH_LEEWAY_SECONDS"]),
+        client_id=client_id,
     )
 
 

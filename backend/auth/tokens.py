@@ -1,4 +1,4 @@
-"""Access-token validation: RS256 only, exact issuers per tenant, our audience, the access_as_user scope."""
+"""Access-token validation: RS256 only, exact issuers per tenant, our audience, a user's access_as_user scope."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ ALGORITHM = "RS256"
 V1_ISSUER_TEMPLATE = "https://sts.windows.net/{tid}/"
 REQUIRED_SCOPE = "access_as_user"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "tid", "oid")
+# Entra's access tokens are a few KB (a groups overage replaces long group lists); anything far larger is refused
+# before it is decoded.
+MAX_TOKEN_CHARS = 16_384
 # Headers that let a token name its own verification key: honouring any of them lets anyone sign.
 KEY_SUPPLYING_HEADERS = ("jwk", "jku", "x5u", "x5c")
 # Entra tenant and object ids are GUIDs; anything else is refused before it reaches a URL or a query.
@@ -27,11 +30,16 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class TokenPolicy:
-    """What a valid token must say: our audiences, the v2 issuer template, and the clock leeway."""
+    """What a valid token must say: our audiences, the v2 issuer template, and the clock leeway.
+
+    A v1 token's `aud` is the App ID URI or the client id (whichever the client asked for); a v2 token's is always
+    the client id, so a v2 token naming the App ID URI was not issued by Entra as it stands.
+    """
 
     audiences: tuple[str, ...]
     v2_issuer_template: str
     leeway_seconds: int = 60
+    client_id: str = ""
 
     def issuers_for(self, tenant_id: str) -> tuple[str, str]:
         """The only two issuers a token of this tenant may carry (v2, v1)."""
@@ -49,6 +57,8 @@ class UnverifiedToken:
 
 def read_unverified(token: str) -> UnverifiedToken:
     """Check the header's shape and pull out kid, tid and oid; nothing here is trusted yet."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidToken("token too large")
     try:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
@@ -89,9 +99,18 @@ def verify(token: str, key: object, policy: TokenPolicy, tenant_id: str) -> dict
     # The unverified tid chose the key and the tenant; the signed one must be the same.
     if claims.get("tid") != tenant_id:
         raise InvalidToken("tid changed")
-    if claims.get("iss") not in policy.issuers_for(tenant_id):
+    v2_issuer, v1_issuer = policy.issuers_for(tenant_id)
+    if claims.get("iss") not in (v2_issuer, v1_issuer):
         raise InvalidToken("issuer does not match the tenant")
+    # PyJWT accepts a list that merely includes one of ours; Entra issues exactly one audience.
+    if not isinstance(claims["aud"], str):
+        raise InvalidToken("audience is not a single value")
+    if claims["iss"] == v2_issuer and claims["aud"] != policy.client_id:
+        raise InvalidToken("v2 token audience is not the client id")
     scopes = claims.get("scp")
     if not isinstance(scopes, str) or REQUIRED_SCOPE not in scopes.split(" "):
         raise InvalidToken("access_as_user scope missing")
+    # An app-only token (application permissions) has no user behind it, whatever else it carries.
+    if claims.get("idtyp", "user") != "user":
+        raise InvalidToken("not a user token")
     return claims
