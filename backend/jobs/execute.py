@@ -58,6 +58,8 @@ def _run_plan(job: Job, step_callers: StepCallerFactory) -> str:
     except StepFailed as exc:
         db.session.rollback()
         error = {"code": exc.code, "message": str(exc), "step": exc.key}
+        if exc.details:
+            error["details"] = exc.details
         return finish(job, "failed", error=error)
     except Exception:  # noqa: BLE001 - the job must end in a state the owner can see; the trace goes to the log
         log.exception("job failed unexpectedly", extra={"job_id": job.id})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,9 @@ from backend.routing.failures import all_failed, stop_error
 
 # Errors after which trying the same step again later can help (the router already tried every candidate).
 RETRYABLE_CODES = frozenset({"all_models_failed", "rate_limited"})
+# How a provider says "not now": failures that pace a job (see `throttle_pause`) instead of using its attempts.
+THROTTLED_KINDS = frozenset({"rate_limited", "overloaded", "circuit_half_open_busy"})
+THROTTLE_BACKOFF_MAX_SECONDS = 30.0  # the longest pause between tries when no Retry-After says how long
 
 
 def load_step_callers(app: Flask) -> Callable[..., StepCaller]:
@@ -57,19 +61,21 @@ def job_step_callers(job: Any, skill: Any, data: dict[str, Any]) -> StepCaller:
     async def call(step: Step) -> StepOutcome:
         """Dispatch the step's ChatRequest; retry the whole routing after a pause while failures are transient."""
         request = DispatchRequest(chat=step.payload, **ids, **needs)
-        delay, attempt, throttled = backoff, 1, 0.0
+        delay, attempt, throttled, throttle_delay = backoff, 1, 0.0, backoff
         while True:
             try:
                 return await dispatch_step(app, dispatcher, request)
             except ApiError as error:
-                # A rate limit paces a job instead of failing it: wait as told, within JOB_RATE_LIMIT_MAX_WAIT_SECONDS.
-                pause = rate_limit_pause(error)
+                # A rate limit (ours, or every model's provider) paces a job instead of failing it: wait as told,
+                # within JOB_RATE_LIMIT_MAX_WAIT_SECONDS in all; such waits use none of the step's attempts.
+                pause = throttle_pause(error, throttle_delay)
                 if pause is not None and throttled + pause <= max_throttled:
                     throttled += pause
+                    throttle_delay = min(throttle_delay * 2, THROTTLE_BACKOFF_MAX_SECONDS)
                     await asyncio.sleep(pause)
                     continue
                 if error.code not in RETRYABLE_CODES or attempt == attempts:
-                    raise StepFailed(step.key, error.code, error.message) from None
+                    raise StepFailed(step.key, error.code, error.message, step_error_details(error)) from None
             await asyncio.sleep(delay)
             delay, attempt = delay * 2, attempt + 1
 
@@ -80,6 +86,7 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
     """One pass of the dispatcher's fallback loop with awaited provider calls; the SkillRun is returned, not stored."""
     run = await asyncio.to_thread(in_context, app, dispatcher.admit, request)
     decision = run.decision
+    retry_after = 0.0  # the longest Retry-After a provider answered with
     try:
         for model in decision.candidates:
             if not await asyncio.to_thread(dispatcher.may_try, decision, model):
@@ -91,6 +98,7 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
                     completion = await provider.complete(model, request.chat)
             except ProviderError as error:
                 await asyncio.to_thread(dispatcher.attempt_failed, decision, model, error)
+                retry_after = max(retry_after, error.retry_after or 0.0)
                 if error.retryable:
                     continue
                 raise stop_error(decision, error) from None
@@ -107,7 +115,7 @@ async def dispatch_step(app: Flask, dispatcher: Dispatcher, request: DispatchReq
             settle = functools.partial(run.budgets.settle, run.hold, record.cost_usd)
             cut_off = reached_output_limit(completion.finish_reason)
             return StepOutcome(completion.text, [skill_run_fields(record)], [settle], cut_off)
-        raise all_failed(decision)
+        raise with_retry_after(all_failed(decision), retry_after)
     except ApiError as failure:
         await asyncio.to_thread(run.finish, None, None, "failed", failure.code)
         raise
@@ -136,14 +144,45 @@ def provider_gate(app: Flask, config: Any) -> asyncio.Semaphore:
     return gate
 
 
-def rate_limit_pause(error: ApiError) -> float | None:
-    """Seconds a rate-limited call asks to wait (its Retry-After), or None for any other error."""
-    if error.code != "rate_limited":
+def throttle_pause(error: ApiError, default: float) -> float | None:
+    """Seconds to wait before trying a throttled step again, or None when the failure is no throttling.
+
+    Throttling is our own rate limit (`rate_limited`, with its Retry-After) or `all_models_failed` where every model
+    tried was rate limited or overloaded, or skipped because its circuit is open (a provider's Retry-After opens it:
+    the other steps of the job then find it open). The provider's Retry-After, if one was given, is the pause;
+    otherwise `default`. An exhausted budget is no throttling: it stays exhausted until the month ends.
+    """
+    if error.code == "rate_limited":
+        return retry_after_of(error) or 1.0
+    if error.code != "all_models_failed" or not isinstance(error.details, dict):
         return None
+    attempts = error.details.get("attempts") or []
+    circuits_open = "circuit_open" in (error.details.get("skipped") or {}).values()
+    if not all(attempt.get("error") in THROTTLED_KINDS for attempt in attempts) or not (attempts or circuits_open):
+        return None
+    return retry_after_of(error) or max(0.1, default)
+
+
+def retry_after_of(error: ApiError) -> float | None:
+    """The error's Retry-After in seconds (at least 0.1), or None without a usable one."""
     try:
-        return max(0.1, float(error.headers.get("Retry-After", 1)))
+        value = float(error.headers.get("Retry-After", ""))
     except ValueError:
-        return 1.0
+        return None
+    return max(0.1, value)
+
+
+def with_retry_after(error: ApiError, seconds: float) -> ApiError:
+    """The error with a Retry-After header when a provider gave one (whole seconds, rounded up)."""
+    if seconds > 0:
+        error.headers = {**(error.headers or {}), "Retry-After": str(math.ceil(seconds))}
+    return error
+
+
+def step_error_details(error: ApiError) -> dict[str, Any] | None:
+    """What a failed job's error may show of the step's last failure: the attempts (model, error kind, status) and
+    skipped models of `all_models_failed`, a budget's scope, a limit's name; never a key or any text."""
+    return error.details if isinstance(error.details, dict) else None
 
 
 def in_context(app: Flask, function: Callable[..., Any], *args: Any) -> Any:

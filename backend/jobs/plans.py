@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from backend.jobs.chunking import chunk_paragraphs, split_paragraphs
+from backend.jobs.chunking import Piece, chunk_paragraphs, chunk_pieces, paragraph_pieces, split_paragraphs
 from backend.jobs.reduce_plan import reduce_groups
 from backend.jobs.runner import JobContext, Step
 from backend.skills.builtin.range_stats import analyze_range
@@ -62,38 +62,59 @@ def summarize_document(ctx: JobContext, skill: Skill, data: dict[str, Any], coun
 
 
 def translate_document(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:
-    """Translate chunk by chunk; a chunk whose paragraph count changed is redone paragraph by paragraph."""
+    """Translate chunk by chunk; a chunk whose paragraph count changed is redone paragraph by paragraph.
+
+    A paragraph too long for a chunk is translated in its parts (`paragraph_pieces`), which are joined again: the
+    output has one entry per paragraph of the document, whatever its length.
+    """
     paragraphs = split_paragraphs(data["document"])
-    chunks = chunk_paragraphs(paragraphs, ctx.chunk_tokens, count)
+    pieces = paragraph_pieces(paragraphs, ctx.chunk_tokens, count)
+    chunks = chunk_pieces(pieces, ctx.chunk_tokens)
     fixed = {"target_language": data["target_language"], **_common(data)}
     steps = [Step(f"map:{c.index:05d}", skill.build_request({**fixed, "part": c.text})) for c in chunks]
     translated = ctx.run_steps(steps, 0.0, 0.9, f"translating {len(chunks)} parts")
-    result: list[str | None] = [None] * len(paragraphs)
+    result: list[str | None] = [None] * len(pieces)
     redo: list[int] = []
     for step, chunk, text in zip(steps, chunks, translated, strict=True):
         lines = split_paragraphs(text)
-        span = list(range(chunk.first_paragraph, chunk.last_paragraph + 1))
+        span = list(range(chunk.first_piece, chunk.last_piece + 1))
         if len(lines) == len(span) and step.key not in ctx.cut_off:
             for number, line in zip(span, lines, strict=True):
                 result[number] = line
         else:
             redo.extend(span)
-    cut_off: set[int] = set()  # paragraphs whose own translation the output limit cut off
+    cut_off: set[int] = set()  # paragraphs whose own translation (of one of their parts) the output limit cut off
     if redo:
-        steps = [Step(f"para:{n:06d}", skill.build_request({**fixed, "part": paragraphs[n]})) for n in redo]
+        steps = [Step(_piece_key(pieces[n]), skill.build_request({**fixed, "part": pieces[n].text})) for n in redo]
         texts = ctx.run_steps(steps, 0.9, 1.0, "realigning paragraphs")
         for number, step, text in zip(redo, steps, texts, strict=True):
             result[number] = text.strip()
             if step.key in ctx.cut_off:
-                cut_off.add(number)
+                cut_off.add(pieces[number].paragraph)
+    joined: list[list[str]] = [[] for _ in paragraphs]
+    for piece, text in zip(pieces, result, strict=True):
+        joined[piece.paragraph].append(text or "")
+    texts_by_paragraph = [" ".join(parts) for parts in joined]
     return {
         "paragraphs": [
-            {"index": n, "source_chars": len(p), "text": result[n], **({"truncated": True} if n in cut_off else {})}
+            {
+                "index": n,
+                "source_chars": len(p),
+                "text": texts_by_paragraph[n],
+                **({"truncated": True} if n in cut_off else {}),
+            }
             for n, p in enumerate(paragraphs)
         ],
-        "text": "\n".join(t or "" for t in result),
+        "text": "\n".join(texts_by_paragraph),
         "truncated": bool(cut_off),
     }
+
+
+def _piece_key(piece: Piece) -> str:
+    """The step key of one piece translated on its own: the paragraph's number, and the part's if it has parts."""
+    if piece.parts == 1:
+        return f"para:{piece.paragraph:06d}"
+    return f"para:{piece.paragraph:06d}:{piece.part:04d}"
 
 
 def analyze_workbook(ctx: JobContext, skill: Skill, data: dict[str, Any], count: TokenCounter) -> dict[str, Any]:

@@ -70,11 +70,13 @@ class JobCancelled(Exception):
 class StepFailed(Exception):
     """A step failed for good; the job fails, keeping the steps that finished."""
 
-    def __init__(self, key: str, code: str, message: str) -> None:
-        """A failure of step `key` with the contract's error code and a message for a person."""
+    def __init__(self, key: str, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        """A failure of step `key` with the contract's error code, a message for a person, and optional details
+        (no key, no document text)."""
         super().__init__(message)
         self.key = key
         self.code = code
+        self.details = details
 
 
 class JobContext:
