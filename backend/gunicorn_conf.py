@@ -75,7 +75,8 @@ GC_THRESHOLD = (10_000, 20, 20)  # gen0 after 10,000 net allocations (CPython's 
 
 
 def post_worker_init(worker) -> None:
-    """In a gevent worker, make psycopg2 wait cooperatively: a PostgreSQL query must not freeze every stream.
+    """In a gevent worker, make psycopg2 wait cooperatively (a PostgreSQL query must not freeze every stream), within
+    each connection's connect_timeout while it connects (backend/green_postgres.py).
 
     In every worker, once the app is loaded, load what a first model call would (dispatch.preload_call_path), then
     move what exists now into the collector's permanent generation and collect young objects less often: each full
@@ -84,7 +85,7 @@ def post_worker_init(worker) -> None:
     bench/gc_pause.py for the SDKs' share; docs/serving.md).
     """
     if "gevent" in worker.cfg.worker_class_str:
-        from psycogreen.gevent import patch_psycopg
+        from backend.green_postgres import patch_psycopg
 
         patch_psycopg()
     from backend.dispatch import preload_call_path  # here, in the worker: the master imports none of the app
