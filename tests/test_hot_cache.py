@@ -69,3 +69,16 @@ def test_a_tenant_disabled_through_the_orm_is_refused_at_once(app, cached_client
         db.session.get(Tenant, TENANT_A).status = "disabled"
         db.session.commit()
     assert cached_client.get("/api/me", headers=bearer(token)).status_code == 403
+
+
+def test_a_token_cached_by_one_app_is_not_taken_by_an_app_of_another_audience(cached_config, cached_client, make_token):  # noqa: F811
+    """Two apps of one process on one database share their caches; a token verified for the first app's audience
+    is still checked against the second app's own."""
+    from backend import create_app
+
+    token = make_token(TENANT_A, USER)
+    assert cached_client.get("/api/me", headers=bearer(token)).status_code == 200  # verified, and cached
+    other_audience = {**cached_config, "ENTRA_CLIENT_ID": "11111111-2222-4333-8444-555555555555"}
+    other = create_app(other_audience).test_client()
+    refused = other.get("/api/me", headers=bearer(token))
+    assert refused.status_code == 401, refused.get_json()

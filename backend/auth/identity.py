@@ -126,12 +126,14 @@ class KnownUser:
 def _verified(token: str) -> tuple[str, dict]:
     """The tenant and verified claims of a token; a token verified before is taken from the cache until it expires.
 
-    The cache key is the SHA-256 of the whole token, so only the very same signed bytes hit it; an entry lives until
-    the token's exp (without the clock leeway) and at most VERIFIED_TOKEN_CACHE_SECONDS.
+    The cache key is the SHA-256 of the whole token, so only the very same signed bytes hit it, with the policy it was
+    verified against (the apps of one process share the cache: another audience verifies for itself); an entry lives
+    until the token's exp (without the clock leeway) and at most VERIFIED_TOKEN_CACHE_SECONDS.
     """
-    digest = hashlib.sha256(token.encode()).digest()
+    policy = token_policy()
+    cache_key = (hashlib.sha256(token.encode()).digest(), policy)
     cache = hot_cache(current_app, "verified_tokens")
-    hit = cache.get(digest)
+    hit = cache.get(cache_key)
     now = time.time()
     if hit is not None and hit[1]["exp"] > now:
         return hit
@@ -140,7 +142,7 @@ def _verified(token: str) -> tuple[str, dict]:
         # Keys are fetched only for onboarded tenants: a stranger's tid never makes us call out.
         _tenant_status(unverified.tenant_id)
         key = signing_keys().key_for(unverified.tenant_id, unverified.key_id)
-        claims = tokens.verify(token, key, token_policy(), unverified.tenant_id)
+        claims = tokens.verify(token, key, policy, unverified.tenant_id)
     except tokens.InvalidToken as exc:
         raise _refused(exc.reason) from None
     except UnknownSigningKey:
@@ -150,7 +152,7 @@ def _verified(token: str) -> tuple[str, dict]:
         raise ApiError(503, "auth_unavailable", "The identity provider cannot be reached; try again.") from None
     verified = (unverified.tenant_id, claims)
     if isinstance(claims.get("exp"), int | float):
-        cache.put(digest, verified, ttl=min(claims["exp"] - now, VERIFIED_TOKEN_CACHE_SECONDS))
+        cache.put(cache_key, verified, ttl=min(claims["exp"] - now, VERIFIED_TOKEN_CACHE_SECONDS))
     return verified
 
 
