@@ -183,3 +183,19 @@ def test_requeue_fails_a_dead_job_that_used_its_attempts_instead_of_sending_it_a
         assert db.session.scalar(select(func.count()).select_from(SkillRun)) == 3
         with app.extensions["celery"].connection_for_read() as connection:
             assert connection.default_channel._size("celery") == 1
+
+
+def test_a_dead_job_its_owner_cancelled_ends_cancelled_when_its_attempts_are_used(app, owner):
+    """A cancel asked for while the job's last worker died: the sweep ends it cancelled, not failed for its attempts."""
+    old = utcnow() - timedelta(minutes=10)
+    dead = add_job(app, "running", heartbeat_at=old, attempts=2)
+    with app.app_context():
+        db.session.execute(Job.__table__.update().values(cancel_requested=True).where(Job.id == dead))
+        db.session.commit()
+    env = {**cli_env(app), "SWITCHBOARD_JOB_MAX_ATTEMPTS": "2"}
+    result = CliRunner().invoke(main, ["jobs", "requeue"], env=env)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        job = db.session.get(Job, dead)
+        assert (job.status, job.error) == ("cancelled", None)
+        assert job.usage["calls"] == 1  # what its steps spent is still summed

@@ -70,14 +70,18 @@ def fail_if_attempts_exhausted(job_id: str, available: ColumnElement[bool]) -> b
     claim, would otherwise be taken over by the sweep or redelivered by the broker forever. The claim
     (`claim`) and the sweep (`backend.jobs.recovery`) both call this, and both take a job only
     with `attempts_left()`: the conditional UPDATEs make one of racing deliveries or sweepers the one that acts.
-    Steps already stored and their metering stay; the job's usage sums them as for any failed job.
+    Steps already stored and their metering stay; the job's usage sums them as for any failed job. A job whose owner
+    asked to cancel it ends cancelled instead: that is what was asked, and the attempts no longer matter.
     """
     limit = max_attempts()
+    exhausted = and_(available, Job.attempts >= limit)
+    if finish_where(job_id, "cancelled", and_(exhausted, Job.cancel_requested.is_(True))):
+        return True
     error = {
         "code": ATTEMPTS_EXHAUSTED,
         "message": f"The job was started {limit} times without finishing (its worker stopped); it is not run again.",
     }
-    ended = finish_where(job_id, "failed", and_(available, Job.attempts >= limit), error=error)
+    ended = finish_where(job_id, "failed", exhausted, error=error)
     if ended:
         log.warning("job failed: its attempts are exhausted", extra={"job_id": job_id, "max_attempts": limit})
     return ended
