@@ -137,14 +137,25 @@ def test_missing_or_empty_bearer_is_401(headers, client, tenants):
     assert response.get_json()["error"]["code"] == "unauthorized"
 
 
-def test_tenant_not_onboarded_is_403(client, tenants, make_token, log_lines):
-    """A well-signed token of a tenant we never onboarded: 403, and no keys are fetched for it."""
+def test_tenant_not_onboarded_is_403(client, tenants, make_token, log_lines, entra):
+    """A well-signed token of a tenant we never onboarded: 403, its signature checked against Entra's common key set,
+    and no discovery made for its tenant."""
     stranger_tenant = str(uuid.uuid4())
     token = make_token(stranger_tenant)
     response = client.get("/api/me", headers=bearer(token))
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "tenant_not_onboarded"
     assert all(token not in line for line in log_lines())
+    assert entra.hits[f"discovery/{stranger_tenant}"] == 0 and entra.hits["discovery/common"] == 1
+
+
+def test_a_forged_token_cannot_tell_whether_a_tenant_is_onboarded(client, tenants, make_token, stranger_key):
+    """Forged tokens naming an onboarded tenant and a stranger both get 401: without a genuine token nobody learns
+    which organisations use Switchboard."""
+    for tenant in (TENANT_A, str(uuid.uuid4())):
+        forged = make_token(tenant, key=stranger_key)
+        response = client.get("/api/me", headers=bearer(forged))
+        assert (response.status_code, response.get_json()["error"]["code"]) == (401, "invalid_token")
 
 
 def test_disabled_tenant_is_403_at_once(app, client, tenants, make_token, log_lines):

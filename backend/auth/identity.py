@@ -32,6 +32,8 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=15)
 # A verified token is trusted from the cache at most this long (and never past its exp): bounds how long a token
 # verified with a signing key that has since been withdrawn from the JWKS keeps working in a process.
 VERIFIED_TOKEN_CACHE_SECONDS = 300
+# Entra's signing keys are the same for every tenant: a token of a tenant not onboarded is checked against these.
+COMMON_KEYS_TENANT = "common"
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,11 @@ def _verified(token: str) -> tuple[str, dict]:
         return hit
     try:
         unverified = tokens.read_unverified(token)
-        # Keys are fetched only for onboarded tenants: a stranger's tid never makes us call out.
-        _tenant_status(unverified.tenant_id)
-        key = signing_keys().key_for(unverified.tenant_id, unverified.key_id)
+        onboarded = _onboarded_tenant(unverified.tenant_id)
+        # A stranger's token is checked against Entra's common key set (one URL, whatever its tid): its tid never
+        # makes us call out, and only a genuine token learns that its tenant is not onboarded (no enumeration).
+        key_tenant = unverified.tenant_id if onboarded else COMMON_KEYS_TENANT
+        key = signing_keys().key_for(key_tenant, unverified.key_id)
         claims = tokens.verify(token, key, policy, unverified.tenant_id)
     except tokens.InvalidToken as exc:
         raise _refused(exc.reason) from None
@@ -150,6 +154,9 @@ def _verified(token: str) -> tuple[str, dict]:
     except SigningKeysUnavailable:
         log.warning("token refused: signing keys unavailable")
         raise ApiError(503, "auth_unavailable", "The identity provider cannot be reached; try again.") from None
+    if not onboarded:
+        log.info("token refused: tenant not onboarded", extra={"tenant_id": unverified.tenant_id})
+        raise ApiError(403, "tenant_not_onboarded", "Your organisation has not been onboarded to Switchboard.")
     verified = (unverified.tenant_id, claims)
     if isinstance(claims.get("exp"), int | float):
         cache.put(cache_key, verified, ttl=min(claims["exp"] - now, VERIFIED_TOKEN_CACHE_SECONDS))
@@ -176,14 +183,22 @@ def _challenge(error: str | None = None) -> dict[str, str]:
 
 
 def _tenant_status(tenant_id: str) -> TenantStatus:
-    """The tenant's status, read at most every HOT_CACHE_SECONDS per process: disabling a tenant takes that long."""
+    """The status of the verified token's tenant (onboarded: `_verified` checked it)."""
+    status = _onboarded_tenant(tenant_id)
+    if status is None:  # removed since its token was verified and cached
+        raise ApiError(403, "tenant_not_onboarded", "Your organisation has not been onboarded to Switchboard.")
+    return status
+
+
+def _onboarded_tenant(tenant_id: str) -> TenantStatus | None:
+    """The tenant's status, or None if it was never onboarded; read at most every HOT_CACHE_SECONDS per process:
+    disabling a tenant takes that long."""
     cache = hot_cache(current_app, "tenant_status")
     status = cache.get(tenant_id)
     if status is None:
         tenant = db.session.get(Tenant, tenant_id, populate_existing=True)
         if tenant is None:
-            log.info("token refused: tenant not onboarded", extra={"tenant_id": tenant_id})
-            raise ApiError(403, "tenant_not_onboarded", "Your organisation has not been onboarded to Switchboard.")
+            return None
         status = TenantStatus(tenant.id, tenant.status)
         cache.put(tenant_id, status)
     return status

@@ -119,6 +119,7 @@ class FakeEntra(LoopbackServer):
                 parts = urlsplit(self.path).path.strip("/").split("/")
                 if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
                     fake.hits["discovery"] += 1
+                    fake.hits[f"discovery/{parts[0]}"] += 1
                     return self._send(200, fake._discovery(parts[0]))
                 if len(parts) == 4 and parts[1:] == ["discovery", "v2.0", "keys"]:
                     fake.hits["jwks"] += 1
