@@ -7,6 +7,7 @@ then done, after validation and at most one repair call.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -139,7 +140,8 @@ def _refuse_cut_off(invocation: Invocation, result: DispatchResult) -> None:
 
 
 def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
-    """The SSE events of one run. Errors before the first event raise (the view answers with an HTTP error)."""
+    """The SSE events of one run, and ("quiet", None) when nothing was sent for the dispatcher's keepalive_seconds.
+    Errors before the first event raise (the view answers with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
         output, results = _complete(invocation)
         answer = answer_document(invocation, output, results)
@@ -149,18 +151,26 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
     events = invocation.dispatcher.stream(invocation.dispatch_request(skill.build_request(data), streaming=True))
+    keepalive, last_sent = invocation.dispatcher.keepalive_seconds, time.monotonic()
     try:
         for kind, value in events:
+            event: tuple[str, Any] | None = None
             if kind == "meta":
-                yield "meta", {**value, "model": invocation.model_document(value["model"])}
+                event = "meta", {**value, "model": invocation.model_document(value["model"])}
             elif kind == "delta":
                 text = sanitizer.feed(value)
-                if text:
-                    yield "delta", {"text": text}
+                event = ("delta", {"text": text}) if text else None
             elif kind == "done":
                 tail = sanitizer.flush()
                 if tail:
                     yield "delta", {"text": tail}
-                yield "done", answer_document(invocation, sanitizer.finish(), [value])
+                event = "done", answer_document(invocation, sanitizer.finish(), [value])
+            now = time.monotonic()
+            # The model quiet, or its text held back (an open tag, a diverged answer): keep the connection alive.
+            if event is None and (kind == "quiet" or now - last_sent >= keepalive):
+                event = "quiet", None
+            if event is not None:
+                last_sent = now
+                yield event
     finally:
         events.close()

@@ -296,3 +296,18 @@ def test_a_repair_cut_off_is_output_truncated(client, user, servers):
     assert response.status_code == 502
     assert response.get_json()["error"]["code"] == "output_truncated"
     assert len(servers[0].requests) == 2
+
+
+def test_a_long_time_to_first_token_sends_keepalive_comments_then_the_answer(app_config, user, servers):
+    """A proxy cuts a connection idle for long (often 60 s): while the model thinks, keepalive comments flow."""
+    from backend import create_app
+
+    servers[0].script(fault=Fault.stall(0.6))
+    client = create_app({**app_config, "STREAM_KEEPALIVE_SECONDS": 0.1}).test_client()
+    response = invoke(client, user, stream=True)
+    assert response.status_code == 200
+    body = response.get_data()
+    assert body.startswith(b": keepalive\n\n") and body.count(b": keepalive") >= 3
+    events = sse_events(body)
+    assert [name for name, _ in events][0] == "meta" and events[-1][0] == "done"
+    assert "".join(data["text"] for name, data in events if name == "delta") == events[-1][1]["output"]

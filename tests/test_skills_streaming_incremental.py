@@ -50,7 +50,7 @@ def reference_releases(chunks: list[str]) -> list[str]:
     raw, sent, out = "", "", []
     for chunk in chunks:
         raw += chunk
-        candidate = sanitizer._clean(raw[: safe_cut(raw)])
+        candidate = sanitizer._clean(raw[: safe_cut(raw)]).rstrip()
         if not candidate.startswith(sent):
             out.append(None)
             break

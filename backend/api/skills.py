@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ from backend.errors import ApiError
 from backend.invocation import invoke_once, invoke_streaming, prepare
 from backend.openapi import describe
 from backend.skills import current_skills
-from backend.streaming import SSE_HEADERS, format_event
+from backend.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, format_event
 
 bp = Blueprint("skills", __name__, url_prefix="/api/skills")
 log = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def invoke(skill_id: str) -> Response:
     if not wants_event_stream():
         return jsonify(invoke_once(invocation))
     events = invoke_streaming(invocation)
-    # Pull the first event before answering, so refusals (rate limit, budget, no model) keep their HTTP status.
+    # Pull the first event before answering, so refusals (rate limit, budget, no model) keep their HTTP status. A
+    # model silent for the keepalive period makes it a "quiet" event: the head and a keepalive comment go out, and a
+    # failure after that is an `error` event.
     first = next(events)
     return Response(
         stream_with_context(event_stream(first, events)),
@@ -110,9 +113,8 @@ def event_stream(first: tuple[str, Any], events: Iterator[tuple[str, Any]]) -> I
     """The SSE body: events as they come; a failure after the head ends with one `error` event."""
     metrics.STREAMS_OPEN.inc()
     try:
-        yield format_event(*first)
-        for event in events:
-            yield format_event(*event)
+        for event in itertools.chain([first], events):
+            yield KEEPALIVE_COMMENT if event[0] == "quiet" else format_event(*event)
     except ApiError as failure:
         yield format_event("error", {"code": failure.code, "message": failure.message})
     except Exception:  # noqa: BLE001 - the head is sent already: end with an `error` event; the log has the trace

@@ -10,9 +10,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from backend.providers.base import ChatRequest, Completion, ModelSpec, ProviderConfig, ProviderError, StreamChunk
+from backend.providers.base import (
+    CONTENT_FILTERED,
+    ChatRequest,
+    Completion,
+    ModelSpec,
+    ProviderConfig,
+    ProviderError,
+    StreamChunk,
+)
 from backend.providers.errors import map_exception
 from backend.providers.sk_services import chat_history
+from backend.providers.surrogates import SurrogateJoiner
 from backend.providers.usage import merge_usage, normalise_usage, usage_or_estimate
 
 
@@ -44,6 +53,11 @@ class SKChatProvider:
         """SK execution settings for the request: model, max tokens, temperature, structured output."""
         raise NotImplementedError
 
+    def ends_stream(self, message: Any) -> bool:
+        """Whether a streamed message can only come at the end of a finished answer, so the answer is whole even if
+        no chunk said why the model stopped. None by default: without a finish reason a stream was cut."""
+        return False
+
     # -- the Provider protocol -------------------------------------------------------------------------------
     async def complete(self, model: ModelSpec, request: ChatRequest) -> Completion:
         """Answer in one piece within the total timeout."""
@@ -63,6 +77,8 @@ class SKChatProvider:
         message = results[0]
         text = message.content or ""
         usage = usage_or_estimate(normalise_usage(message.metadata.get("usage")), request.messages, text, True)
+        if _finish_reason(message) == CONTENT_FILTERED:
+            raise content_filtered(where, usage)
         return Completion(text=text, usage=usage, finish_reason=_finish_reason(message))
 
     async def stream(self, model: ModelSpec, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -81,8 +97,10 @@ class SKChatProvider:
         deadline = started + self.config.timeouts.total
         first_text_deadline = min(deadline, started + self.config.timeouts.first_token)
         received: list[str] = []
+        halves = SurrogateJoiner()  # an emoji's two UTF-16 halves may come in two chunks
         reported = None
         reason: str | None = None
+        ended = False  # a message only a finished answer sends arrived (see `ends_stream`)
         self._calls_in_flight += 1
         try:
             while True:
@@ -95,12 +113,18 @@ class SKChatProvider:
                 for message in batch:
                     reported = merge_usage(reported, normalise_usage((message.metadata or {}).get("usage")))
                     reason = reason or _finish_reason(message)
-                    text = message.content or ""
+                    ended = ended or self.ends_stream(message)
+                    text = halves.feed(message.content or "")
                     if text:
                         received.append(text)
                         yield StreamChunk(text=text)
-            if reason is None:
+            if reason is None and not ended:
                 raise ProviderError("server", f"{where}: stream ended before the provider finished")
+            if text := halves.flush():
+                received.append(text)
+                yield StreamChunk(text=text)
+            if reason == CONTENT_FILTERED:  # the text so far is not the answer: fail, never end it as if complete
+                raise content_filtered(where, None)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
             error = exc if isinstance(exc, ProviderError) else map_exception(exc, where, not received)
             if received or reported is not None:  # nothing generated, nothing to meter (errors before any token)
@@ -186,6 +210,11 @@ class SKChatProvider:
         """The SDK's httpx timeouts: connect from the config, read as given, writes and pool waits like a connect."""
         connect = self.config.timeouts.connect
         return self.sdk().Timeout(connect=connect, read=read, write=connect, pool=connect)
+
+
+def content_filtered(where: str, usage: Any) -> ProviderError:
+    """The answer was stopped by the provider's safety system (OpenAI/Azure content_filter, Anthropic refusal)."""
+    return ProviderError("content_filter", f"{where}: the provider's content filter stopped the answer", usage=usage)
 
 
 def _finish_reason(message: Any) -> str | None:

@@ -22,14 +22,35 @@ from backend.skills import sanitize, spotlight
 
 _COMPLETE_BRACKET = re.compile(r"\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\]|[^(\[])")
 _OPEN_DANGEROUS = re.compile(r"<(?:" + "|".join(sanitize.DANGEROUS_ELEMENTS) + r")\b", re.I)
+_DANGEROUS_OPENER = re.compile(r"<(" + "|".join(sanitize.DANGEROUS_ELEMENTS) + r")\b", re.I)
+_POSSIBLE_DEFINITION = re.compile(r"\s{0,3}\[[^\]\n]*(?:\](?::[^\n]*)?)?")  # "[r", "[r]", "[r]: ..." at a line start
 _OPEN_TAG = re.compile(r"</?(?:" + "|".join(sanitize.HTML_ELEMENTS) + r")\b[^<>]*(?:<|\Z)", re.I)
 MAX_HELD_TAG = 500  # a '<' this far back without '>' is a comparison, not a tag in the making
 PREAMBLE_WINDOW = 200  # rewrite-style answers: hold the first line (up to this many characters) to judge it
 
 
+def _open_block_start(text: str) -> int:
+    """Where an HTML comment or a dangerous element (script, style...) opens without its end yet, else -1: the
+    sanitiser removes them with their content once they close, so none of it may be shown before."""
+    start = text.find("<!--", text.rfind("-->") + 1)
+    position = 0
+    while (opener := _DANGEROUS_OPENER.search(text, position)) is not None:
+        closer = re.compile(rf"</{opener.group(1)}\s*>", re.I).search(text, opener.end())
+        if closer is None:
+            return opener.start() if start == -1 else min(start, opener.start())
+        position = closer.end()
+    return start
+
+
 def safe_cut(text: str) -> int:
     """The length of the prefix of text that cannot change by what comes next."""
     cut = len(text)
+    block = _open_block_start(text)
+    if block != -1:
+        cut = block
+    line_start = text.rfind("\n") + 1
+    if _POSSIBLE_DEFINITION.fullmatch(text, line_start):
+        cut = min(cut, line_start)  # may become a reference definition, which goes whole if its host is not allowed
     bracket = text.rfind("[")
     if bracket != -1:
         rest = text[bracket:]
@@ -90,6 +111,12 @@ def _without_possible_closing(text: str) -> str:
     return text.rstrip()
 
 
+def _may_be_wrapped(rewrite: str) -> bool:
+    """Whether a rewrite's text so far may yet turn out wrapped whole in a code fence or in quotes, which the final
+    output drops: hold it until that is known (the end of the answer, or a third quote)."""
+    return rewrite.startswith("```") or (rewrite.startswith('"') and rewrite.count('"') <= 2)
+
+
 class StreamSanitizer:
     """Feed model chunks and send what `feed` returns as deltas, then `flush()` as the last one; `finish()` is the
     `done` output (equal to the deltas joined, unless a late chunk changed an earlier part)."""
@@ -135,7 +162,9 @@ class StreamSanitizer:
             cut = self.settled + safe_cut(self.raw[self.settled :])
             self._settle(cut)
             tail = self._clean(self.raw[self.settled : cut], at_start=not self.settled_clean)
-            candidate = self.settled_clean + tail
+            candidate = (self.settled_clean + tail).rstrip()  # the output ends trimmed: never send what goes
+        if self.rewrite_style and _may_be_wrapped(candidate):
+            return ""
         if not candidate.startswith(self.sent):
             self.diverged = True
             return ""
