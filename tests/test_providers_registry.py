@@ -25,6 +25,19 @@ def test_registry_holds_the_four_provider_types():
     assert type(provider) is PROVIDERS["anthropic"]
 
 
+def test_provider_types_are_listed_once_in_the_registry():
+    """Adding a provider type is one file and one registry line: the providers file and tenant settings accept
+    exactly the registry's types (no second list to keep in step)."""
+    from backend.admin.settings_schema import PROVIDER_SCHEMA
+    from backend.catalog.parsing import parse_provider_head
+    from backend.providers import PROVIDER_CLASSES, PROVIDER_TYPES
+
+    assert PROVIDER_TYPES == tuple(name for name, _, _ in PROVIDER_CLASSES)
+    assert PROVIDER_SCHEMA["properties"]["type"]["enum"] == list(PROVIDER_TYPES)
+    for kind in PROVIDER_TYPES:
+        assert parse_provider_head({"name": "p", "type": kind}, "providers[0]") == ("p", kind)
+
+
 @pytest.mark.parametrize("kind", sorted(PROVIDERS))
 def test_every_provider_calls_through_the_sdk_aiohttp_transport(kind, monkeypatch):
     """No httpx pool (its per-call scan of every pooled connection); proxy variables still honoured."""

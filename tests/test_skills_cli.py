@@ -65,3 +65,17 @@ def test_new_skills_pass_their_own_tests_unchanged_and_load_in_the_app(tmp_path)
     registry = app.extensions["skills"]
     assert registry.errors == []
     assert [s.spec.public()["id"] for s in registry.for_host()] == ["notes", "sheet_check"]
+
+
+def test_the_skills_folder_comes_from_switchboard_skills_dir_like_the_servers(tmp_path, monkeypatch):
+    """With SWITCHBOARD_SKILLS_DIR set (what the server loads), new, list and test work on that folder; the hint
+    printed after `new --dir` names the folder again so the command it suggests finds the skill."""
+    monkeypatch.setattr("backend.skills.loader.default_skills_dir", lambda: tmp_path / "not_this_one")
+    runner = CliRunner(env={"SWITCHBOARD_SKILLS_DIR": str(tmp_path)})
+    created = runner.invoke(main, ["skills", "new", "from_env"])
+    assert created.exit_code == 0, created.output
+    assert (tmp_path / "from_env" / "skill.yaml").is_file()
+    listed = runner.invoke(main, ["skills", "list"])
+    assert [line.split()[0] for line in listed.output.splitlines()] == ["from_env"]
+    hinted = CliRunner().invoke(main, ["skills", "new", "hinted", "--dir", str(tmp_path)])
+    assert f"switchboard skills test hinted --dir {tmp_path}" in hinted.output

@@ -87,6 +87,7 @@ def test_examples_reach_the_provider_spotlighted_and_pass(fake, operator_env):
     assert "running examples on cheap/gpt-test" in completed.stdout
     assert "examples: 2 ok, 0 failed" in completed.stdout
     assert TEST_KEY not in completed.stdout + completed.stderr
+    assert "HTTP Request" not in completed.stderr and "usage" not in completed.stderr  # no per-call log lines
 
 
 def test_provider_failure_fails_the_command_with_its_kind(fake, operator_env):

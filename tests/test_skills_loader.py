@@ -61,11 +61,32 @@ BREAKAGES = [
     ("skill.yaml", "capabilities: [streaming]", "capabilities: [telepathy]", "skill.yaml", "unknown names: telepathy"),
     ("skill.yaml", "id: broken", "id: other", "skill.yaml", "must equal the folder name"),
     ("skill.yaml", "prompt: prompt.yaml", "prompt: missing.yaml", "missing.yaml", "cannot be read"),
-    ("skill.yaml", "prompt: prompt.yaml", "prompt: prompt.yaml\nplugin: nope.py:X", "skill.yaml", "'plugin' must be"),
-    ("prompt.yaml", "Extra wishes", "{{$secret}} wishes", "prompt.yaml", "undeclared variables: ['secret']"),
+    ("skill.yaml", "prompt: prompt.yaml", "prompt: prompt.yaml\nplugin: plugin.py", "skill.yaml", "'plugin' must be"),
+    ("skill.yaml", "prompt: prompt.yaml", "prompt: prompt.yaml\nplugin: 5", "skill.yaml", "'plugin' must be"),
+    (
+        "skill.yaml",
+        "prompt: prompt.yaml",
+        "prompt: prompt.yaml\nplugin: nope.py:X",
+        "skill.yaml",
+        "'plugin' names nope.py, which is not in broken/: write it, or remove the line",
+    ),
+    (
+        "skill.yaml",
+        "spotlight: [text]",
+        "spotlight: [txt]",
+        "skill.yaml",
+        "'spotlight' names ['txt'], which is neither",
+    ),
+    (
+        "prompt.yaml",
+        "Extra wishes",
+        "{{$secret}} wishes",
+        "prompt.yaml",
+        "undeclared variables: ['secret']; declare each as an input_schema property in skill.yaml or,",
+    ),
     ("prompt.yaml", "{{$instructions}}", "{{plugin.fn}}", "prompt.yaml", "unsupported template block"),
     ("prompt.yaml", "semantic-kernel", "handlebars", "prompt.yaml", "template_format must be 'semantic-kernel'"),
-    ("prompt.yaml", "content. Say", "content {{$text}}. Say", "prompt.yaml", "may not appear in the system message"),
+    ("prompt.yaml", "content. Say", "content {{$text}}. Say", "prompt.yaml", "system message: ['text']; move them to"),
     ("prompt.yaml", '<message role="system">', '<message role="root">', "prompt.yaml", "unknown message role"),
 ]
 
@@ -106,6 +127,13 @@ def test_scaffolded_skill_loads(tmp_path):
         for kind in ("prompt", "native"):
             skill = load_skill(create_skill(tmp_path, f"s_{host}_{kind}", host, kind))
             assert skill.spec.hosts == (host,)
+
+
+def test_excel_scaffold_declares_the_range_as_the_task_pane_sends_it(tmp_path):
+    """address, values, formulas (docs/skills.md: the prompt shows the formula cells), number formats, date system."""
+    skill = load_skill(create_skill(tmp_path, "sheet", "excel", "prompt"))
+    declared = skill.spec.input_schema["properties"]["range"]["properties"]
+    assert set(declared) == {"address", "values", "formulas", "number_formats", "date_system"}
 
 
 def test_init_app_keeps_the_registry_and_logs_broken_skills(tmp_path, caplog):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from backend.providers import PROVIDER_TYPES
+
 SENSITIVITIES = ("general", "confidential", "highly_confidential")
 ROUTING_MODES = ("cost", "quality", "pinned", "selfhosted_first")
-PROVIDER_TYPES = ("openai", "azure_openai", "anthropic", "selfhosted")
 CAPABILITIES = ("streaming", "json_schema", "tools")
 MODEL_REF = {"type": "string", "pattern": r"^[A-Za-z0-9._-]+/[A-Za-z0-9._:/-]+$", "maxLength": 300}
 NAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]{0,62}$"}

@@ -11,9 +11,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from backend.providers import PROVIDER_TYPES
 from backend.providers.base import CAPABILITIES, ModelSpec, ProviderConfig, Timeouts
 
-PROVIDER_TYPES = ("openai", "azure_openai", "anthropic", "selfhosted")
 SECONDS_PER_HOUR = 3600
 MILLION = Decimal(1_000_000)
 

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import click
 
+# The server reads SWITCHBOARD_SKILLS_DIR too: with it set, these commands work on the skills the server would load.
 DIR_OPTION = click.option(
-    "--dir", "skills_dir", type=click.Path(file_okay=False, path_type=Path), help="Skills folder [default: skills/]."
+    "--dir",
+    "skills_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SWITCHBOARD_SKILLS_DIR",
+    help="Skills folder [default: $SWITCHBOARD_SKILLS_DIR, else skills/].",
 )
 
 
@@ -58,7 +63,8 @@ def new_skill(name: str, host: str, kind: str, skills_dir: Path | None) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {folder}")
-    click.echo(f"next: edit {folder / 'prompt.yaml'}, then run: switchboard skills test {name}")
+    where = f" --dir {skills_dir}" if skills_dir else ""
+    click.echo(f"next: edit {folder / 'prompt.yaml'}, then run: switchboard skills test {name}{where}")
 
 
 @skills_group.command("test")

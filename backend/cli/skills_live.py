@@ -8,6 +8,7 @@ skipped with a note: they run as jobs (map over parts, then reduce), which `POST
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from backend.providers.base import ModelSpec, ProviderConfig, Usage
 
 PREVIEW_CHARS = 80
 LONG_RUNNING_NOTE = "long-running, runs as a job (try it with POST /api/jobs)"
+# They log a line at INFO for every HTTP call and every usage report: that would bury the one line per example.
+CALL_LOGGERS = ("httpx2", "httpx", "semantic_kernel")
 
 
 @dataclass
@@ -96,6 +99,8 @@ def run_live(skills: list[Any], provider_name: str, model_id: str | None) -> boo
     if config.type not in PROVIDERS:
         raise click.ClickException(f"provider type '{config.type}' is not available (its SDK is not installed)")
     provider = build_provider(config)
+    for name in CALL_LOGGERS:  # a one-shot command: warnings still show
+        logging.getLogger(name).setLevel(logging.WARNING)
     click.echo(f"running examples on {model.ref}")
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     width = max((len(f"{s.spec.id}/{e.name}") for s in skills for e in s.spec.examples), default=20)

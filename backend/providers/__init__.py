@@ -21,17 +21,18 @@ def _installed(*modules: str) -> bool:
     return all(find_spec(module) is not None for module in modules)
 
 
+# Every provider type: its name in the providers file and tenant settings, its class, the modules it needs.
+# Adding a provider type is one file in this package and one line here (docs/development.md).
+PROVIDER_CLASSES: tuple[tuple[str, type[Provider], tuple[str, ...]], ...] = (
+    ("openai", OpenAIProvider, ("openai", "semantic_kernel")),
+    ("azure_openai", AzureOpenAIProvider, ("openai", "semantic_kernel")),
+    ("anthropic", AnthropicProvider, ("anthropic", "semantic_kernel")),
+    ("selfhosted", SelfHostedProvider, ("openai", "semantic_kernel")),
+)
+# The type names a providers file and a tenant's settings accept, installed or not.
+PROVIDER_TYPES: tuple[str, ...] = tuple(name for name, _, _ in PROVIDER_CLASSES)
 # type name -> provider class; a provider whose optional SDK is missing simply does not register.
-PROVIDERS: dict[str, type[Provider]] = {
-    name: cls
-    for name, cls, needs in (
-        ("openai", OpenAIProvider, ("openai", "semantic_kernel")),
-        ("azure_openai", AzureOpenAIProvider, ("openai", "semantic_kernel")),
-        ("anthropic", AnthropicProvider, ("anthropic", "semantic_kernel")),
-        ("selfhosted", SelfHostedProvider, ("openai", "semantic_kernel")),
-    )
-    if _installed(*needs)
-}
+PROVIDERS: dict[str, type[Provider]] = {name: cls for name, cls, needs in PROVIDER_CLASSES if _installed(*needs)}
 
 
 def build_provider(config) -> Provider:

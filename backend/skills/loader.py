@@ -55,11 +55,31 @@ def _check_prompt(spec_path: Path, prompt: PromptTemplate, known: set[str], spot
     in_system = prompt.variables_in("system")
     leaked = in_system & spotlighted
     if leaked:
-        raise SkillLoadError(spec_path, f"document variables may not appear in the system message: {sorted(leaked)}")
+        raise SkillLoadError(
+            spec_path,
+            f"document variables may not appear in the system message: {sorted(leaked)}; move them to a user message",
+        )
     used = prompt.variables_used()
     unknown = used - known - set(prompt.input_variables)
     if unknown:
-        raise SkillLoadError(spec_path, f"the prompt uses undeclared variables: {sorted(unknown)}")
+        raise SkillLoadError(
+            spec_path,
+            f"the prompt uses undeclared variables: {sorted(unknown)}; declare each as an input_schema property in "
+            "skill.yaml or, for a value your plugin computes, under input_variables here",
+        )
+
+
+def _check_spotlight(spec_path: Path, spotlight: tuple[str, ...], known: set[str], prompts: dict) -> None:
+    """Every spotlight name is an input property or a prompt variable: a misspelt one would leave the document it
+    meant unmarked (the injection defence) without a word."""
+    variables = set().union(*(p.variables_used() | set(p.input_variables) for p in prompts.values()))
+    unknown = [name for name in spotlight if name not in known and name not in variables]
+    if unknown:
+        raise SkillLoadError(
+            spec_path,
+            f"'spotlight' names {unknown}, which is neither an input_schema property nor a variable of the prompt: "
+            "spell it as the input field (or prompt variable) that holds the document",
+        )
 
 
 def _check_plugin_source(path: Path, class_name: str) -> None:
@@ -81,11 +101,16 @@ def load_skill(folder: Path) -> Skill:
     except SkillSpecError as exc:
         raise SkillLoadError(spec_path, str(exc)) from None
     if spec.plugin:
-        file_name, _, class_name = spec.plugin.partition(":")
-        if not class_name or not (folder / file_name).is_file():
-            raise SkillLoadError(spec_path, f"'plugin' must be 'FILE.py:ClassName' naming a file in {folder.name}/")
+        file_name, _, class_name = str(spec.plugin).partition(":")
+        if not isinstance(spec.plugin, str) or not class_name or not file_name.endswith(".py"):
+            raise SkillLoadError(spec_path, f"'plugin' must be 'FILE.py:ClassName' (got {spec.plugin!r})")
+        if not (folder / file_name).is_file():
+            raise SkillLoadError(
+                spec_path, f"'plugin' names {file_name}, which is not in {folder.name}/: write it, or remove the line"
+            )
         _check_plugin_source(folder / file_name, class_name)
-    known = set(spec.input_schema.get("properties", {})) | set(spec.spotlight)
+    inputs = set(spec.input_schema.get("properties", {}))
+    known = inputs | set(spec.spotlight)
     prompts = {}
     for name, file_name in spec.prompt_files.items():
         prompt_path = folder / file_name
@@ -94,6 +119,7 @@ def load_skill(folder: Path) -> Skill:
         except SkillSpecError as exc:
             raise SkillLoadError(prompt_path, str(exc)) from None
         _check_prompt(prompt_path, prompts[name], known, set(spec.spotlight))
+    _check_spotlight(spec_path, spec.spotlight, inputs, prompts)
     return Skill(spec, prompts)
 
 

@@ -21,6 +21,7 @@ INPUTS = {
       properties:
         address: {type: string, maxLength: 300}
         values: {type: array, items: {type: array}}
+        formulas: {type: array, items: {type: array}}
         number_formats: {type: array, items: {type: array, items: {type: [string, "null"], maxLength: 255}}}
         date_system: {enum: [1900, 1904]}
     instructions: {type: string, maxLength: 2000}
