@@ -28,7 +28,7 @@ from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderErr
 from backend.providers.instances import provider_instance
 from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
-from backend.routing.failures import StreamInterrupted, all_failed, attempt_error, stop_error
+from backend.routing.failures import all_failed, attempt_error, interrupted, stop_error
 from backend.routing.policy import TenantPolicy
 from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
 from backend.routing.tokens import count_prompt_tokens
@@ -166,6 +166,14 @@ class Dispatcher:
         if model.ref in decision.half_open:  # only then did `may_try` claim the probe
             self.circuits.release_probe(circuit_key(self.catalog, model))
 
+    def stopped(self, run: CallAccounting, model: ModelSpec, error: ProviderError) -> ApiError:
+        """The clean error of a failure that is not retried; what the model generated before it (a filtered answer)
+        is metered against that model."""
+        failure = stop_error(run.decision, error)
+        if error.usage is not None:
+            run.finish(model, error.usage, "failed", failure.code)
+        return failure
+
     def tries(self, decision: RoutingDecision) -> Iterator[tuple[ModelSpec, Provider]]:
         """The candidates this call may try, in order, each with its provider object."""
         for model in decision.candidates:
@@ -184,7 +192,7 @@ class Dispatcher:
                     self.attempt_failed(decision, model, error)
                     if error.retryable:
                         continue
-                    raise stop_error(decision, error) from None
+                    raise self.stopped(run, model, error) from None
                 except BaseException:  # the caller gone (a gevent Timeout, the worker stopping) or a bug
                     self.attempt_abandoned(decision, model, answered=False)
                     raise
@@ -231,11 +239,12 @@ class Dispatcher:
                 except ProviderError as error:
                     self.attempt_failed(decision, model, error)
                     if texts:  # text reached the caller: never retried, never silently cut
-                        run.finish(model, error.usage, "interrupted", "stream_interrupted")
-                        raise StreamInterrupted(run.run_id) from None
+                        failure = interrupted(run.run_id, error)
+                        run.finish(model, error.usage, "interrupted", failure.code)
+                        raise failure from None
                     if error.retryable:
                         continue
-                    raise stop_error(decision, error) from None
+                    raise self.stopped(run, model, error) from None
                 except BaseException as stop:
                     # Cut by the caller going away (GeneratorExit; a gevent Timeout or GreenletExit while it waits),
                     # the worker stopping, or a bug: what was generated is metered all the same. Providers report

@@ -314,3 +314,50 @@ def test_a_structured_output_schema_counts_as_prompt_tokens(app, servers):
         limited.complete(request)
     assert (caught.value.status, caught.value.code) == (413, "input_too_large") and not openai.requests
     assert limited.complete(call()).text == REPLY
+
+
+def test_a_prompt_refused_by_a_content_filter_is_a_clear_error_never_sent_to_another_model(app, servers):
+    openai, claude = servers
+    openai.fail_next(1, Fault.content_filtered())
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app).complete(call())
+    assert (caught.value.status, caught.value.code) == (422, "content_filtered")
+    assert "not sent to another model" in caught.value.message and "filtered due to" not in caught.value.message
+    assert caught.value.details["attempts"] == [{"model": CHEAP, "error": "content_filter", "status": 400}]
+    assert not claude.requests
+    run = runs()[0]
+    assert (run.outcome, run.error_code, run.output_tokens) == ("failed", "content_filtered", 0)
+    assert budget_left_clean(app) == 0
+
+
+def test_an_answer_the_filter_stops_midway_ends_interrupted_saying_why_and_is_metered(app, servers):
+    openai, claude = servers
+    openai.script(fault=Fault.finish_with("content_filter", 3))
+    events = []
+    with pytest.raises(ApiError) as caught:
+        for event in dispatcher(app).stream(call()):
+            events.append(event)
+    assert (caught.value.code, caught.value.details["reason"]) == ("stream_interrupted", "content_filter")
+    assert "content filter" in caught.value.message
+    assert [kind for kind, _ in events] == ["meta", "delta", "delta", "delta"]  # never a `done` for a cut answer
+    assert "".join(text for kind, text in events if kind == "delta") == "The quick brown "
+    assert not claude.requests
+    run = runs()[0]
+    assert (run.outcome, run.error_code, run.input_tokens, run.output_tokens) == (
+        "interrupted",
+        "stream_interrupted",
+        5,
+        3,
+    )
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
+
+
+def test_a_completion_the_filter_cut_is_not_an_answer_but_is_paid_for(app, servers):
+    openai, claude = servers
+    openai.script(fault=Fault.finish_with("content_filter", 3))
+    with pytest.raises(ApiError) as caught:
+        dispatcher(app).complete(call())
+    assert caught.value.code == "content_filtered" and not claude.requests
+    run = runs()[0]
+    assert (run.outcome, run.error_code, run.model, run.output_tokens) == ("failed", "content_filtered", "gpt-test", 3)
+    assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0

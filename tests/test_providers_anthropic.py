@@ -217,3 +217,61 @@ def test_a_redirect_is_never_followed_so_the_x_api_key_stays_on_the_allowed_host
         error = run(provider, lambda: complete_or_error(provider, model, chat("confidential text")))
     assert isinstance(error, ProviderError) and (error.kind, error.status) == ("client", 307)
     assert len(allowed.requests) == 1 and server.requests == []
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_an_answer_ended_by_a_stop_sequence_is_a_whole_answer_with_its_usage(streamed, server):
+    # SK 1.45 maps only end_turn/max_tokens/tool_use: a KeyError here was a retryable "server" failure
+    provider, model = provider_on(server)
+    server.script(fault=Fault.finish_with("stop_sequence", 3))
+    if streamed:
+        result = run(provider, lambda: collect(provider, model, chat()))
+        text, usage, error = result.text, result.usage, result.error
+    else:
+        completion = run(provider, lambda: provider.complete(model, chat()))
+        text, usage, error = completion.text, completion.usage, None
+    assert error is None and text == "The quick brown "
+    assert (usage.input_tokens, usage.output_tokens, usage.estimated) == (5, 3, False)  # message_delta's count
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_a_refusal_is_a_content_filter_error_never_retried_and_metered(streamed, server):
+    provider, model = provider_on(server)
+    server.script(fault=Fault.finish_with("refusal", 3))
+    if streamed:
+        result = run(provider, lambda: collect(provider, model, chat()))
+        assert result.texts == ["The ", "quick ", "brown "] and result.usage is None  # no `done` with a cut answer
+        error = result.error
+    else:
+        error = run(provider, lambda: complete_or_error(provider, model, chat()))
+    assert (error.kind, error.retryable) == ("content_filter", False)
+    assert (error.usage.input_tokens, error.usage.output_tokens) == (5, 3)
+    assert "quick" not in str(error) and "hello" not in str(error)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_a_paused_turn_is_refused_as_an_answer_we_cannot_use(streamed, server):
+    provider, model = provider_on(server)
+    server.script(fault=Fault.finish_with("pause_turn"))
+    if streamed:
+        error = run(provider, lambda: collect(provider, model, chat())).error
+    else:
+        error = run(provider, lambda: complete_or_error(provider, model, chat()))
+    assert (error.kind, error.retryable) == ("protocol", False) and "pause_turn" in str(error)
+
+
+def test_an_error_event_before_any_text_is_retryable_and_meters_nothing(server):
+    provider, model = provider_on(server)
+    server.script(fault=Fault.error_event(0, status=529))
+    result = run(provider, lambda: collect(provider, model, chat()))
+    assert result.texts == [] and result.usage is None
+    assert (result.error.kind, result.error.status, result.error.retryable) == ("overloaded", 529, True)
+    assert result.error.usage is None
+
+
+def test_a_529_carries_its_retry_after_and_the_api_version_header_is_sent(server):
+    provider, model = provider_on(server)
+    server.fail_next(1, Fault("status", status=529, retry_after="4"))
+    error = run(provider, lambda: complete_or_error(provider, model, chat()))
+    assert (error.kind, error.retry_after) == ("overloaded", 4.0)
+    assert server.last_request.headers["anthropic-version"] == "2023-06-01"

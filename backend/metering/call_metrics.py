@@ -40,7 +40,13 @@ CALL_ERRORS = frozenset(STOP_CODES.values()) | {
     "internal_error",
     "cancelled",
 }
-ATTEMPT_ERRORS = ProviderError.RETRYABLE_KINDS | {"auth", "client", "protocol", "circuit_half_open_busy"}
+ATTEMPT_ERRORS = ProviderError.RETRYABLE_KINDS | {
+    "auth",
+    "client",
+    "protocol",
+    "content_filter",
+    "circuit_half_open_busy",
+}
 SECONDS_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120, 300)
 
 MODEL_CALLS = Counter(

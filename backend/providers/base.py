@@ -53,7 +53,7 @@ class ProviderConfig:
     """A configured provider: platform-wide (owner None) or added by a tenant (owner = tenant id)."""
 
     name: str
-    type: str  # registry key: openai | azure_openai | anthropic | selfhosted
+    type: str  # registry key (backend/providers/__init__.py): openai | azure_openai | anthropic | selfhosted
     models: tuple[ModelSpec, ...]
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)  # never printed, never logged
@@ -96,8 +96,11 @@ class Usage:
 
 
 # Why a model stopped, normalised by Semantic Kernel across connectors (OpenAI `finish_reason`, Anthropic
-# `stop_reason`): "stop" when the answer was complete, LENGTH_LIMIT when it reached max_output_tokens and was cut off.
+# `stop_reason`): "stop" when the answer was complete, LENGTH_LIMIT when it reached max_output_tokens and was cut off,
+# CONTENT_FILTERED when the provider's safety system stopped it (OpenAI/Azure `content_filter`, Anthropic `refusal`):
+# the text so far is not the answer, and the call fails with the `content_filter` kind.
 LENGTH_LIMIT = "length"
+CONTENT_FILTERED = "content_filter"
 
 
 def reached_output_limit(finish_reason: str | None) -> bool:
@@ -126,7 +129,8 @@ class StreamChunk:
 class ProviderError(Exception):
     """A provider call failed. `retryable` tells the router whether another candidate should be tried.
 
-    kind: connect | timeout | first_token_timeout | rate_limited | overloaded | server | auth | client | protocol
+    kind: connect | timeout | first_token_timeout | rate_limited | overloaded | server | auth | client | protocol |
+    content_filter (the provider's safety system refused the prompt or stopped the answer: never resent elsewhere).
     The message never contains the API key, the prompt or the answer.
     `usage` is what the call consumed before it failed (a stream cut after some text), when known.
     """

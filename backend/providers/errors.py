@@ -12,30 +12,44 @@ from typing import Any
 
 from backend.providers.base import ProviderError
 
-# Anthropic's error types, for errors sent as an SSE `error` event after a 200 (e.g. overloaded mid-stream)
+# Error types of errors sent inside a 200 stream (Anthropic's SSE `error` event, e.g. overloaded mid-stream; an
+# OpenAI-style chunk carrying an `error` object), as the status the same error has as an HTTP answer
 STREAM_ERROR_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
     "permission_error": 403,
     "not_found_error": 404,
     "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
     "api_error": 500,
+    "server_error": 500,
     "overloaded_error": 529,
 }
 AUTH_MESSAGE = "the provider rejected the credentials (HTTP {status}): a configuration problem, check its API key"
+# Azure OpenAI's error code for a prompt its content filter blocked (HTTP 400), and in a stream's error object
+CONTENT_FILTER_CODE = "content_filter"
 
 
 def map_exception(exc: BaseException, where: str, before_first_token: bool = False) -> ProviderError:
     """The ProviderError for an exception raised by a connector, its SDK or httpx while calling `where`."""
     chain = list(exception_chain(exc))
     for cause in chain:
+        if isinstance(cause, ProviderError):  # raised by our own connector code inside SK (sk_services)
+            return ProviderError(cause.kind, f"{where}: {cause}", cause.status, cause.retry_after, cause.usage)
         status = getattr(cause, "status_code", None)
+        body = getattr(cause, "body", None)
         if isinstance(status, int) and hasattr(cause, "response"):
             if 300 <= status < 400:  # redirects are not followed (SKChatProvider.http_client): a configuration problem
                 return ProviderError("client", f"{where}: redirected (HTTP {status}), not followed", status)
             if status < 400:  # an error event inside a 200 stream: its status is in the body's error type
-                status = STREAM_ERROR_STATUS.get(error_type(getattr(cause, "body", None)), 500)
+                status = stream_error_status(body)
+            if error_field(body, "code") == CONTENT_FILTER_CODE:
+                return content_filter_error(where, status)
             return status_error(status, where, retry_after_seconds(cause.response.headers))
+        if type(cause).__name__ == "APIError" and hasattr(cause, "body"):  # OpenAI SDK: an `error` chunk in a stream
+            if error_field(body, "code") == CONTENT_FILTER_CODE:
+                return content_filter_error(where, None)
+            return status_error(stream_error_status(body), where)
     timeout_kind = "first_token_timeout" if before_first_token else "timeout"
     # Transport errors are matched by class name: the Anthropic SDK uses httpx, the OpenAI SDK its fork httpx2, and
     # both wrap them in their own APIConnectionError / APITimeoutError.
@@ -68,10 +82,26 @@ def status_error(status: int, where: str, retry_after: float | None = None) -> P
     return ProviderError("client", f"{where}: request rejected (HTTP {status})", status)
 
 
-def error_type(body: Any) -> str | None:
-    """The `error.type` of a provider error body, if it has one."""
-    error = body.get("error") if isinstance(body, dict) else None
-    return error.get("type") if isinstance(error, dict) else None
+def content_filter_error(where: str, status: int | None) -> ProviderError:
+    """The provider's content filter refused the prompt: not retried, and never resent to another provider."""
+    return ProviderError("content_filter", f"{where}: the provider's content filter refused the request", status)
+
+
+def stream_error_status(body: Any) -> int:
+    """The HTTP status matching an in-stream error: its error type or code (OpenAI's 429s say `type: tokens`,
+    `code: rate_limit_exceeded`), else an HTTP status given as its code (vLLM, llama.cpp), else 500."""
+    kind, code = error_field(body, "type"), error_field(body, "code")
+    status = STREAM_ERROR_STATUS.get(kind) or (STREAM_ERROR_STATUS.get(code) if isinstance(code, str) else None)
+    if status is None and isinstance(code, int) and 400 <= code < 600:
+        status = code
+    return status or 500
+
+
+def error_field(body: Any, name: str) -> Any:
+    """A field of a provider error body: `{"error": {...}}` (Anthropic, raw OpenAI) or the error object itself (as
+    the OpenAI SDK keeps it)."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    return error.get(name) if isinstance(error, dict) else None
 
 
 # A throttled platform model is skipped by every tenant while its circuit is open: a provider (or a proxy in front of

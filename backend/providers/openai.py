@@ -31,6 +31,12 @@ class OpenAIProvider(SKChatProvider):
         """SK's OpenAI chat connector for the model."""
         return load_openai_connector().OpenAIChatCompletion(ai_model_id=model.id, async_client=client)
 
+    def ends_stream(self, message: Any) -> bool:
+        """The usage chunk (`choices: []`, asked for with stream_options.include_usage) comes after the last choice:
+        a server that sends `finish_reason: null` at the end (some OpenAI-compatible servers) still finished."""
+        chunk = getattr(message, "inner_content", None)
+        return getattr(chunk, "choices", None) == [] and getattr(chunk, "usage", None) is not None
+
     def execution_settings(self, model: ModelSpec, request: ChatRequest) -> Any:
         """Model, token limit, temperature, and a JSON-schema response format when the model supports it."""
         settings = load_openai_connector().OpenAIChatPromptExecutionSettings(

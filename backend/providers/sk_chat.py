@@ -124,10 +124,10 @@ class SKChatProvider:
                 received.append(text)
                 yield StreamChunk(text=text)
             if reason == CONTENT_FILTERED:  # the text so far is not the answer: fail, never end it as if complete
-                raise content_filtered(where, None)
+                raise content_filtered(where, usage_or_estimate(reported, request.messages, "".join(received), True))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ProviderError kind
             error = exc if isinstance(exc, ProviderError) else map_exception(exc, where, not received)
-            if received or reported is not None:  # nothing generated, nothing to meter (errors before any token)
+            if error.usage is None and (received or reported is not None):  # nothing generated, nothing to meter
                 error.usage = usage_or_estimate(reported, request.messages, "".join(received), False)
             raise error from None
         finally:

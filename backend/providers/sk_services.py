@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from backend.providers.base import ChatRequest, ModelSpec
+from backend.providers.base import ChatRequest, ModelSpec, ProviderError
 
 ROLES = ("system", "user", "assistant")
 
@@ -100,16 +100,66 @@ def load_openai_connector() -> SimpleNamespace:
     )
 
 
+# Every stop_reason of the Messages API as SK's finish reason. SK 1.45 maps only end_turn, max_tokens and tool_use and
+# fails with a KeyError on the others, which read as a retryable server failure: a refusal was resent to the next
+# model, and an answer ended by a stop sequence became an interrupted stream. `pause_turn` (server tools, which
+# Switchboard never enables) and reasons newer than this table are refused as an answer we cannot use.
+ANTHROPIC_STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+
+def anthropic_finish_reason(stop_reason: str | None) -> Any:
+    """SK's FinishReason for an Anthropic stop_reason (None stays None); ProviderError for one we cannot use."""
+    from semantic_kernel.contents.utils.finish_reason import FinishReason
+
+    if stop_reason is None:
+        return None
+    if stop_reason not in ANTHROPIC_STOP_REASONS:
+        raise ProviderError(
+            "protocol", f"the model stopped for a reason Switchboard does not handle ({stop_reason:.40})"
+        )
+    return FinishReason(ANTHROPIC_STOP_REASONS[stop_reason])
+
+
 @functools.cache
 def load_anthropic_connector() -> SimpleNamespace:
     """Import SK's Anthropic connector and the Anthropic SDK, with settings that can carry structured output."""
     from anthropic import AsyncAnthropic, DefaultAioHttpClient, Timeout
+    from anthropic.types import RawMessageDeltaEvent
 
     with quiet_import():
         from semantic_kernel.connectors.ai.anthropic import (
             AnthropicChatCompletion,
             AnthropicChatPromptExecutionSettings,
         )
+
+    class AnthropicConnector(AnthropicChatCompletion):
+        """SK's Anthropic connector reading every stop_reason (ANTHROPIC_STOP_REASONS): SK's own mapping is handed
+        a reason it knows, and the message then gets the real one."""
+
+        def _create_chat_message_content(self, response: Any, response_metadata: dict[str, Any]) -> Any:
+            finish_reason = anthropic_finish_reason(response.stop_reason)
+            known = response.model_copy(update={"stop_reason": None})
+            message = super()._create_chat_message_content(known, response_metadata)
+            message.inner_content, message.finish_reason = response, finish_reason
+            return message
+
+        def _create_streaming_chat_message_content(self, stream_event: Any, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(stream_event, RawMessageDeltaEvent):
+                return super()._create_streaming_chat_message_content(stream_event, *args, **kwargs)
+            finish_reason = anthropic_finish_reason(stream_event.delta.stop_reason)
+            delta = stream_event.delta.model_copy(update={"stop_reason": "end_turn"})
+            message = super()._create_streaming_chat_message_content(
+                stream_event.model_copy(update={"delta": delta}), *args, **kwargs
+            )
+            message.inner_content, message.finish_reason = stream_event, finish_reason
+            return message
 
     class StructuredAnthropicSettings(MessagesAsSent, AnthropicChatPromptExecutionSettings):
         """SK's Anthropic settings plus `output_config`, which SK does not model yet but passes through; messages
@@ -121,7 +171,7 @@ def load_anthropic_connector() -> SimpleNamespace:
         AsyncAnthropic=AsyncAnthropic,
         Timeout=Timeout,
         DefaultAioHttpClient=DefaultAioHttpClient,
-        AnthropicChatCompletion=AnthropicChatCompletion,
+        AnthropicChatCompletion=AnthropicConnector,
         AnthropicChatPromptExecutionSettings=StructuredAnthropicSettings,
     )
 

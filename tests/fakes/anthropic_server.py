@@ -16,7 +16,13 @@ from tests.fakes.common import (
     count_prompt_tokens,
     split_tokens,
 )
-from tests.fakes.faults import play_textless_chunks, play_tokens, retry_after_headers
+from tests.fakes.faults import (
+    play_textless_chunks,
+    play_tokens,
+    retry_after_headers,
+    send_html_page,
+    tokens_and_reason,
+)
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -50,6 +56,9 @@ class FakeAnthropic(FakeServer):
         if fault is not None and fault.kind == "status":
             handler.send_json(fault.status, self._error(fault.status, fault.message), retry_after_headers(fault))
             return
+        if fault is not None and fault.kind == "html":
+            send_html_page(handler)
+            return
         body = request.body or {}
         texts = [body["system"]] if isinstance(body.get("system"), str) else []
         user_texts = []
@@ -61,7 +70,7 @@ class FakeAnthropic(FakeServer):
         tokens = split_tokens(self.reply_for(scripted, user_texts[-1] if user_texts else ""))
         limit = body.get("max_tokens")
         stop = "max_tokens" if limit is not None and len(tokens) > limit else "end_turn"
-        tokens = tokens[:limit] if limit is not None else tokens
+        tokens, stop = tokens_and_reason(fault, tokens[:limit] if limit is not None else tokens, stop)
         input_tokens = count_prompt_tokens(texts)
         model = body.get("model", "")
         if body.get("stream"):

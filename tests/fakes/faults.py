@@ -13,12 +13,15 @@ if TYPE_CHECKING:
 class Fault:
     """Something going wrong with one request: an error status, a stall, a cut or malformed stream, slow tokens."""
 
-    kind: str  # status | stall | cut | end_early | malformed | error_event | slow | textless
+    kind: str  # status | stall | cut | end_early | malformed | error_event | slow | textless | finish | html
     status: int = 0
     retry_after: str | None = None
     seconds: float = 0.0
     after_tokens: int = 0
     message: str | None = None  # the error body's message (a real provider's often quotes the prompt or the key)
+    code: str | None = None  # the error body's code (Azure's "content_filter")
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (retry-after-ms, x-ratelimit-*)
+    reason: str | None = None  # kind "finish": the finish_reason / stop_reason the answer ends with (None: null)
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
@@ -39,6 +42,28 @@ class Fault:
     def http_status(cls, status: int, message: str | None = None) -> Fault:
         """Answer any status, e.g. 400, 401, 403, 404, 422, optionally with this error message."""
         return cls("status", status=status, message=message)
+
+    @classmethod
+    def content_filtered(cls) -> Fault:
+        """Azure's 400 for a prompt its content filter blocked (`code: content_filter`, the filter's verdicts)."""
+        message = "The response was filtered due to the prompt triggering content management policy."
+        return cls("status", status=400, code="content_filter", message=message)
+
+    @classmethod
+    def rate_limited_with(cls, **headers: str) -> Fault:
+        """Answer 429 with exactly these headers (underscores become dashes: retry_after_ms -> retry-after-ms)."""
+        return cls("status", status=429, headers=tuple((k.replace("_", "-"), v) for k, v in headers.items()))
+
+    @classmethod
+    def finish_with(cls, reason: str | None, tokens: int | None = None) -> Fault:
+        """End the answer (after `tokens` tokens, default all) with this finish_reason / stop_reason; None sends null
+        (a server that never says why it stopped)."""
+        return cls("finish", reason=reason, after_tokens=-1 if tokens is None else tokens)
+
+    @classmethod
+    def html_page(cls) -> Fault:
+        """Answer 200 with an HTML page instead of JSON or SSE, as a captive portal or a misrouted proxy does."""
+        return cls("html")
 
     @classmethod
     def stall(cls, seconds: float) -> Fault:
@@ -121,5 +146,26 @@ def play_textless_chunks(handler: Handler, fault: Fault | None, send_textless) -
 
 
 def retry_after_headers(fault: Fault) -> dict[str, str]:
-    """The Retry-After header of a fault, if it has one."""
-    return {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
+    """The Retry-After header of a fault, if it has one, and its other headers."""
+    headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
+    return headers | dict(fault.headers)
+
+
+def tokens_and_reason(fault: Fault | None, tokens: list[str], reason: str | None) -> tuple[list[str], str | None]:
+    """The tokens to send and the finish reason, as a `finish` fault changes them."""
+    if fault is None or fault.kind != "finish":
+        return tokens, reason
+    return (tokens if fault.after_tokens < 0 else tokens[: fault.after_tokens]), fault.reason
+
+
+HTML_PAGE = b"<html><head><title>Sign in</title></head><body>Please sign in to continue.</body></html>"
+
+
+def send_html_page(handler: Handler) -> None:
+    """A 200 text/html page where an API answer was expected."""
+    handler.send_response(200)
+    handler.send_header("content-type", "text/html; charset=utf-8")
+    handler.send_header("content-length", str(len(HTML_PAGE)))
+    handler.end_headers()
+    handler.wfile.write(HTML_PAGE)
+    handler.wfile.flush()

@@ -18,14 +18,34 @@ from tests.fakes.common import (
     count_prompt_tokens,
     split_tokens,
 )
-from tests.fakes.faults import play_textless_chunks, play_tokens, retry_after_headers
+from tests.fakes.faults import (
+    play_textless_chunks,
+    play_tokens,
+    retry_after_headers,
+    send_html_page,
+    tokens_and_reason,
+)
 
 AZURE_PATH = re.compile(r"^/openai/deployments/(?P<deployment>[^/]+)/chat/completions$")
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_api_key", 403: "permission_denied", 429: "rate_limit"}
 
 
+# What Azure sends first on every stream, before any choice: its verdicts on the prompt, with `choices: []`.
+AZURE_PROMPT_FILTER_RESULTS = [
+    {"prompt_index": 0, "content_filter_results": {"hate": {"filtered": False, "severity": "safe"}}}
+]
+
+
 class FakeOpenAI(FakeServer):
-    """Speaks POST /v1/chat/completions (JSON and SSE, final usage chunk) and the Azure deployment path."""
+    """Speaks POST /v1/chat/completions (JSON and SSE, final usage chunk) and the Azure deployment path.
+
+    `reports_usage=False` is a server that never reports usage: no `usage` in JSON answers, and `stream_options`
+    ignored (no final usage chunk), as some llama.cpp, Ollama and proxy versions do.
+    """
+
+    def __init__(self, default_reply: str | None = None, api_key: str | None = None, reports_usage: bool = True):
+        super().__init__(default_reply, api_key)
+        self.reports_usage = reports_usage
 
     @property
     def base_url(self) -> str:
@@ -44,9 +64,10 @@ class FakeOpenAI(FakeServer):
         scripted = self.next_answer()
         fault = scripted.fault
         if fault is not None and fault.kind == "status":
-            message = fault.message or f"fake status {fault.status}"
-            error = {"error": {"message": message, "type": ERROR_TYPES.get(fault.status, "x")}}
-            handler.send_json(fault.status, error, retry_after_headers(fault))
+            handler.send_json(fault.status, {"error": self._error_object(fault)}, retry_after_headers(fault))
+            return
+        if fault is not None and fault.kind == "html":
+            send_html_page(handler)
             return
         body = request.body or {}
         messages = body.get("messages", [])
@@ -55,26 +76,33 @@ class FakeOpenAI(FakeServer):
         tokens = split_tokens(self.reply_for(scripted, user_texts[-1] if user_texts else ""))
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         finish = "length" if limit is not None and len(tokens) > limit else "stop"
-        tokens = tokens[:limit] if limit is not None else tokens
+        tokens, finish = tokens_and_reason(fault, tokens[:limit] if limit is not None else tokens, finish)
         usage = {
             "prompt_tokens": count_prompt_tokens(texts),
             "completion_tokens": len(tokens),
             "total_tokens": count_prompt_tokens(texts) + len(tokens),
         }
         if body.get("stream"):
-            self._stream(handler, model, tokens, finish, usage, body, fault)
+            self._stream(
+                handler, model, tokens, finish, usage, body, fault, azure=request.path != "/v1/chat/completions"
+            )
             return
         if fault is not None and fault.kind == "stall" and not handler.pause(fault.seconds):
             return
         message = {"role": "assistant", "content": "".join(tokens)}
         choice = {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
-        handler.send_json(200, self._envelope("chat.completion", model, choices=[choice], usage=usage))
+        reported = {"usage": usage} if self.reports_usage else {}
+        handler.send_json(200, self._envelope("chat.completion", model, choices=[choice], **reported))
 
-    def _stream(self, handler: Handler, model: str, tokens, finish, usage, body, fault) -> None:
-        """Stream role chunk, tokens, finish chunk, the usage chunk when asked for, and [DONE]."""
+    def _stream(self, handler: Handler, model: str, tokens, finish, usage, body, fault, azure: bool) -> None:
+        """Stream (Azure: its prompt filter results first) role chunk, tokens, finish chunk, the usage chunk when
+        asked for, and [DONE]."""
         handler.start_sse()
         if fault is not None and fault.kind == "stall" and not handler.pause(fault.seconds):
             return
+        if azure:
+            prompt_filter = {"id": "", "object": "", "created": 0, "model": "", "choices": []}
+            handler.send_event(json.dumps(prompt_filter | {"prompt_filter_results": AZURE_PROMPT_FILTER_RESULTS}))
 
         def chunk(delta: dict, finish_reason: str | None = None) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
@@ -93,7 +121,7 @@ class FakeOpenAI(FakeServer):
         if not completed:
             return
         handler.send_event(chunk({}, finish))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if self.reports_usage and (body.get("stream_options") or {}).get("include_usage"):
             handler.send_event(json.dumps(self._envelope("chat.completion.chunk", model, choices=[], usage=usage)))
         handler.send_event("[DONE]")
         handler.end_sse()
@@ -104,7 +132,27 @@ class FakeOpenAI(FakeServer):
         if fault.kind == "malformed":
             return '{"id": "chatcmpl-fake", "choices": [{"delta": {"content'
         message = fault.message or "fake in-stream error"
-        return json.dumps({"error": {"message": message, "type": "server_error", "code": None}})
+        if fault.status == 429:  # what OpenAI sends: the limit hit as the type, the reason as the code
+            error = {"message": message, "type": "tokens", "code": "rate_limit_exceeded"}
+        else:
+            error = {"message": message, "type": ERROR_TYPES.get(fault.status, "server_error"), "code": fault.code}
+        return json.dumps({"error": error})
+
+    @staticmethod
+    def _error_object(fault) -> dict:
+        """The `error` object of an error status: Azure's content filter answer carries its code and verdicts."""
+        error = {"message": fault.message or f"fake status {fault.status}", "type": ERROR_TYPES.get(fault.status, "x")}
+        if fault.code == "content_filter":
+            verdict = {"filtered": True, "severity": "high"}
+            inner = {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"violence": verdict}}
+            return error | {
+                "type": None,
+                "param": "prompt",
+                "code": "content_filter",
+                "status": 400,
+                "innererror": inner,
+            }
+        return error | {"code": fault.code}
 
     @staticmethod
     def _envelope(kind: str, model: str, **fields) -> dict:
