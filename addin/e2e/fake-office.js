@@ -157,6 +157,8 @@
   const usedRangeOrNull = () => (Object.keys(cells).length ? usedRange() : nullRange());
   const worksheet = { name: sheetName, getRange: range, getUsedRange: usedRange, getUsedRangeOrNullObject: usedRangeOrNull, load() { return this; } };
   const workbook = {
+    use1904DateSystem: Boolean(state.use1904DateSystem), // ExcelApi 1.16; loaded with the range a skill reads
+    load() { return this; },
     getSelectedRange: () => range(selectedAddress),
     worksheets: {
       items: [worksheet],
