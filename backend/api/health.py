@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
+from backend.deadlines import run_within_deadline
 from backend.extensions import db
 from backend.openapi import describe
 from backend.tasks.broker import BROKER_CHECK_TIMEOUT_SECONDS, broker_status
@@ -86,30 +84,6 @@ def check_redis() -> str:
     except Exception:  # noqa: BLE001 - every model call needs it: any failure makes this replica unusable
         log.warning("health: redis check failed", exc_info=True)
         return "error"
-
-
-def run_within_deadline(checks: dict[str, Callable[[], object]], seconds: float, late: object) -> dict[str, object]:
-    """Run checks side by side, each on a daemon thread inside this app; one not done by the deadline gets `late`.
-
-    A late check's thread is left to finish on its own (the engine's connect timeout and Redis' socket timeout end
-    it): waiting for it is what would hang the probe.
-    """
-    app = current_app._get_current_object()
-    results: dict[str, object] = {}
-
-    def run(name: str, check: Callable[[], object]) -> None:
-        with app.app_context():
-            results[name] = check()
-
-    threads = {name: threading.Thread(target=run, args=(name, check), daemon=True) for name, check in checks.items()}
-    for thread in threads.values():
-        thread.start()
-    deadline = time.monotonic() + seconds
-    for name, thread in threads.items():
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if name not in results:
-            log.warning("health: the %s check did not answer within %.0f s", name, seconds)
-    return {name: results.get(name, late) for name in checks}
 
 
 def check_broker() -> str:

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select, text
 
+from backend.deadlines import run_within_deadline
 from backend.extensions import db
 from backend.jobs.plans import PLANS
 from backend.models import Job
@@ -80,33 +81,27 @@ def count_jobs() -> dict[tuple[str, str], int]:
 
 
 def count_within_deadline(app: Flask, seconds: float) -> dict[tuple[str, str], int] | None:
-    """`count_jobs` on a thread of its own, or None (counted as a failure) if it fails or is not done in time.
-
-    A late count's thread is left to end on its own (the statement timeout, the connect timeout and the keepalives
-    of backend.database bound it); waiting for it is what would hang the scrape.
+    """`count_jobs` on a thread of its own (backend.deadlines), or None (counted as a failure) if it fails or is not
+    done in time. A late count's thread is left to end on its own (the statement timeout, the connect timeout and the
+    keepalives of backend.database bound it); waiting for it is what would hang the scrape.
     """
     if not _counting.acquire(blocking=False):
         JOB_COUNT_FAILURES.labels("timeout").inc()  # the previous scrape's count is still waiting on the database
         log.warning("metrics: jobs not counted, the previous count is still running")
         return None
-    result: dict[str, object] = {}
 
-    def run() -> None:
+    def counted() -> object:
+        """The counts, or "error" (logged); the lock is free again once the count ended, in time or late."""
         try:
-            with app.app_context():
-                result["counts"] = count_jobs()
+            return count_jobs()
         except Exception:  # noqa: BLE001 - any failure leaves the gauge out; the log has the detail
-            result["error"] = True
             log.warning("metrics: jobs could not be counted", exc_info=True)
+            return "error"
         finally:
             _counting.release()
 
-    counting = threading.Thread(target=run, name="switchboard-job-counts", daemon=True)
-    counting.start()
-    counting.join(seconds)
-    if "counts" in result:
-        return result["counts"]  # type: ignore[return-value]
-    if "error" not in result:
-        log.warning("metrics: jobs not counted within %.0f s", seconds)
-    JOB_COUNT_FAILURES.labels("error" if "error" in result else "timeout").inc()
+    result = run_within_deadline({"job-counts": counted}, seconds, late="timeout", app=app)["job-counts"]
+    if isinstance(result, dict):
+        return result
+    JOB_COUNT_FAILURES.labels(result).inc()
     return None
