@@ -78,13 +78,65 @@ def test_an_absurd_retry_after_still_falls_back_and_opens_the_circuit_for_a_boun
     """A throttled model's Retry-After is the provider's to choose: nonsense must neither break the call nor shut a
     platform model out of routing for years."""
     from backend.models.accounting import CircuitState
-    from backend.providers.errors import MAX_RETRY_AFTER_SECONDS
+    from backend.providers.retry_headers import MAX_RETRY_AFTER_SECONDS
 
     openai, _ = servers
     openai.fail_next(1, Fault.rate_limited(retry_after))
     assert dispatcher(app).complete(call()).model.ref == CLAUDE
     db.session.expire_all()
     assert db.session.get(CircuitState, CHEAP).open_until <= time.time() + MAX_RETRY_AFTER_SECONDS
+
+
+def assert_open_for(app, ref: str, seconds: float, started: float, finished: float) -> None:
+    """The model's circuit, tripped by a call between `started` and `finished`, is open for `seconds` from then,
+    and half-open after."""
+    from backend.models.accounting import CircuitState
+    from backend.routing.circuit import circuit_breaker
+
+    db.session.expire_all()
+    open_until = db.session.get(CircuitState, ref).open_until
+    assert started + seconds - 0.001 <= open_until <= finished + seconds + 0.001  # (float rounding)
+    shared = circuit_breaker(app).breaker  # the shared store itself: the process's cache knows no other `now`
+    assert shared.states([ref], now=started + seconds - 0.01) == {ref: "open"}
+    assert shared.states([ref], now=finished + seconds + 0.01) == {ref: "half_open"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"x_ratelimit_reset_requests": "6m0s", "x_ratelimit_reset_tokens": "20ms"}, 360),
+        ({"x_ratelimit_reset_requests": "20ms", "x_ratelimit_remaining_requests": "0",
+          "x_ratelimit_reset_tokens": "6m0s", "x_ratelimit_remaining_tokens": "9000"}, 0.02),
+        ({"x_ratelimit_reset_tokens": "59m3.5s"}, 3543.5),
+        ({"x_ratelimit_reset_tokens": "1h2m3.5s"}, 3600),  # held to MAX_RETRY_AFTER_SECONDS, as a Retry-After is
+    ],
+    ids=["latest", "exhausted", "fractional", "bounded"],
+)  # fmt: skip
+def test_a_429_without_retry_after_keeps_the_circuit_open_until_its_rate_limit_resets(app, servers, headers, seconds):
+    """OpenAI and Azure say when a limit resets (x-ratelimit-reset-*) rather than Retry-After: the model stays out
+    of routing that long, not the circuit's default cool-down."""
+    openai, _ = servers
+    openai.fail_next(1, Fault.rate_limited_with(**headers))
+    started = time.time()
+    assert dispatcher(app).complete(call()).model.ref == CLAUDE
+    assert_open_for(app, CHEAP, seconds, started, time.time())
+
+
+def test_an_anthropic_429_keeps_the_circuit_open_until_its_exhausted_limit_resets(app, servers):
+    """Anthropic writes its resets as RFC 3339 moments; the limit at 0 is the one that refused the call."""
+    from datetime import UTC, datetime
+
+    _, claude = servers
+    started = time.time()
+    moment = datetime.fromtimestamp(int(started) + 120, UTC).isoformat()
+    later = datetime.fromtimestamp(int(started) + 900, UTC).isoformat()
+    claude.fail_next(1, Fault.rate_limited_with(
+        anthropic_ratelimit_output_tokens_reset=moment, anthropic_ratelimit_output_tokens_remaining="0",
+        anthropic_ratelimit_requests_reset=later, anthropic_ratelimit_requests_remaining="12",
+    ))  # fmt: skip
+    result = dispatcher(app, routing={"mode": "quality"}).complete(call())
+    assert result.model.ref == CHEAP and result.routing["attempts"][0]["error"] == "rate_limited"
+    assert_open_for(app, CLAUDE, int(started) + 120 - started, started, time.time())
 
 
 def half_open(app, ref: str = CHEAP) -> None:

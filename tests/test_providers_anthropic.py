@@ -275,3 +275,17 @@ def test_a_529_carries_its_retry_after_and_the_api_version_header_is_sent(server
     error = run(provider, lambda: complete_or_error(provider, model, chat()))
     assert (error.kind, error.retry_after) == ("overloaded", 4.0)
     assert server.last_request.headers["anthropic-version"] == "2023-06-01"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_a_200_html_page_is_a_retryable_failure_that_says_so_and_quotes_nothing(streamed, server):
+    provider, model = provider_on(server)
+    server.script(fault=Fault.html_page())
+    if streamed:
+        result = run(provider, lambda: collect(provider, model, chat()))
+        assert result.texts == []
+        error = result.error
+    else:
+        error = run(provider, lambda: complete_or_error(provider, model, chat()))
+    assert (error.kind, error.status, error.retryable, error.usage) == ("server", 200, True, None)
+    assert "non-JSON body (text/html)" in str(error) and "sign in" not in str(error).lower()

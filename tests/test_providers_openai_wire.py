@@ -129,9 +129,57 @@ def test_retry_after_ms_wins_over_retry_after(streamed, server):
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_200_html_page_is_a_retryable_failure_that_quotes_nothing(kind, streamed, server):
+def test_a_200_html_page_is_a_retryable_failure_that_says_so_and_quotes_nothing(kind, streamed, server):
+    # it read "failed (AttributeError)" (complete: the SDK handed the page's text to SK as the answer) or "stream
+    # ended before the provider finished" (a stream of no events)
     provider, model = provider_on(kind, server)
     server.script(fault=Fault.html_page())
     error, texts, _ = call(provider, model, streamed)
     assert texts == [] and error.retryable and error.usage is None
+    assert (error.kind, error.status) == ("server", 200)
+    assert "non-JSON body (text/html)" in str(error) and "base URL" in str(error)
     assert "sign in" not in str(error).lower()
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_server_that_aborts_the_answer_is_a_retryable_failure_naming_the_reason(kind, streamed, server):
+    # vLLM ends a preempted or shut-down request with finish_reason "abort", then [DONE]: SK's FinishReason refused it
+    # with a ValueError, read as "failed (ValueError)"
+    provider, model = provider_on(kind, server)
+    server.script(fault=Fault.finish_with("abort", 3))
+    error, texts, usage = call(provider, model, streamed)
+    assert (error.kind, error.retryable, usage) == ("server", True, None)
+    assert "aborted" in str(error) and "finish_reason abort" in str(error) and "quick" not in str(error)
+    assert texts == (["The ", "quick ", "brown "] if streamed else [])
+    if streamed:  # text reached the caller: what was generated is metered with the interrupted stream
+        assert error.usage.output_tokens > 0 and error.usage.estimated
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+def test_a_finish_reason_nobody_knows_is_refused_naming_it_within_bounds(streamed, server):
+    provider, model = provider_on("selfhosted", server)
+    server.script(fault=Fault.finish_with("recitation\n" + "x" * 200))
+    error, texts, _ = call(provider, model, streamed)
+    assert (error.kind, error.retryable) == ("protocol", False)
+    assert "does not handle (finish_reason recitation?xxx" in str(error) and "x" * 40 not in str(error)
+    assert "quick" not in str(error) and "hello" not in str(error)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+@pytest.mark.parametrize("reason", ["eos_token", "stop_sequence"])
+def test_older_text_generation_inference_stop_reasons_are_whole_answers(reason, streamed, server):
+    provider, model = provider_on("selfhosted", server)
+    server.script(fault=Fault.finish_with(reason))
+    error, texts, usage = call(provider, model, streamed)
+    assert error is None and "".join(texts) == REPLY and usage.output_tokens == 9
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_truncated_json_answer_is_a_malformed_response_that_quotes_nothing(kind, server):
+    # a 200 application/json body that ends mid-object: the SDK's JSON parser fails on it (protocol, not retried)
+    provider, model = provider_on(kind, server)
+    server.script(fault=Fault.truncated_json())
+    error, _, _ = call(provider, model, streamed=False)
+    assert (error.kind, error.status, error.retryable) == ("protocol", None, False)
+    assert "malformed response" in str(error) and "chatcmpl" not in str(error)

@@ -4,13 +4,11 @@ the prompt or the answer: the SDK's own message (which may quote the provider's 
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from backend.providers.base import ProviderError
+from backend.providers.retry_headers import wait_seconds
 
 # Error types of errors sent inside a 200 stream (Anthropic's SSE `error` event, e.g. overloaded mid-stream; an
 # OpenAI-style chunk carrying an `error` object), as the status the same error has as an HTTP answer
@@ -28,6 +26,13 @@ STREAM_ERROR_STATUS = {
 AUTH_MESSAGE = "the provider rejected the credentials (HTTP {status}): a configuration problem, check its API key"
 # Azure OpenAI's error code for a prompt its content filter blocked (HTTP 400), and in a stream's error object
 CONTENT_FILTER_CODE = "content_filter"
+# What a web server, a sign-in portal or a misrouted proxy answers, and no model API ever does, in place of its JSON
+# or its event stream
+WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+WEB_PAGE_MESSAGE = (
+    "the provider answered with a non-JSON body ({media_type}) instead of its API: a configuration problem, check its "
+    "base URL and any proxy in between"
+)
 
 
 def map_exception(exc: BaseException, where: str, before_first_token: bool = False) -> ProviderError:
@@ -41,11 +46,14 @@ def map_exception(exc: BaseException, where: str, before_first_token: bool = Fal
         if isinstance(status, int) and hasattr(cause, "response"):
             if 300 <= status < 400:  # redirects are not followed (SKChatProvider.http_client): a configuration problem
                 return ProviderError("client", f"{where}: redirected (HTTP {status}), not followed", status)
+            # Read by the answer's own status: a 200 stream's rate-limit resets were written before its error, when
+            # the limits still had room, so an in-stream 429 is no reason to read them.
+            wait = wait_seconds(cause.response.headers, status)
             if status < 400:  # an error event inside a 200 stream: its status is in the body's error type
                 status = stream_error_status(body)
             if error_field(body, "code") == CONTENT_FILTER_CODE:
                 return content_filter_error(where, status)
-            return status_error(status, where, retry_after_seconds(cause.response.headers))
+            return status_error(status, where, wait)
         if type(cause).__name__ == "APIError" and hasattr(cause, "body"):  # OpenAI SDK: an `error` chunk in a stream
             if error_field(body, "code") == CONTENT_FILTER_CODE:
                 return content_filter_error(where, None)
@@ -65,6 +73,18 @@ def map_exception(exc: BaseException, where: str, before_first_token: bool = Fal
         if names & markers:
             return ProviderError(kind, f"{where}: {text}")
     return ProviderError("server", f"{where}: failed ({type(chain[-1]).__name__})")
+
+
+async def refuse_web_pages(response: Any) -> None:
+    """HTTP client response hook: a 2xx web page where the API's JSON or event stream was expected fails at its
+    headers, as a retryable `server` failure (like a bad gateway's 502, with the status the page came with) whose
+    message says what came and what to check. The SDKs would hand the page's text to SK as the answer (which then
+    fails on it as an AttributeError), or read a stream of no events from it. The page itself is never read."""
+    if 200 <= response.status_code < 300:
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type in WEB_PAGE_TYPES:
+            message = WEB_PAGE_MESSAGE.format(media_type=media_type)
+            raise ProviderError("server", message, response.status_code)
 
 
 def status_error(status: int, where: str, retry_after: float | None = None) -> ProviderError:
@@ -102,47 +122,6 @@ def error_field(body: Any, name: str) -> Any:
     the OpenAI SDK keeps it)."""
     error = body.get("error", body) if isinstance(body, dict) else None
     return error.get(name) if isinstance(error, dict) else None
-
-
-# A throttled platform model is skipped by every tenant while its circuit is open: a provider (or a proxy in front of
-# one) asking for longer than this is held to it, and the half-open probe then asks again.
-MAX_RETRY_AFTER_SECONDS = 3600.0
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, within
-    [0, MAX_RETRY_AFTER_SECONDS]; None when absent or not a number (NaN, infinity)."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        seconds = _finite_seconds(millis, scale=1000)
-        if seconds is not None:
-            return seconds
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    seconds = _finite_seconds(value)
-    if seconds is not None:
-        return seconds
-    try:
-        return _bounded(parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _finite_seconds(value: str, scale: float = 1) -> float | None:
-    """A header's number divided by scale and bounded, or None when it is not a finite number."""
-    try:
-        number = float(value) / scale
-    except ValueError:
-        return None
-    return _bounded(number) if math.isfinite(number) else None
-
-
-def _bounded(seconds: float) -> float:
-    """Seconds within [0, MAX_RETRY_AFTER_SECONDS]."""
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:

@@ -19,7 +19,7 @@ from backend.providers.base import (
     ProviderError,
     StreamChunk,
 )
-from backend.providers.errors import map_exception
+from backend.providers.errors import map_exception, refuse_web_pages
 from backend.providers.sk_services import chat_history
 from backend.providers.surrogates import SurrogateJoiner
 from backend.providers.usage import merge_usage, normalise_usage, usage_or_estimate
@@ -203,8 +203,12 @@ class SKChatProvider:
         Redirects are not followed (the SDKs' clients follow them by default): a provider URL is checked against
         ALLOWED_MODEL_HOSTS, and a 307 from there would resend the prompt, and headers such as Azure's `api-key` and
         Anthropic's `x-api-key` (httpx drops only Authorization across origins), to a host nobody allowed.
+
+        A 2xx web page (a wrong base URL, a sign-in portal, a misrouted proxy) fails at its headers with an error that
+        says so (`refuse_web_pages`), rather than as the SDK's attempt to read it as the answer.
         """
-        return self.sdk().DefaultAioHttpClient(timeout=timeout, follow_redirects=False)
+        hooks = {"response": [refuse_web_pages]}
+        return self.sdk().DefaultAioHttpClient(timeout=timeout, follow_redirects=False, event_hooks=hooks)
 
     def _timeout(self, read: float) -> Any:
         """The SDK's httpx timeouts: connect from the config, read as given, writes and pool waits like a connect."""

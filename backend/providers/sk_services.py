@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-from backend.providers.base import ChatRequest, ModelSpec, ProviderError
+from backend.providers.base import ChatRequest, ModelSpec
+from backend.providers.finish_reasons import anthropic_finish_reason, openai_finish_reason
 
 ROLES = ("system", "user", "assistant")
 
@@ -69,6 +70,31 @@ class MessagesAsSent:
         return messages_as_extra_body(super().prepare_settings_dict(**kwargs))  # type: ignore[misc]
 
 
+class ReadsEveryFinishReason:
+    """Mixin for SK's OpenAI and Azure OpenAI connectors: a choice's finish_reason goes through
+    `openai_finish_reason` first, so SK is handed only a reason it knows (its own FinishReason fails with a ValueError
+    on any other, which read as a retryable server failure), and a server's abort or an unknown reason is a clear
+    ProviderError."""
+
+    def _create_chat_message_content(self, response: Any, choice: Any, response_metadata: dict[str, Any]) -> Any:
+        """SK's message for a choice of a whole answer."""
+        return super()._create_chat_message_content(  # type: ignore[misc]
+            response, _readable_choice(choice), response_metadata
+        )
+
+    def _create_streaming_chat_message_content(self, chunk: Any, choice: Any, *args: Any, **kwargs: Any) -> Any:
+        """SK's message for a choice of a streamed chunk."""
+        return super()._create_streaming_chat_message_content(  # type: ignore[misc]
+            chunk, _readable_choice(choice), *args, **kwargs
+        )
+
+
+def _readable_choice(choice: Any) -> Any:
+    """The choice itself, or a copy whose finish_reason SK can read (ProviderError when there is none)."""
+    reason = openai_finish_reason(choice.finish_reason)
+    return choice if reason == choice.finish_reason else choice.model_copy(update={"finish_reason": reason})
+
+
 @functools.cache
 def load_openai_connector() -> SimpleNamespace:
     """Import SK's OpenAI and Azure OpenAI connectors and the OpenAI SDK."""
@@ -82,6 +108,12 @@ def load_openai_connector() -> SimpleNamespace:
             OpenAIChatPromptExecutionSettings,
         )
 
+    class OpenAIConnector(ReadsEveryFinishReason, OpenAIChatCompletion):
+        """SK's OpenAI connector reading every finish_reason (finish_reasons.openai_finish_reason)."""
+
+    class AzureConnector(ReadsEveryFinishReason, AzureChatCompletion):
+        """SK's Azure OpenAI connector reading every finish_reason (finish_reasons.openai_finish_reason)."""
+
     class OpenAISettings(MessagesAsSent, OpenAIChatPromptExecutionSettings):
         """SK's OpenAI settings, messages sent as they are."""
 
@@ -93,38 +125,11 @@ def load_openai_connector() -> SimpleNamespace:
         AsyncAzureOpenAI=AsyncAzureOpenAI,
         Timeout=Timeout,
         DefaultAioHttpClient=DefaultAioHttpClient,
-        OpenAIChatCompletion=OpenAIChatCompletion,
+        OpenAIChatCompletion=OpenAIConnector,
         OpenAIChatPromptExecutionSettings=OpenAISettings,
-        AzureChatCompletion=AzureChatCompletion,
+        AzureChatCompletion=AzureConnector,
         AzureChatPromptExecutionSettings=AzureSettings,
     )
-
-
-# Every stop_reason of the Messages API as SK's finish reason. SK 1.45 maps only end_turn, max_tokens and tool_use and
-# fails with a KeyError on the others, which read as a retryable server failure: a refusal was resent to the next
-# model, and an answer ended by a stop sequence became an interrupted stream. `pause_turn` (server tools, which
-# Switchboard never enables) and reasons newer than this table are refused as an answer we cannot use.
-ANTHROPIC_STOP_REASONS = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
-
-
-def anthropic_finish_reason(stop_reason: str | None) -> Any:
-    """SK's FinishReason for an Anthropic stop_reason (None stays None); ProviderError for one we cannot use."""
-    from semantic_kernel.contents.utils.finish_reason import FinishReason
-
-    if stop_reason is None:
-        return None
-    if stop_reason not in ANTHROPIC_STOP_REASONS:
-        raise ProviderError(
-            "protocol", f"the model stopped for a reason Switchboard does not handle ({stop_reason:.40})"
-        )
-    return FinishReason(ANTHROPIC_STOP_REASONS[stop_reason])
 
 
 @functools.cache

@@ -23,6 +23,9 @@ CONTENT_FILTERED_MESSAGE = (
     "rephrase the text or ask your administrator."
 )
 CONTENT_FILTERED_MIDWAY_MESSAGE = "The model provider's content filter stopped the answer midway; it is incomplete."
+# An answer the provider sent but Switchboard cannot read (malformed, or stopped for a reason no API documents): no
+# refusal, and not retried (docs/api-additions.md, `provider_bad_answer`).
+BAD_ANSWER_MESSAGE = "The model provider's answer could not be used."
 
 
 class StreamInterrupted(ApiError):
@@ -60,4 +63,5 @@ def stop_error(decision: RoutingDecision, error: ProviderError) -> ApiError:
     code = STOP_CODES.get(error.kind, "provider_error")
     if error.kind == "content_filter":
         return ApiError(422, code, CONTENT_FILTERED_MESSAGE, details={"attempts": decision.attempts})
-    return ApiError(502, code, "The model provider refused the call.", details={"attempts": decision.attempts})
+    message = BAD_ANSWER_MESSAGE if error.kind == "protocol" else "The model provider refused the call."
+    return ApiError(502, code, message, details={"attempts": decision.attempts})

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 class Fault:
     """Something going wrong with one request: an error status, a stall, a cut or malformed stream, slow tokens."""
 
-    kind: str  # status | stall | cut | end_early | malformed | error_event | slow | textless | finish | html
+    # status | stall | cut | end_early | malformed | error_event | slow | textless | finish | html | truncated
+    kind: str
     status: int = 0
     retry_after: str | None = None
     seconds: float = 0.0
@@ -64,6 +65,12 @@ class Fault:
     def html_page(cls) -> Fault:
         """Answer 200 with an HTML page instead of JSON or SSE, as a captive portal or a misrouted proxy does."""
         return cls("html")
+
+    @classmethod
+    def truncated_json(cls) -> Fault:
+        """Answer 200 application/json with a body that ends mid-object (its content-length that of what was sent),
+        as a proxy or a crashing server that closed the answer early does."""
+        return cls("truncated")
 
     @classmethod
     def stall(cls, seconds: float) -> Fault:
@@ -159,13 +166,30 @@ def tokens_and_reason(fault: Fault | None, tokens: list[str], reason: str | None
 
 
 HTML_PAGE = b"<html><head><title>Sign in</title></head><body>Please sign in to continue.</body></html>"
+# An answer cut off mid-object (the shape does not matter: no JSON parser gets past its end)
+TRUNCATED_JSON = b'{"id": "chatcmpl-fake", "object": "chat.completion", "choices": [{"index": 0, "message": {"conte'
 
 
-def send_html_page(handler: Handler) -> None:
-    """A 200 text/html page where an API answer was expected."""
+def send_body(handler: Handler, content_type: str, body: bytes) -> None:
+    """A complete 200 answer with this content type and body."""
     handler.send_response(200)
-    handler.send_header("content-type", "text/html; charset=utf-8")
-    handler.send_header("content-length", str(len(HTML_PAGE)))
+    handler.send_header("content-type", content_type)
+    handler.send_header("content-length", str(len(body)))
     handler.end_headers()
-    handler.wfile.write(HTML_PAGE)
+    handler.wfile.write(body)
     handler.wfile.flush()
+
+
+# Faults answered with a whole 200 body instead of the API's answer, streamed or not: (content type, body)
+BODY_FAULTS = {
+    "html": ("text/html; charset=utf-8", HTML_PAGE),
+    "truncated": ("application/json", TRUNCATED_JSON),
+}
+
+
+def answered_with_a_body_fault(handler: Handler, fault: Fault | None) -> bool:
+    """Send the body of an `html` or `truncated` fault; False (nothing sent) for any other fault."""
+    if fault is None or fault.kind not in BODY_FAULTS:
+        return False
+    send_body(handler, *BODY_FAULTS[fault.kind])
+    return True

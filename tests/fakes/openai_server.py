@@ -19,10 +19,10 @@ from tests.fakes.common import (
     split_tokens,
 )
 from tests.fakes.faults import (
+    answered_with_a_body_fault,
     play_textless_chunks,
     play_tokens,
     retry_after_headers,
-    send_html_page,
     tokens_and_reason,
 )
 
@@ -66,8 +66,7 @@ class FakeOpenAI(FakeServer):
         if fault is not None and fault.kind == "status":
             handler.send_json(fault.status, {"error": self._error_object(fault)}, retry_after_headers(fault))
             return
-        if fault is not None and fault.kind == "html":
-            send_html_page(handler)
+        if answered_with_a_body_fault(handler, fault):
             return
         body = request.body or {}
         messages = body.get("messages", [])
