@@ -1,6 +1,20 @@
-"""The privacy sweep's harness (tests/test_privacy_sweep.py): a `Sweep` drives flows through the test client, keeps
-every response, then searches every sink for the sentinels: log records, headers, error bodies, SSE `error` events,
-job errors, /metrics, the audit log, every stored row but a job's content, and the SQLite broker and result tables.
+"""The privacy sweep's harness, shared by tests/test_privacy_sweep.py (interactive flows: invoke, admin, tokens,
+client-chosen ids) and tests/test_privacy_sweep_jobs.py (jobs through a real Celery worker).
+
+Each flow runs with sentinel document text and sentinel secrets (a tenant's provider key, the platform's key, the Entra
+bearer tokens themselves, and for a drive-item job the app's client secret, the Graph tokens and Graph's
+pre-authenticated download URL); a `Sweep` drives it through the test client, keeps every response, then searches
+every place that must not hold them.
+
+Sinks: every log record at DEBUG (its message, its extra fields, the messages of the exceptions it carries, and the
+lines the product's JSON and plain formatters write for it), every response's headers, every error body, every SSE
+`error` event and job `error` field, GET /metrics, GET /api/admin/audit, every row of every table except the columns
+meant to hold a job's content (so SkillRun metering rows, audit events, job errors, budget, rate-limit and circuit
+rows), and the tables of the embedded SQLite Celery broker and result store (kombu message bodies decoded). A
+successful answer may carry document text (it is the answer), never a secret.
+
+Each module ends with tests showing the sweep can fail: each reintroduces one plausible leak and expects the sweep to
+report it where it lands.
 """
 
 from __future__ import annotations
@@ -18,11 +32,59 @@ from sqlalchemy import inspect, text
 
 from backend.extensions import db
 from backend.log_format import JsonFormatter, PlainFormatter
+from tests.auth_fixtures import TENANT_A, bearer
+from tests.fakes.harness import TEST_KEY
+from tests.test_invoke import providers_config
 
 TENANT_KEY = "sk-tenant-Sentinel-Kiwi-4402"
+DOC = "Sentinel-Quokka-7731"
+DOCUMENT = f"The {DOC} merger terms are confidential and the price is 41 million."
+USER_OID = "0b1c2d3e-0000-4000-8000-000000000001"
+ADMIN_OID = "0b1c2d3e-0000-4000-8000-000000000002"
+# A sheet whose cells, formulas, number formats, address and sheet name all carry the sentinel.
+SHEET = f"'{DOC} Q3'"
+SENTINEL_RANGE = {
+    "address": f"{SHEET}!A1:C3",
+    "values": [["Client", "Signed", "Amount"], [DOC, 45292, 41], [f"{DOC} Ltd", "n/a", f"={DOC}"]],
+    "formulas": [["Client", "Signed", "Amount"], [DOC, 45292, f"=SUM({SHEET}!C2:C2)"], [f"{DOC} Ltd", "n/a", "=C2*2"]],
+    "number_formats": [[None, None], [None, "yyyy-mm-dd"], [None, DOC[:20]]],
+}
 # Columns whose purpose is to hold a job's content (its input, its answer, its steps' answers) for its owner.
 CONTENT_COLUMNS = {("jobs", "input_compressed"), ("jobs", "output"), ("job_steps", "result")}
 PLAIN = PlainFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+
+@pytest.fixture
+def app_config(app_config, entra, servers, tmp_path, monkeypatch):
+    """The invoke tests' providers at DEBUG, with a broker of its own for jobs and quick job retries."""
+    config = providers_config(app_config, entra, servers, tmp_path, monkeypatch)
+    return {
+        **config,
+        "LOG_LEVEL": "DEBUG",
+        "LOG_JSON": True,
+        "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        "RESULT_BACKEND": f"db+sqlite:///{tmp_path / 'results.sqlite'}",
+        "CELERY_POLL_INTERVAL": 0.05,
+        "JOB_SWEEP_SECONDS": 0,
+        "JOB_RETRY_BACKOFF_SECONDS": 0.05,
+        "JOB_EVENTS_POLL_SECONDS": 0.05,
+    }
+
+
+@pytest.fixture
+def sweep(app, client, caplog, tmp_path, servers, make_token, stranger_key, tenants) -> Sweep:
+    """A sweep whose secrets are the tenant's and the platform's keys and both tokens, its content the sentinel."""
+    caplog.set_level(logging.DEBUG)
+    user_token = make_token(TENANT_A, USER_OID)
+    admin_token = make_token(TENANT_A, ADMIN_OID, roles=["Tenant.Admin"])
+    users = bearer(user_token), bearer(admin_token)
+    sweep = Sweep(app, client, caplog, tmp_path, servers, *users, make_token, stranger_key)
+    sweep.content["document"] = DOC
+    sweep.secrets.update(tenant_key=TENANT_KEY, platform_key=TEST_KEY)
+    for name, token in (("user", user_token), ("admin", admin_token)):
+        sweep.secrets[f"{name} token"] = token
+        sweep.secrets[f"{name} token signature"] = token.rsplit(".", 1)[1]
+    return sweep
 
 
 @dataclass
@@ -188,3 +250,39 @@ def error_events(body: str) -> list[dict]:
         if "event: error" in lines:
             events.append(json.loads("".join(line[6:] for line in lines if line.startswith("data: "))))
     return events
+
+
+# -- deliberate leaks: the sweep must report them -------------------------------------------------------------------
+
+
+def leak_provider_messages(sweep: Sweep, monkeypatch) -> None:
+    """ProviderErrors keep the SDK's message (which quotes the provider's error body), and attempts show it."""
+    from backend import dispatch
+    from backend.jobs import model_calls
+    from backend.providers import sk_chat
+    from backend.providers.base import ProviderError
+    from backend.routing import failures
+
+    real_map, real_attempt = sk_chat.map_exception, failures.attempt_error
+
+    def leaky_map(exc, where, before_first_token=False):
+        """The clean error, its message extended with the SDK's."""
+        error = real_map(exc, where, before_first_token)
+        return ProviderError(error.kind, f"{error}: {exc}", error.status, error.retry_after, error.usage)
+
+    def leaky_stop(decision, error):
+        """stop_error whose message is the provider's."""
+        return failures.ApiError(502, failures.STOP_CODES.get(error.kind, "provider_error"), str(error))
+
+    monkeypatch.setattr(sk_chat, "map_exception", leaky_map)
+    monkeypatch.setattr(dispatch, "attempt_error", lambda model, error: {**real_attempt(model, error), "m": str(error)})
+    monkeypatch.setattr(model_calls, "stop_error", leaky_stop)
+
+
+def assert_leak_reported(sweep: Sweep, monkeypatch, leak, flow, expected) -> None:
+    """Plant the leak, run the flow: the sweep reports it, each (report's start, a word of the sink) in expected."""
+    leak(sweep, monkeypatch)
+    flow(sweep)
+    leaks = sweep.leaks()
+    for start, where in expected:
+        assert any(found.startswith(start) and where in found for found in leaks), (start, where, leaks)

@@ -33,7 +33,7 @@ WORKER_START = """
 import gc, json, sys
 from types import SimpleNamespace
 from backend import gunicorn_conf
-from backend.routing.tokens import piece_counter
+from backend.routing.tokens import text_counter
 
 before = {name for name in ("semantic_kernel", "openai", "anthropic") if name in sys.modules}
 gunicorn_conf.post_worker_init(SimpleNamespace(cfg=SimpleNamespace(worker_class_str="sync")))
@@ -44,7 +44,7 @@ from semantic_kernel.contents import ChatHistory
 loaded = set(gc.get_objects())
 print(json.dumps({
     "imported_before": sorted(before),
-    "tokenizers_loaded": piece_counter.cache_info().currsize,
+    "tokenizers_loaded": text_counter.cache_info().currsize,
     "threshold": list(gc.get_threshold()),
     "left_to_the_collector": [c.__name__ for c in (ChatHistory, OpenAIChatCompletion, AnthropicChatCompletion)
                               if c in loaded],

@@ -1,102 +1,45 @@
-"""The sentinel sweep: each flow runs with sentinel document text and sentinel secrets (a tenant's provider key, the
-platform's key, the Entra bearer tokens themselves, and for a drive-item job the app's client secret, the Graph tokens
-and Graph's pre-authenticated download URL), then every place that must not hold them is searched.
-
-Sinks: every log record at DEBUG (its message, its extra fields, the messages of the exceptions it carries, and the
-lines the product's JSON and plain formatters write for it), every response's headers, every error body, every SSE
-`error` event and job `error` field, GET /metrics, GET /api/admin/audit, every row of every table except the columns
-meant to hold a job's content (so SkillRun metering rows, audit events, job errors, budget, rate-limit and circuit
-rows), and the tables of the embedded SQLite Celery broker and result store (kombu message bodies decoded). A
-successful answer may carry document text (it is the answer), never a secret.
+"""The sentinel sweep over the interactive flows (the harness and its sinks: tests/privacy_support.py; jobs:
+tests/test_privacy_sweep_jobs.py).
 
 Flows: invoke (JSON and SSE) succeeding; every model failing; a provider 400 (and 401) whose error body quotes the
 prompt (or the key); a stream cut mid-way and an in-stream error quoting the prompt; a structured answer still invalid
 after its repair; the Excel skills on sentinel cells; 422 and 400 input failures with the sentinel in the offending
-field; 413 input_too_large; 429 rate_limited and budget_exhausted; jobs through a real Celery worker that succeed,
-whose step fails for good, whose every model fails, over sentinel workbook sheets, and over a OneDrive file; admin
-PATCH with a provider key, 422s with the key in an invalid entry or pasted into the wrong field, the provider
-connection test; invalid, expired and foreign bearer tokens; the document where a client chooses an id (a skill, job or
-provider id in the URL, the X-Request-ID header, a job's idempotency key).
+field (job submissions refused included); 413 input_too_large; 429 rate_limited and budget_exhausted; admin PATCH
+with a provider key, 422s with the key in an invalid entry or pasted into the wrong field, the provider connection
+test; invalid, expired and foreign bearer tokens; the document where a client chooses an id (a skill, job or provider
+id in the URL, the X-Request-ID header, a job's idempotency key).
 
 The last tests show the sweep can fail: each reintroduces one plausible leak and expects the sweep to report it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import sqlite3
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from backend.extensions import db
-from backend.log_format import JsonFormatter, PlainFormatter
-from tests.auth_fixtures import (  # noqa: F401
-    SIGNING_KID,
-    TENANT_A,
-    bearer,
-    entra,
-    make_token,
-    signing_key,
-    stranger_key,
-    tenants,
-)
+from tests.auth_fixtures import TENANT_A, bearer, entra, make_token, signing_key, stranger_key, tenants  # noqa: F401
 from tests.fakes import Fault
-from tests.fakes.entra import FakeEntra
-from tests.fakes.graph import DriveItem, FakeGraph
-from tests.fakes.harness import TEST_KEY
-from tests.jobs_support import wait_for
-from tests.privacy_support import TENANT_KEY, Sweep, error_events, sqlite_texts
-from tests.test_auth_obo import PUBLIC_AUTHORITY, LoopbackSession, obo_app_config
-from tests.test_invoke import REPLY, providers_config, servers  # noqa: F401
-
-DOC = "Sentinel-Quokka-7731"
-DOCUMENT = f"The {DOC} merger terms are confidential and the price is 41 million."
-USER_OID = "0b1c2d3e-0000-4000-8000-000000000001"
-ADMIN_OID = "0b1c2d3e-0000-4000-8000-000000000002"
-
-
-@pytest.fixture
-def app_config(app_config, entra, servers, tmp_path, monkeypatch):  # noqa: F811
-    """The invoke tests' providers at DEBUG, with a broker of its own for jobs and quick job retries."""
-    config = providers_config(app_config, entra, servers, tmp_path, monkeypatch)
-    return {
-        **config,
-        "LOG_LEVEL": "DEBUG",
-        "LOG_JSON": True,
-        "BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
-        "RESULT_BACKEND": f"db+sqlite:///{tmp_path / 'results.sqlite'}",
-        "CELERY_POLL_INTERVAL": 0.05,
-        "JOB_SWEEP_SECONDS": 0,
-        "JOB_RETRY_BACKOFF_SECONDS": 0.05,
-        "JOB_EVENTS_POLL_SECONDS": 0.05,
-    }
-
-
-@pytest.fixture
-def sweep(app, client, caplog, tmp_path, servers, make_token, stranger_key, tenants) -> Sweep:  # noqa: F811
-    """A sweep whose secrets are the tenant's and the platform's keys and both tokens, its content the sentinel."""
-    caplog.set_level(logging.DEBUG)
-    user_token = make_token(TENANT_A, USER_OID)
-    admin_token = make_token(TENANT_A, ADMIN_OID, roles=["Tenant.Admin"])
-    users = bearer(user_token), bearer(admin_token)
-    sweep = Sweep(app, client, caplog, tmp_path, servers, *users, make_token, stranger_key)
-    sweep.content["document"] = DOC
-    sweep.secrets.update(tenant_key=TENANT_KEY, platform_key=TEST_KEY)
-    for name, token in (("user", user_token), ("admin", admin_token)):
-        sweep.secrets[f"{name} token"] = token
-        sweep.secrets[f"{name} token signature"] = token.rsplit(".", 1)[1]
-    return sweep
-
+from tests.privacy_support import (  # noqa: F401
+    DOC,
+    DOCUMENT,
+    SENTINEL_RANGE,
+    SHEET,
+    TENANT_KEY,
+    Sweep,
+    app_config,
+    assert_leak_reported,
+    error_events,
+    leak_provider_messages,
+    sweep,
+)
+from tests.test_invoke import REPLY, servers  # noqa: F401
 
 # -- the flows -----------------------------------------------------------------------------------------------------
 
@@ -175,16 +118,6 @@ def structured_answer_stays_invalid(sweep: Sweep) -> None:
     assert response.get_json()["error"]["code"] == "invalid_model_output"
 
 
-# A sheet whose cells, formulas, number formats, address and sheet name all carry the sentinel.
-SHEET = f"'{DOC} Q3'"
-SENTINEL_RANGE = {
-    "address": f"{SHEET}!A1:C3",
-    "values": [["Client", "Signed", "Amount"], [DOC, 45292, 41], [f"{DOC} Ltd", "n/a", f"={DOC}"]],
-    "formulas": [["Client", "Signed", "Amount"], [DOC, 45292, f"=SUM({SHEET}!C2:C2)"], [f"{DOC} Ltd", "n/a", "=C2*2"]],
-    "number_formats": [[None, None], [None, "yyyy-mm-dd"], [None, DOC[:20]]],
-}
-
-
 def excel_skills_run_on_sentinel_cells(sweep: Sweep) -> None:
     """Every Excel skill on a range full of the sentinel: the answers (not structured: repaired, then refused) and
     their errors, and the statistics computed in Python, hold none of it outside the answer."""
@@ -249,71 +182,6 @@ def input_is_refused(sweep: Sweep) -> None:
     ]
     for body in jobs:
         assert sweep.call("POST", "/api/jobs", sweep.user, json=body).status_code in (400, 404, 422)
-
-
-def run_job(sweep: Sweep, job_input: dict) -> dict:
-    """A summarize_document job through a real Celery worker on the SQLite broker; its finished document."""
-    body = {"skill": "summarize_document", "input": job_input, "idempotency_key": "k-1"}
-    # At DEBUG, as `switchboard worker` runs when LOG_LEVEL is DEBUG (the embedded worker would otherwise raise the
-    # root logger to ERROR, and the worker's records would never be searched).
-    celery_app = sweep.app.extensions["celery"]
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30, loglevel="DEBUG"):
-        created = sweep.call("POST", "/api/jobs", sweep.user, json=body)
-        assert created.status_code == 202, created.get_data(as_text=True)
-        job_id = created.get_json()["id"]
-
-        def ended():
-            """The job once it has finished."""
-            job = sweep.call("GET", f"/api/jobs/{job_id}", sweep.user).get_json()
-            return job if job["status"] in ("succeeded", "failed", "cancelled") else None
-
-        job = wait_for(ended, 30, interval=0.1, what="the job to end")
-    sweep.call("GET", f"/api/jobs/{job_id}/events", sweep.user)
-    sweep.call("GET", "/api/jobs", sweep.user)
-    broker = sqlite_texts(sweep.tmp_path / "broker.sqlite")
-    assert job_id in "".join(broker.values())  # the task went through the broker's tables
-    return job
-
-
-JOB_DOCUMENT = "\n\n".join(f"Paragraph {n}: {DOCUMENT}" for n in range(30))
-
-
-def job_succeeds(sweep: Sweep) -> None:
-    """A job whose steps all answer."""
-    job = run_job(sweep, {"document": JOB_DOCUMENT})
-    assert job["status"] == "succeeded" and job["usage"]["calls"] >= 1
-
-
-def job_step_fails(sweep: Sweep) -> None:
-    """A job whose step fails for good: the provider refuses the prompt, quoting it (not retryable)."""
-    sweep.servers[0].fail_next(5, Fault.http_status(400, message=f"Invalid prompt: {DOCUMENT}"))
-    job = run_job(sweep, {"document": JOB_DOCUMENT})
-    assert job["status"] == "failed" and job["error"]["code"] == "provider_rejected_request", job
-
-
-def job_with_every_model_failing(sweep: Sweep) -> None:
-    """A job whose step finds every model failing on each of its tries, each provider quoting the prompt."""
-    for server, status in zip(sweep.servers, (503, 529), strict=True):
-        server.fail_next(10, Fault.http_status(status, message=f"overloaded while reading: {DOCUMENT}"))
-    job = run_job(sweep, {"document": DOCUMENT})
-    assert job["status"] == "failed" and job["error"]["code"] == "all_models_failed", job
-
-
-def workbook_job_on_sentinel_sheets(sweep: Sweep) -> None:
-    """analyze_workbook: sheet names, cells, formulas and number formats carrying the sentinel."""
-    sheets = [{"name": f"{DOC} {n}", "range": SENTINEL_RANGE} for n in range(2)]
-    body = {"skill": "analyze_workbook", "input": {"sheets": sheets, "instructions": DOC}}
-    celery_app = sweep.app.extensions["celery"]
-    with start_worker(celery_app, perform_ping_check=False, shutdown_timeout=30, loglevel="DEBUG"):
-        job_id = sweep.call("POST", "/api/jobs", sweep.user, json=body).get_json()["id"]
-
-        def ended():
-            """The job once it has finished."""
-            job = sweep.call("GET", f"/api/jobs/{job_id}", sweep.user).get_json()
-            return job if job["status"] in ("succeeded", "failed", "cancelled") else None
-
-        job = wait_for(ended, 30, interval=0.1, what="the job to end")
-    assert job["status"] == "succeeded", job
 
 
 def admin_sets_a_key(sweep: Sweep) -> None:
@@ -442,12 +310,8 @@ FLOWS = [
     stream_breaks_midway,
     structured_answer_stays_invalid,
     excel_skills_run_on_sentinel_cells,
-    input_is_refused,
     refusals_by_limits,
-    job_succeeds,
-    job_step_fails,
-    job_with_every_model_failing,
-    workbook_job_on_sentinel_sheets,
+    input_is_refused,
     admin_sets_a_key,
     admin_key_in_an_invalid_entry,
     admin_pastes_a_key_into_the_wrong_field,
@@ -462,89 +326,8 @@ def test_no_sentinel_reaches_a_sink(sweep, flow):
     sweep.assert_clean()
 
 
-class TestDriveItemJob:
-    """A job reading a OneDrive/SharePoint file: the OBO exchange (client secret), the Graph token, and Graph's
-    redirect to a pre-authenticated download URL, whose `tempauth` query parameter is a credential for the file."""
-
-    TEMPAUTH = "Sentinel-TempAuth-eyJ0eXAiOiJKV1Qi-9931"
-
-    @pytest.fixture
-    def entra(self, signing_key):  # noqa: F811
-        """A loopback Entra standing in for the real https authority (MSAL accepts only https)."""
-        with FakeEntra(public_base=PUBLIC_AUTHORITY) as fake:
-            fake.publish(signing_key, SIGNING_KID)
-            yield fake
-
-    @pytest.fixture
-    def http_client(self, entra):
-        """MSAL's injected HTTP client, sending the authority's requests to the loopback Entra."""
-        with LoopbackSession(entra.base_url) as session:
-            yield session
-
-    @pytest.fixture
-    def graph(self, entra):
-        """The loopback Graph, accepting the access tokens the fake Entra issued; downloads carry `tempauth`."""
-        with FakeGraph(token_owner=entra.issued_access_tokens.get) as fake:
-            fake.tempauth = self.TEMPAUTH
-            yield fake
-
-    @pytest.fixture
-    def app_config(self, app_config, entra, http_client, graph):
-        """The sweep's configuration, production-shaped for on-behalf-of calls, Graph on loopback."""
-        return {**obo_app_config(app_config, entra, http_client), "GRAPH_BASE_URL": graph.base_url}
-
-    def run_drive_item_job(self, sweep, entra, graph) -> None:
-        """A summary of a file named by its drive item, through the worker; every secret it involved is a sentinel."""
-        graph.add("b!drive-01", "01REPORT", DriveItem(USER_OID, "Report.txt", JOB_DOCUMENT.encode()))
-        sweep.secrets.update(tempauth=self.TEMPAUTH, client_secret=sweep.app.config["ENTRA_CLIENT_SECRET"])
-        job = run_job(sweep, {"drive_item": {"drive_id": "b!drive-01", "item_id": "01REPORT"}})
-        assert job["status"] == "succeeded", job
-        assert graph.paths("/download/") and entra.issued_access_tokens  # the redirect was followed, OBO happened
-        for number, token in enumerate(entra.issued_access_tokens):
-            sweep.secrets[f"graph token {number}"] = token
-
-    def test_no_secret_of_the_file_reaches_a_sink(self, sweep, entra, graph):
-        self.run_drive_item_job(sweep, entra, graph)
-        sweep.assert_clean()
-
-    def test_the_sweep_reports_the_download_url_when_urllib3_logs_at_debug(self, sweep, entra, graph):
-        """As before urllib3 joined backend.logs.PAYLOAD_LOGGERS: its DEBUG line names the URL with its query."""
-        urllib3_logger = logging.getLogger("urllib3")
-        level = urllib3_logger.level
-        urllib3_logger.setLevel(logging.NOTSET)
-        try:
-            self.run_drive_item_job(sweep, entra, graph)
-        finally:
-            urllib3_logger.setLevel(level)
-        assert any(found.startswith("tempauth in log record") for found in sweep.leaks())
-
-
 # -- the sweep can fail: each variant below reintroduces one plausible leak, and the sweep must report it where it
 # lands. (Metrics are not planted: the Prometheus registry is process-wide, and a planted label would stay.)
-
-
-def leak_provider_messages(sweep: Sweep, monkeypatch) -> None:
-    """ProviderErrors keep the SDK's message (which quotes the provider's error body), and attempts show it."""
-    from backend import dispatch
-    from backend.jobs import model_calls
-    from backend.providers import sk_chat
-    from backend.providers.base import ProviderError
-    from backend.routing import failures
-
-    real_map, real_attempt = sk_chat.map_exception, failures.attempt_error
-
-    def leaky_map(exc, where, before_first_token=False):
-        """The clean error, its message extended with the SDK's."""
-        error = real_map(exc, where, before_first_token)
-        return ProviderError(error.kind, f"{error}: {exc}", error.status, error.retry_after, error.usage)
-
-    def leaky_stop(decision, error):
-        """stop_error whose message is the provider's."""
-        return failures.ApiError(502, failures.STOP_CODES.get(error.kind, "provider_error"), str(error))
-
-    monkeypatch.setattr(sk_chat, "map_exception", leaky_map)
-    monkeypatch.setattr(dispatch, "attempt_error", lambda model, error: {**real_attempt(model, error), "m": str(error)})
-    monkeypatch.setattr(model_calls, "stop_error", leaky_stop)
 
 
 def log_the_prompt(sweep: Sweep, monkeypatch) -> None:
@@ -602,7 +385,6 @@ LEAKY_VARIANTS = [  # (the leak, a flow where it shows, [(the report's start, a 
         [("document in response", "body"), ("document in table", "skill_runs")],
     ),
     (leak_provider_messages, provider_rejects_the_prompt, [("tenant_key in response", "body")]),
-    (leak_provider_messages, job_step_fails, [("document in table jobs", ""), ("document in response", "error")]),
     (log_the_prompt, invoke_succeeds, [("document in log record", "backend.dispatch")]),
     (audit_the_key, admin_sets_a_key, [("tenant_key in GET /api/admin/audit", ""), ("tenant_key in table", "audit")]),
     (log_the_authorization_header, bad_bearer_tokens, [("expired token in log record", "backend")]),
@@ -615,9 +397,5 @@ LEAKY_VARIANTS = [  # (the leak, a flow where it shows, [(the report's start, a 
     LEAKY_VARIANTS,
     ids=[f"{leak.__name__}-{flow.__name__}" for leak, flow, _ in LEAKY_VARIANTS],
 )
-def test_the_sweep_reports_a_deliberate_leak(sweep, monkeypatch, leak, flow, expected):
-    leak(sweep, monkeypatch)
-    flow(sweep)
-    leaks = sweep.leaks()
-    for start, where in expected:
-        assert any(found.startswith(start) and where in found for found in leaks), (start, where, leaks)
+def test_the_sweep_reports_a_deliberate_leak(sweep, monkeypatch, leak, flow, expected):  # noqa: F811
+    assert_leak_reported(sweep, monkeypatch, leak, flow, expected)

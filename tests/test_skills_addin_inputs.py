@@ -61,7 +61,7 @@ def test_text_to_table_from_the_excel_pane_reads_the_selected_cells(client, user
     response = run(client, user, "text_to_table", data)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["output"] == {"table": table}
-    assert "Aliceˆisˆ34ˆyearsˆold\nBobˆisˆ29ˆyearsˆold" in user_turn(servers[0])
+    assert "Aliceˆisˆ34ˆyearsˆoldˆ\nBobˆisˆ29ˆyearsˆold" in user_turn(servers[0])  # a line break is marked too
 
 
 def test_text_to_table_on_empty_cells_is_refused_before_any_model_call(client, user, servers):  # noqa: F811

@@ -1,4 +1,4 @@
-"""Prompt tokens counted piece by piece (backend/routing/tokens.py) equal the encoding's own whole-text count."""
+"""Prompt tokens counted by backend/routing/tokens.py equal the encoding's own count (`encode_ordinary`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import pytest
 
 from backend.routing import tokens
-from backend.routing.tokens import PieceCounter, count_text_tokens, tokenizer_package
+from backend.routing.tokens import TextCounter, count_text_tokens, tokenizer_package
 
 ALPHABET = [
     "the", " quarterly", " report", "Revenue", " don't", " I'm", " WE'LL", "  ", "\n", "\n\n", "\t", " \n ", "123",
@@ -28,10 +28,10 @@ def random_text(rng: random.Random) -> str:
 
 
 @pytest.mark.parametrize("encoding_name", ["o200k_base", "cl100k_base"])
-def test_the_sum_over_pieces_is_the_whole_count(encoding_name):
+def test_the_count_is_the_encodings_own(encoding_name):
     rng = random.Random(20261201)
     whole = encoding(encoding_name)
-    counter = PieceCounter(encoding_name)  # a fresh memory: the first texts fill it, the later ones read it
+    counter = TextCounter(encoding_name)
     for _ in range(400):
         text = random_text(rng)
         assert counter.count(text) == len(whole.encode_ordinary(text)), text
@@ -42,14 +42,8 @@ def test_a_lone_surrogate_counts_as_the_encoding_counts_it():
     assert count_text_tokens(text) == len(encoding("o200k_base").encode_ordinary(text))
 
 
-def test_remembered_pieces_are_bounded_and_long_pieces_are_not_kept(monkeypatch):
-    monkeypatch.setattr(tokens, "PIECE_CACHE_SIZE", 5)
-    counter = PieceCounter("o200k_base")
-    counter.count("one two three four five six seven")
-    assert 0 < len(counter.pieces) <= 5
-    counter.count("y" * 500)
-    assert all(len(piece) <= tokens.LONGEST_CACHED_PIECE for piece in counter.pieces)
-    assert counter.count("y" * 500) == len(encoding("o200k_base").encode_ordinary("y" * 500))
+def test_a_long_run_counts_as_the_encoding_counts_it():
+    assert count_text_tokens("y" * 500) == len(encoding("o200k_base").encode_ordinary("y" * 500))
 
 
 def test_a_text_too_long_to_encode_is_refused_as_the_encoding_refuses_it():

@@ -7,11 +7,10 @@ bundled, so the o200k_base count is scaled up by NON_OPENAI_MARGIN. The margin e
 used to check the context window and to reserve budget, where over-estimating costs little and under-estimating
 fails the call.
 
-A text is counted piece by piece: the encoding's own pre-tokenizer splits it (BPE never merges across its pieces,
-so the sum is the whole count, which tests/test_token_counting.py checks against `encode_ordinary`) and each
-piece's count is remembered. In a busy server the encoding's rank tables, tens of megabytes, are out of the CPU
-cache by the next request: the whole-text encode then took about 300 µs for a 1,600-character prompt (50 µs when
-warm); most pieces of the next prompt are words already counted, found in a small dictionary.
+A text is counted whole by the encoding's Rust tokenizer, and nothing of it is remembered: prompts carry document
+text, which must not outlive the request in process memory. A memory of each pre-tokenizer piece's count (keyed by
+the piece's text) was tried and bought nothing measurable: datamarked documents split into long, rarely repeated
+pieces, and counting the whole text costs no more than looking the pieces up (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -23,9 +22,6 @@ from functools import lru_cache
 from types import ModuleType
 
 DEFAULT_ENCODING = "o200k_base"
-# Pieces remembered per encoding (then the memory starts over), and the longest piece worth remembering.
-PIECE_CACHE_SIZE = 100_000
-LONGEST_CACHED_PIECE = 64
 # bpe_openai refuses texts this long (and so does this module, the same way).
 LONGEST_TEXT = 1_000_000
 NON_OPENAI_MARGIN = 1.25
@@ -54,48 +50,35 @@ def encoding_name_for(model_id: str) -> str:
         return DEFAULT_ENCODING
 
 
-class PieceCounter:
-    """Counts a text's tokens as the sum over its pre-tokenizer pieces, remembering each piece's count."""
+class TextCounter:
+    """Counts a text's tokens with one encoding's tokenizer; keeps nothing of the texts it counts."""
 
     def __init__(self, encoding_name: str) -> None:
-        """The counter of one encoding (about 0.15 s to load), with an empty memory."""
+        """The counter of one encoding (about 0.15 s to load)."""
         tokenizer_package()  # imported quietly first
         from bpe_openai._bindings import tokenizer_for_encoding  # the Rust tokenizer behind bpe_openai's Encoding
 
         self.tokenizer = tokenizer_for_encoding(encoding_name)
-        self.pieces: dict[str, int] = {}
 
     def count(self, text: str) -> int:
         """Tokens of `text`, special-token strings counted as ordinary text."""
         if len(text) >= LONGEST_TEXT:
             raise ValueError("Input too long to encode safely")
         try:
-            pieces = self.tokenizer.pretokenize(text)
+            return self.tokenizer.count(text)
         except UnicodeEncodeError:  # a lone surrogate: counted as bpe_openai counts it, as U+FFFD
-            pieces = self.tokenizer.pretokenize(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
-        known, count_piece = self.pieces, self.tokenizer.count
-        total = 0
-        for piece in pieces:
-            tokens = known.get(piece)
-            if tokens is None:
-                tokens = count_piece(piece)
-                if len(piece) <= LONGEST_CACHED_PIECE:
-                    if len(known) >= PIECE_CACHE_SIZE:
-                        known.clear()
-                    known[piece] = tokens
-            total += tokens
-        return total
+            return self.tokenizer.count(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
 
 
 @lru_cache(maxsize=8)
-def piece_counter(encoding_name: str) -> PieceCounter:
+def text_counter(encoding_name: str) -> TextCounter:
     """The counter of an encoding (its tokenizer loaded once per process)."""
-    return PieceCounter(encoding_name)
+    return TextCounter(encoding_name)
 
 
 def count_text_tokens(text: str, encoding_name: str = DEFAULT_ENCODING) -> int:
     """Tokens of one text, special-token strings counted as ordinary text (document text is data)."""
-    return piece_counter(encoding_name).count(text)
+    return text_counter(encoding_name).count(text)
 
 
 def count_prompt_tokens(texts: Iterable[str], provider_type: str | None = None, model_id: str = "") -> int:

@@ -119,7 +119,7 @@ def document_size(spec: SkillSpec, data: dict[str, Any]) -> int:
     without the constants Office.js repeats in `formulas` and without its `number_formats` and `date_system`, dates
     as the ISO text the model reads, plus its real formulas), and earlier conversation turns."""
     size, seen = 0, set()
-    for name in spec.spotlight:
+    for name in (n for n in spec.spotlight if n != spec.history_input):  # the turns are counted below
         value = data.get(name)
         if isinstance(value, str):
             size += 0 if value in seen else len(value)

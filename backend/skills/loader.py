@@ -82,6 +82,17 @@ def _check_spotlight(spec_path: Path, spotlight: tuple[str, ...], known: set[str
         )
 
 
+def _check_history(spec_path: Path, history_input: str | None, spotlight: tuple[str, ...]) -> None:
+    """A conversation skill that receives documents lists its history input under `spotlight`: the assistant's
+    earlier answers may quote the document, and would otherwise reach the model unmarked."""
+    if history_input and spotlight and history_input not in spotlight:
+        raise SkillLoadError(
+            spec_path,
+            f"'history_input' ({history_input}) is not in 'spotlight': earlier answers may quote the document; add "
+            f"{history_input} to spotlight so they are marked as data",
+        )
+
+
 def _check_plugin_source(path: Path, class_name: str) -> None:
     """Catch a plugin's syntax errors and a missing class at start, without importing it (SK's import is slow)."""
     source = path.read_text(encoding="utf-8")
@@ -120,6 +131,7 @@ def load_skill(folder: Path) -> Skill:
             raise SkillLoadError(prompt_path, str(exc)) from None
         _check_prompt(prompt_path, prompts[name], known, set(spec.spotlight))
     _check_spotlight(spec_path, spec.spotlight, inputs, prompts)
+    _check_history(spec_path, spec.history_input, spec.spotlight)
     return Skill(spec, prompts)
 
 

@@ -102,13 +102,27 @@ class Skill:
         selection = rendered.get(SELECTION)
         if selection is not None and selection == rendered.get(DOCUMENT) and {SELECTION, DOCUMENT} <= wanted:
             del rendered[SELECTION]  # the selection is the whole document: sent once, as the document
-        for name in (n for n in self.spec.spotlight if n in wanted):
+        for name in (n for n in self.spec.spotlight if n in wanted and n != self.spec.history_input):
             text = rendered.get(name)
             if text:
                 rendered[name] = spotlight.spotlight_document(text, name, nonce, self.spec.spotlight_mode)
             else:
                 rendered[name] = EMPTY_DOCUMENT
         return rendered
+
+    def history_messages(self, data: dict[str, Any], nonce: str) -> list[ChatMessage]:
+        """Earlier turns in their roles. The user's past questions are the user's voice, sent as they are, like the
+        new question; the assistant's past answers may quote the document, and are spotlighted like it when the
+        skill lists its history input under `spotlight`."""
+        name = self.spec.history_input
+        marked = name in self.spec.spotlight
+        turns = []
+        for turn in data.get(name) or ():
+            content = turn["content"]
+            if marked and turn["role"] == "assistant" and content:
+                content = spotlight.spotlight_document(content, name, nonce, self.spec.spotlight_mode)
+            turns.append(ChatMessage(role=turn["role"], content=content))
+        return turns
 
     def build_request(self, data: dict[str, Any], *, prompt: str = "default", nonce: str | None = None) -> ChatRequest:
         """The ChatRequest for this input: system prompt (plus the data notice), history, then user turn(s)."""
@@ -122,10 +136,7 @@ class Skill:
             system.content += "\n\nAnswer with only a JSON value matching this JSON Schema, no other text:\n"
             system.content += json.dumps(self.spec.response_schema)
         if self.spec.history_input:
-            history = [
-                ChatMessage(role=t["role"], content=t["content"]) for t in data.get(self.spec.history_input) or ()
-            ]
-            messages[1:1] = history
+            messages[1:1] = self.history_messages(data, nonce)
         return ChatRequest(
             messages=messages,
             max_output_tokens=self.spec.max_output_tokens,
