@@ -70,7 +70,8 @@ class ProviderConfig:
 
 @dataclass
 class ChatMessage:
-    """One message of a conversation. Document text only ever travels in the user role, spotlighted."""
+    """One message of a conversation. Document text travels spotlighted: in a user turn, or in an earlier assistant
+    answer of a conversation skill that quotes it (Skill.history_messages)."""
 
     role: str  # system | user | assistant
     content: str
