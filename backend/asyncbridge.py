@@ -14,6 +14,7 @@ import asyncio
 import os
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -89,6 +90,29 @@ _ITEM, _END, _ERROR, _QUIET = "item", "end", "error", "quiet"
 SILENCE = object()  # what an iterator made with `silence_after` yields when its source stayed quiet that long
 
 
+class Silence:
+    """A silence period and when its stream last showed life, on the loop's clock (time.monotonic()).
+
+    `iterate(..., silence_after=silence)` yields SILENCE whenever nobody called `note()` for `seconds`: the owner
+    decides what counts as life (an SSE writer notes each write, so a keepalive follows what the client received,
+    whatever the source produced), and one Silence may span several iterators in turn (a fallback to the next model).
+    With `silence_after=seconds` instead, each chunk of the source counts.
+    """
+
+    __slots__ = ("seconds", "last_activity")
+
+    def __init__(self, seconds: float) -> None:
+        """A silence of `seconds`, counted from now."""
+        if not seconds > 0:
+            raise ValueError("silence_after must be a positive number of seconds (or None)")
+        self.seconds = seconds
+        self.last_activity = time.monotonic()
+
+    def note(self) -> None:
+        """The stream showed life now (any thread: one float written)."""
+        self.last_activity = time.monotonic()
+
+
 class _Buffer:
     """A bounded hand-over from the pump task (on the loop) to one sync reader (any thread).
 
@@ -97,32 +121,37 @@ class _Buffer:
     when the queue is full, so a chunk costs no cross-thread call to the loop.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, max_items: int, silence_after: float | None) -> None:
-        """An empty buffer holding at most max_items chunks before the pump waits; with silence_after, a `quiet`
-        entry is added whenever no chunk came for that many seconds."""
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_items: int, silence: Silence | None, own: bool) -> None:
+        """An empty buffer holding at most max_items chunks before the pump waits; with a silence, a `quiet` entry is
+        added whenever it was not noted for its seconds (own: the buffer notes each chunk itself)."""
         self.loop = loop
         self.max_items = max_items
         self.entries: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.space = asyncio.Event()
         self.pump_waiting = False
-        self.silence_after = silence_after
-        self.last_activity = 0.0
+        self.silence = silence
+        self.chunks_are_activity = own and silence is not None
         self.silence_timer: asyncio.TimerHandle | None = None
 
     def watch_silence(self) -> None:
         """On the loop: start noting silences. One timer per silence period, not one per chunk: a chunk only
         records the time, and the timer, when it fires, either reports a silence or moves to the new deadline."""
-        if self.silence_after is not None:
-            self.last_activity = self.loop.time()
-            self.silence_timer = self.loop.call_at(self.last_activity + self.silence_after, self._check_silence)
+        if self.silence is not None:
+            if self.chunks_are_activity:
+                self.silence.last_activity = self.loop.time()
+            self._arm()
+
+    def _arm(self) -> None:
+        """On the loop: wake up when the silence would be complete if nothing is noted before."""
+        self.silence_timer = self.loop.call_at(self.silence.last_activity + self.silence.seconds, self._check_silence)
 
     def _check_silence(self) -> None:
-        """On the loop: report a silence if no chunk came since the deadline was set, then set the next one."""
+        """On the loop: report a silence if nothing was noted since the deadline was set, then set the next one."""
         now = self.loop.time()
-        if now - self.last_activity >= self.silence_after:
+        if now - self.silence.last_activity >= self.silence.seconds:
             self.entries.put((_QUIET, None))
-            self.last_activity = now
-        self.silence_timer = self.loop.call_at(self.last_activity + self.silence_after, self._check_silence)
+            self.silence.last_activity = now
+        self._arm()
 
     def stop_watching(self) -> None:
         """On the loop: no more silence reports (the stream ended or was cancelled)."""
@@ -134,7 +163,8 @@ class _Buffer:
         """On the loop: add a chunk if there is room (the usual case, with no coroutine to await); False if full."""
         if self.entries.qsize() >= self.max_items:
             return False
-        self.last_activity = self.loop.time()
+        if self.chunks_are_activity:
+            self.silence.last_activity = self.loop.time()
         self.entries.put((_ITEM, item))
         return True
 
@@ -188,12 +218,17 @@ class BridgedIterator(Iterator[T]):
     """The sync side of an async generator; close() (or garbage collection) cancels the pump."""
 
     def __init__(
-        self, agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int, silence_after: float | None = None
+        self,
+        agen_factory: Callable[[], AsyncIterator[T]],
+        max_buffer: int,
+        silence_after: float | Silence | None = None,
     ) -> None:
         """Start the pump on the bridge loop."""
+        own = not isinstance(silence_after, Silence)
+        silence = Silence(silence_after) if own and silence_after is not None else silence_after
         _refuse_on_loop_thread()
         loop = get_loop()
-        self._buffer = _Buffer(loop, max_buffer, silence_after)
+        self._buffer = _Buffer(loop, max_buffer, silence, own)
         self._future = asyncio.run_coroutine_threadsafe(_pump(agen_factory, self._buffer), loop)
         self._finished = False
 
@@ -229,14 +264,13 @@ class BridgedIterator(Iterator[T]):
 
 
 def iterate(
-    agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int = 64, silence_after: float | None = None
+    agen_factory: Callable[[], AsyncIterator[T]], max_buffer: int = 64, silence_after: float | Silence | None = None
 ) -> BridgedIterator[T]:
     """Iterate an async generator from sync code; agen_factory is called on the loop so the generator lives there.
 
-    With silence_after, the iterator also yields SILENCE whenever the generator gave nothing for that many seconds
-    (SSE keepalives). This costs one loop timer per silence period: the reader waits with no timeout of its own,
-    which under gevent would start and cancel a timer for every chunk.
+    With silence_after, the iterator also yields SILENCE whenever the generator gave nothing for that many seconds,
+    or, given a Silence, whenever its owner noted nothing for its seconds (SSE keepalives). This costs one loop timer
+    per silence period: the reader waits with no timeout of its own, which under gevent would start and cancel a
+    timer for every chunk.
     """
-    if silence_after is not None and not silence_after > 0:
-        raise ValueError("silence_after must be a positive number of seconds (or None)")
     return BridgedIterator(agen_factory, max_buffer, silence_after)

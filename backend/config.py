@@ -63,6 +63,7 @@ DEFAULTS: dict[str, object] = {
     "CIRCUIT_STATE_CACHE_SECONDS": 1.0,  # how stale another process's circuit change may be seen (0: never cached)
     "BUDGET_HOLD_SECONDS": 3600.0,  # a budget hold never settled (its process died) stops counting 1-2x this later
     "STREAM_KEEPALIVE_SECONDS": 15.0,  # a skill's SSE stream silent this long gets a keepalive comment (proxies)
+    "CLIENT_SEND_TIMEOUT_SECONDS": 60.0,  # gevent worker: a client that takes nothing of a write this long is cut off
     "REDIS_KEY_PREFIX": "switchboard:",
     # The bundled local model (backend/localmodel.py): llama.cpp server with the packaged Gemma 3 270M.
     "LOCAL_MODEL_PATH": None,  # a GGUF file; None = the packaged Gemma 3 270M
@@ -158,6 +159,7 @@ POSITIVE_SETTINGS = frozenset(
         "GRAPH_HTTP_TIMEOUT_SECONDS",
         "BUDGET_HOLD_SECONDS",
         "STREAM_KEEPALIVE_SECONDS",
+        "CLIENT_SEND_TIMEOUT_SECONDS",
         "CIRCUIT_FAILURE_THRESHOLD",
         "LOCAL_MODEL_CONTEXT",
         "LOCAL_MODEL_MAX_OUTPUT_TOKENS",

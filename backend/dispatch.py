@@ -89,9 +89,6 @@ class Dispatcher:
         self.policy = TenantPolicy.from_settings(policy)
         self.circuits = circuit_breaker(app)
         self.budgets = budgets_for(app)
-        # A stream silent this long yields "quiet": proxies cut an idle connection (often after 60 s), and a client
-        # that left is only noticed when something is written.
-        self.keepalive_seconds = float(app.config.get("STREAM_KEEPALIVE_SECONDS") or 15.0)
 
     @classmethod
     def for_tenant(cls, app: Flask, tenant_id: str, settings: Any) -> Dispatcher:
@@ -208,23 +205,25 @@ class Dispatcher:
         finally:
             run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
 
-    def stream(self, request: DispatchRequest) -> Iterator[tuple[str, Any]]:
+    def stream(self, request: DispatchRequest, silence: asyncbridge.Silence | None = None) -> Iterator[tuple[str, Any]]:
         """Yield ("meta", {run_id, model}) before the first text, ("delta", text)..., then ("done", DispatchResult);
-        ("quiet", None) whenever the model sent nothing for keepalive_seconds (so SSE keepalives reach the client)."""
+        with a silence, also ("quiet", None) whenever nobody noted it for its seconds while waiting for the model (the
+        SSE writer notes each write: a keepalive then reaches the client, since proxies cut an idle connection and a
+        client that left is only noticed when something is written)."""
         run = self.admit(request)
         run.streamed = True
         decision = run.decision
         try:
             for model, provider in self.tries(decision):
                 chunks = asyncbridge.iterate(
-                    lambda p=provider, m=model: p.stream(m, request.chat), silence_after=self.keepalive_seconds
+                    lambda p=provider, m=model: p.stream(m, request.chat), silence_after=silence
                 )
                 texts: list[str] = []
                 usage: Usage | None = None
                 finish_reason: str | None = None
                 try:
                     for chunk in chunks:
-                        if chunk is asyncbridge.SILENCE:  # the model quiet that long (time to first token): say so
+                        if chunk is asyncbridge.SILENCE:  # nothing written that long (the model thinking): say so
                             yield "quiet", None
                             continue
                         usage = chunk.usage or usage

@@ -1,11 +1,16 @@
-"""gunicorn's gevent worker, with three changes.
+"""gunicorn's gevent worker, with four changes.
 
 A response write tries the socket's own non-blocking send first. gevent's `sendall` asks the kernel for the send
 buffer size (a `getsockopt` system call) and slices the data through a Python loop on every call, even when the
 whole chunk fits at once, which for a streamed token it always does. Measured with bench/streams.py at 1,000 streams
 (docs/serving.md), that was about 8% of a worker's CPU. Here the chunk goes out with one `send`; only what the
-kernel did not take (a slow reader, a full buffer) goes through gevent's `sendall`, which waits cooperatively as
-before. TLS sockets are left alone.
+kernel did not take (a slow reader, a full buffer) waits cooperatively for the socket to take more. TLS sockets are
+left alone.
+
+That wait is bounded: a client that takes nothing of a write for SWITCHBOARD_CLIENT_SEND_TIMEOUT_SECONDS (it stopped
+reading but keeps its socket open) ends its response as a client that left does. gunicorn's worker makes client
+sockets blocking, and a blocked gevent send waits forever: the greenlet, the provider call and the budget hold of a
+stream stayed held until the provider's own timeouts, and the run was never settled.
 
 A response's head goes out with its first body bytes, in one send (gunicorn sends the head on its own first). For
 a JSON answer that is one system call instead of two, and one wake-up of the client instead of two.
@@ -16,6 +21,9 @@ connections spread over the workers (backend/connection_balance.py).
 
 from __future__ import annotations
 
+import logging
+import socket
+import struct
 from typing import Any
 
 from gevent import socket as gevent_socket
@@ -24,22 +32,50 @@ from gunicorn.http import wsgi
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
+from backend.config import DEFAULTS
 from backend.connection_balance import DEFER_SECONDS, ConnectionBalance
+
+log = logging.getLogger(__name__)
+SEND_TIMEOUT_SETTING = "CLIENT_SEND_TIMEOUT_SECONDS"
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets instead of holding unsent bytes
+
+
+class ClientStalled(TimeoutError):
+    """The client took nothing of a response write for the send timeout: it stopped reading."""
 
 
 class DirectSendSocket(gevent_socket.socket):
-    """A gevent socket whose sendall starts with a plain non-blocking send."""
+    """A gevent socket whose sendall starts with a plain non-blocking send and never waits longer than
+    `send_timeout` seconds for the client to take more (None: as long as it takes)."""
 
     __slots__ = ()
+    send_timeout: float | None = None  # set for its process by SwitchboardGeventWorker.run from the app's setting
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        """Send everything: one direct send, then gevent's cooperative sendall for any remainder."""
+        """Send everything: one direct send, then cooperative waits for the socket to take the rest."""
         try:
             sent = self._sock.send(data, flags)
         except BlockingIOError:
             sent = 0
         if sent < len(data):
-            super().sendall(memoryview(data)[sent:], flags)
+            self._send_rest(memoryview(data)[sent:], flags)
+
+    def _send_rest(self, rest: memoryview, flags: int) -> None:
+        """What the kernel did not take at once, as it takes it; ClientStalled when it took nothing for send_timeout
+        seconds (each wait is bounded, not the whole write: a large answer to a slow reader keeps going)."""
+        stalled = ClientStalled(f"the client took nothing for {self.send_timeout} s")
+        while rest:
+            gevent_socket.wait_write(self.fileno(), timeout=self.send_timeout, timeout_exc=stalled)
+            try:
+                rest = rest[self._sock.send(rest, flags) :]
+            except BlockingIOError:  # woken without room after all: wait again
+                continue
+
+
+def send_timeout_of(app: Any) -> float:
+    """The app's SWITCHBOARD_CLIENT_SEND_TIMEOUT_SECONDS (its default for an app without a Flask config)."""
+    config = getattr(app, "config", None) or {}
+    return float(config.get(SEND_TIMEOUT_SETTING) or DEFAULTS[SEND_TIMEOUT_SETTING])
 
 
 class HeadWithBodyResponse(wsgi.Response):
@@ -131,6 +167,7 @@ class SwitchboardGeventWorker(GeventWorker):
     def run(self) -> None:
         """gunicorn's loop, its StreamServers balanced when there are several workers."""
         wsgi.Response = HeadWithBodyResponse  # gunicorn's wsgi.create builds responses by this name, in this process
+        DirectSendSocket.send_timeout = send_timeout_of(self.wsgi)
         if self.switchboard_balance is not None and self.switchboard_slot is not None and self.cfg.workers > 1:
             BalancedStreamServer.balance, BalancedStreamServer.slot = self.switchboard_balance, self.switchboard_slot
             ggevent.StreamServer = BalancedStreamServer  # gunicorn builds its servers by this name, in this process
@@ -149,3 +186,14 @@ class SwitchboardGeventWorker(GeventWorker):
             super().handle(listener, client, addr)
         finally:
             balance.closed(slot)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        """gunicorn's request handling; a client that stopped reading ends like one that left. gunicorn has closed
+        the response body by then (the stream cancels its provider call and settles the run); the connection is
+        reset rather than closed, so the kernel does not keep trying to deliver what the client will never read."""
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        except ClientStalled:
+            log.warning("response ended: the client took nothing for %s s", DirectSendSocket.send_timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+            raise StopIteration from None  # gunicorn's way to end a connection quietly (AsyncWorker.handle)

@@ -7,7 +7,6 @@ then done, after validation and at most one repair call.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 from flask import current_app
 
 from backend.admin.settings import settings_row
+from backend.asyncbridge import SILENCE, Silence
 from backend.auth.ttlcache import hot_cache
 from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult
 from backend.errors import ApiError
@@ -139,9 +139,10 @@ def _refuse_cut_off(invocation: Invocation, result: DispatchResult) -> None:
         raise OutputTruncated(spec.id, spec.max_output_tokens, spec.large_input_job)
 
 
-def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
-    """The SSE events of one run, and ("quiet", None) when nothing was sent for the dispatcher's keepalive_seconds.
-    Errors before the first event raise (the view answers with an HTTP error)."""
+def invoke_streaming(invocation: Invocation, silence: Silence | None = None) -> Iterator[tuple[str, Any] | object]:
+    """The SSE events of one run, and SILENCE whenever `silence` (noted by the SSE writer) was not noted for its
+    seconds while the model thinks or its text is held back. Errors before the first event raise (the view answers
+    with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
         output, results = _complete(invocation)
         answer = answer_document(invocation, output, results)
@@ -150,27 +151,22 @@ def invoke_streaming(invocation: Invocation) -> Iterator[tuple[str, Any]]:
         return
     skill, data = invocation.skill, invocation.data
     sanitizer = skill.stream_sanitizer(data, invocation.link_hosts)
-    events = invocation.dispatcher.stream(invocation.dispatch_request(skill.build_request(data), streaming=True))
-    keepalive, last_sent = invocation.dispatcher.keepalive_seconds, time.monotonic()
+    request = invocation.dispatch_request(skill.build_request(data), streaming=True)
+    events = invocation.dispatcher.stream(request, silence)
     try:
         for kind, value in events:
-            event: tuple[str, Any] | None = None
-            if kind == "meta":
-                event = "meta", {**value, "model": invocation.model_document(value["model"])}
+            if kind == "quiet":
+                yield SILENCE
+            elif kind == "meta":
+                yield "meta", {**value, "model": invocation.model_document(value["model"])}
             elif kind == "delta":
-                text = sanitizer.feed(value)
-                event = ("delta", {"text": text}) if text else None
+                text = sanitizer.feed(value)  # nothing while text is held back (an open tag, a diverged answer)
+                if text:
+                    yield "delta", {"text": text}
             elif kind == "done":
                 tail = sanitizer.flush()
                 if tail:
                     yield "delta", {"text": tail}
-                event = "done", answer_document(invocation, sanitizer.finish(), [value])
-            now = time.monotonic()
-            # The model quiet, or its text held back (an open tag, a diverged answer): keep the connection alive.
-            if event is None and (kind == "quiet" or now - last_sent >= keepalive):
-                event = "quiet", None
-            if event is not None:
-                last_sent = now
-                yield event
+                yield "done", answer_document(invocation, sanitizer.finish(), [value])
     finally:
         events.close()

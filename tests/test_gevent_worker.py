@@ -49,6 +49,44 @@ def test_direct_send_delivers_small_and_partial_writes_whole_and_in_order():
     assert result.stdout.strip() == "ok"
 
 
+STALL_CHECK = """
+import time
+import gevent
+from gevent import socket
+from backend.gevent_worker import ClientStalled, DirectSendSocket
+
+DirectSendSocket.send_timeout = 0.3
+left, right = socket.socketpair()
+left.__class__ = DirectSendSocket
+left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+right.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+big = b"x" * 1_000_000
+received = bytearray()
+
+def slow_reader():
+    while len(received) < len(big):
+        gevent.sleep(0.1)  # well within the timeout each time, though the whole write takes far longer
+        received.extend(right.recv(65536))
+
+task = gevent.spawn(slow_reader)
+started = time.monotonic()
+left.sendall(big)
+task.join(timeout=30)
+assert bytes(received) == big and time.monotonic() - started > 1.0
+started = time.monotonic()
+try:
+    left.sendall(big)  # nobody reads any more
+except ClientStalled:
+    print("stalled after", round(time.monotonic() - started, 1))
+"""
+
+
+def test_a_write_the_client_takes_nothing_of_ends_after_the_send_timeout_a_slow_reader_never_does():
+    result = subprocess.run([sys.executable, "-c", STALL_CHECK], capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stalled after 0.3"
+
+
 def test_switchboard_run_selects_the_worker():
     from backend.cli.serve import gunicorn_argv
 

@@ -171,3 +171,24 @@ def test_encode_json_matches_json_dumps(data):
     from backend.streaming import encode_json
 
     assert encode_json(data) == json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_refusal_after_the_head_is_an_error_event_with_its_code_and_no_trace_in_the_log(caplog):
+    """An ApiError from the source (a job purged while its events stream) keeps its code and message; only an
+    unexpected failure is internal_error with the detail in the log."""
+    from backend.errors import ApiError
+
+    app = Flask(__name__)
+
+    async def purged():
+        yield "progress", {"progress": 0.5}
+        raise ApiError(404, "not_found", "No such job.")
+
+    @app.get("/purged")
+    def purged_view():
+        return sse_response(purged)
+
+    events = parse_sse(app.test_client().get("/purged").get_data(as_text=True))
+    assert events == [("progress", {"progress": 0.5}), ("error", {"code": "not_found", "message": "No such job."})]
+    assert not [record for record in caplog.records if record.exc_info]
+    assert streams_open() == 0

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-import logging
-from collections.abc import Iterator
-from typing import Any
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
-
-from backend import metrics
 from backend.admin.settings import settings_row
 from backend.api.bodies import json_body
+from backend.asyncbridge import Silence
 from backend.auth import authenticated, current_identity
 from backend.errors import ApiError
 from backend.invocation import invoke_once, invoke_streaming, prepare
 from backend.openapi import describe
 from backend.skills import current_skills
-from backend.streaming import KEEPALIVE_COMMENT, SSE_HEADERS, format_event
+from backend.streaming import sse_response_after_first
 
 bp = Blueprint("skills", __name__, url_prefix="/api/skills")
-log = logging.getLogger(__name__)
 INVOKE_SCHEMA = {
     "type": "object",
     "required": ["input"],
@@ -90,36 +84,12 @@ def invoke(skill_id: str) -> Response:
     invocation = prepare(skill_id, identity.tenant_id, identity.user_id, body.get("input"))
     if not wants_event_stream():
         return jsonify(invoke_once(invocation))
-    events = invoke_streaming(invocation)
-    # Pull the first event before answering, so refusals (rate limit, budget, no model) keep their HTTP status. A
-    # model silent for the keepalive period makes it a "quiet" event: the head and a keepalive comment go out, and a
-    # failure after that is an `error` event.
-    first = next(events)
-    return Response(
-        stream_with_context(event_stream(first, events)),
-        mimetype="text/event-stream",
-        headers=SSE_HEADERS,
-        direct_passthrough=True,
-    )
+    # One clock for the keepalive: the SSE writer notes each write on it, the wait for the model reports its silences.
+    silence = Silence(current_app.config["STREAM_KEEPALIVE_SECONDS"])
+    return sse_response_after_first(invoke_streaming(invocation, silence), silence)
 
 
 def wants_event_stream() -> bool:
     """Whether the caller asked for Server-Sent Events rather than JSON."""
     accepted = request.accept_mimetypes
     return accepted.quality("text/event-stream") > accepted.quality("application/json")
-
-
-def event_stream(first: tuple[str, Any], events: Iterator[tuple[str, Any]]) -> Iterator[bytes]:
-    """The SSE body: events as they come; a failure after the head ends with one `error` event."""
-    metrics.STREAMS_OPEN.inc()
-    try:
-        for event in itertools.chain([first], events):
-            yield KEEPALIVE_COMMENT if event[0] == "quiet" else format_event(*event)
-    except ApiError as failure:
-        yield format_event("error", {"code": failure.code, "message": failure.message})
-    except Exception:  # noqa: BLE001 - the head is sent already: end with an `error` event; the log has the trace
-        log.exception("skill stream failed")
-        yield format_event("error", {"code": "internal_error", "message": "Something went wrong on our side."})
-    finally:
-        events.close()  # on client disconnect too: closes the dispatcher's stream, which cancels the provider call
-        metrics.STREAMS_OPEN.dec()
