@@ -80,7 +80,7 @@ def sse_body(
             except StopIteration:
                 return
             except ApiError as failure:  # the head is sent already: the error the status would have carried
-                yield format_event("error", {"code": failure.code, "message": failure.message})
+                yield format_event("error", failure.to_dict()["error"])  # its details too (attempts, reason)
                 return
             except Exception:  # noqa: BLE001 - the head is sent already: end with an `error` event, log the detail
                 log.exception("stream: the event source failed")

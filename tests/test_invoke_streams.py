@@ -84,3 +84,15 @@ def test_every_model_failing_after_a_keepalive_is_an_error_event_on_the_200(app_
     events = sse_events(body)
     assert [name for name, _ in events] == ["error"]
     assert events[0][1]["code"] == "all_models_failed" and SECRET_TEXT not in body.decode()
+    attempts = events[0][1]["details"]["attempts"]  # what the HTTP error would have said, attempt by attempt
+    assert attempts and attempts[0]["error"] == "first_token_timeout"
+
+
+def test_a_content_filter_after_text_ends_the_stream_with_its_reason(client, user, servers):  # noqa: F811
+    """docs/api-additions.md: stream_interrupted's details.reason says the provider's filter cut the answer."""
+    servers[0].script(fault=Fault.finish_with("content_filter", 30))  # after the first sentence
+    events = sse_events(open_stream(client, user).get_data())
+    assert [name for name, _ in events][0] == "meta" and events[-1][0] == "error"
+    assert "delta" in [name for name, _ in events]
+    error = events[-1][1]
+    assert (error["code"], error["details"]["reason"]) == ("stream_interrupted", "content_filter")
