@@ -14,10 +14,14 @@ from celery import shared_task
 from celery.contrib.testing.worker import start_worker
 from flask import current_app
 from kombu import Exchange, Queue
+from kombu.transport import sqlalchemy as kombu_sqlalchemy
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
+from backend.jobs.submit import enqueue
 from backend.tasks.broker import prepare_broker
 from backend.tasks.builtin import ping
 from tests.fakes.common import free_port
@@ -161,3 +165,32 @@ def test_health_is_degraded_quickly_when_the_broker_is_down(dead, app_config, si
     assert response.get_json()["checks"]["broker"] == "error"
     assert response.get_json()["status"] == "degraded"
     assert elapsed < 6, f"health took {elapsed:.1f}s"
+
+
+@pytest.mark.postgres
+def test_a_broker_connection_dropped_since_the_last_job_is_retried(app_config, postgres_url):
+    """The broker's server ended the pooled connection (a restart, an idle timeout): the publish fails at once, and
+    Celery's retry on a fresh connection queues the job (backend.tasks.broker.retry_quick_failures_only keeps it)."""
+    name = f"sb-broker-{uuid.uuid4().hex[:12]}"
+    broker = make_url(postgres_url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+    app = create_app({**app_config, "BROKER_URL": f"sqla+{broker}"})
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with app.app_context():
+            assert enqueue("first-job")
+            with admin.connect() as connection:
+                ended = connection.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": name},
+                ).all()
+            assert ended, "the broker kept no connection to end"
+            started = time.monotonic()
+            assert enqueue("second-job")
+            assert time.monotonic() - started < 5
+        with admin.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM kombu_message")).scalar_one() == 2
+    finally:
+        admin.dispose()
+        for url in [url for url in kombu_sqlalchemy.Channel._engines if name in url]:  # kombu keeps one per URL
+            engine, _session = kombu_sqlalchemy.Channel._engines.pop(url)
+            engine.dispose()

@@ -153,8 +153,8 @@ def test_the_sql_broker_gives_up_on_a_silent_host(app_config, monkeypatch, silen
             return enqueue("a-job-id")
 
     queued, elapsed = gives_up_within(enqueue_a_job, 12)
-    assert queued is False  # Celery's publish retries try again: each attempt gives up after the connect timeout
-    assert elapsed < 8
+    assert queued is False  # one connect timeout: a slow failure is not retried (retry_quick_failures_only)
+    assert elapsed < 3
 
 
 def test_the_migrations_give_up_on_a_silent_host(monkeypatch, silent_port):

@@ -59,10 +59,13 @@ def invalid_idempotency_key() -> ApiError:
 def enqueue(job_id: str, countdown: float | None = None) -> bool:
     """Send the job to the workers; False when the broker failed (a new job stays queued for `switchboard jobs
     requeue`)."""
+    from backend.tasks.broker import retry_quick_failures_only
     from backend.tasks.jobs import run_job
 
+    queue = current_app.config.get("JOB_QUEUE") or None
     try:
-        run_job.apply_async((job_id,), queue=current_app.config.get("JOB_QUEUE") or None, countdown=countdown)
+        # A broker that does not answer fails this within one connect timeout: the submit is waiting on it.
+        run_job.apply_async((job_id,), queue=queue, countdown=countdown, retry_policy=retry_quick_failures_only())
     except Exception:  # noqa: BLE001 - the job is stored; losing the broker must not lose it
         log.exception("could not queue job; it stays queued", extra={"job_id": job_id})
         return False

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import closing
 
 from celery import Celery
 from sqlalchemy.engine import make_url
 
-from backend.tasks.celery_app import is_sql_broker
+from backend.tasks.celery_app import REDIS_SCHEMES, is_sql_broker
 
 # Health checks must answer quickly even when the broker host drops packets instead of refusing connections.
 BROKER_CHECK_TIMEOUT_SECONDS = 2.0
-REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+# A publish that failed within this long met a dropped or refused connection, which a fresh connection may cure (the
+# broker restarted, a pooled connection was closed): Celery's publish retry tries again. One that failed later waited
+# out a connect timeout on a broker host that does not answer: trying again would keep the caller waiting as long once
+# more (twice the timeout in all), for the same answer.
+QUICK_FAILURE_SECONDS = 1.0
 
 
 def prepare_broker(celery_app: Celery) -> None:
@@ -40,6 +45,23 @@ def sqlite_file(sqlalchemy_url: str) -> str | None:
 def touch_sql_broker(connection, queue_name: str) -> None:
     """Open the SQL transport's database (it connects lazily) and make sure the queue's row exists."""
     connection.default_channel._size(queue_name)
+
+
+def retry_quick_failures_only() -> dict:
+    """A `retry_policy` for one `apply_async`: Celery's publish retries (task_publish_retry_policy) go on only while
+    the publish has been failing for less than QUICK_FAILURE_SECONDS, so a silent broker fails it in one timeout.
+
+    Make one per publish (it times from its making). kombu also copies it into the pooled connection's transport
+    options, where that connection's next publish replaces it: send every message with one (backend.jobs.submit).
+    """
+    started = time.monotonic()
+
+    def give_up_after_a_slow_failure(exc: Exception, _interval: float) -> None:
+        """kombu calls this after each failed attempt, before it retries: raising ends the publish with the error."""
+        if time.monotonic() - started >= QUICK_FAILURE_SECONDS:
+            raise exc
+
+    return {"errback": give_up_after_a_slow_failure}
 
 
 def broker_status(celery_app: Celery, timeout: float = BROKER_CHECK_TIMEOUT_SECONDS) -> str:

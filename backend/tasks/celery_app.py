@@ -17,6 +17,12 @@ from backend.extensions import db
 # may wait longer than that behind a poll without anything being wrong.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+# Without a socket timeout, a publish to a Redis broker host that accepts and never answers (or that vanished without
+# closing the connection) waits forever, and so does the user submitting a job (kombu's own advice). Far above the
+# 1 s a worker's BRPOP blocks for.
+REDIS_SOCKET_TIMEOUT_SECONDS = 10.0
+
 # Modules whose tasks every worker registers; a package that defines tasks adds its module here.
 TASK_MODULES = ["backend.tasks.builtin", "backend.tasks.jobs"]
 
@@ -66,6 +72,9 @@ def celery_settings(config: dict) -> dict:
         # Transport options of kombu's SQL transport are create_engine() arguments (kombu/transport/sqlalchemy:
         # `create_engine(url, **transport_options)`, less its own few).
         settings["broker_transport_options"] = {"connect_args": sql_connect_args(broker.split("+", 1)[1])}
+    elif broker.startswith(REDIS_SCHEMES):
+        timeout = REDIS_SOCKET_TIMEOUT_SECONDS
+        settings["broker_transport_options"] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     if results.startswith("db+"):
         settings["database_engine_options"] = {"connect_args": sql_connect_args(results.removeprefix("db+"))}
     return settings
