@@ -134,3 +134,32 @@ def test_a_provider_the_operator_turned_off_is_not_called_even_by_a_test(app, cl
     assert len(claude.requests) == 0
     set_providers(client, admin, [{"name": "cheap", "enabled": False}])  # the tenant's own choice
     assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        pytest.param({}, id="providers-only"),  # the stored routing and data policy are checked against them too
+        pytest.param(
+            {"routing": {"mode": "pinned", "pins": {"summarize": ["ourgpu/gpt-test"]}}, "data_policy": {}},
+            id="with-routing-and-data-policy",
+        ),
+    ],
+)
+def test_a_settings_change_builds_each_provider_it_sends_once(client, admin, servers, monkeypatch, others):  # noqa: F811
+    """Checking the entries and then the references against the catalog they make share one build of each entry."""
+    from backend.catalog import tenant
+
+    openai, _ = servers
+    built, build = [], tenant.tenant_provider
+
+    def counted(entry, *args, **kwargs):
+        """tenant_provider, noting which entry it built."""
+        built.append(entry.get("name"))
+        return build(entry, *args, **kwargs)
+
+    monkeypatch.setattr(tenant, "tenant_provider", counted)
+    patch = {"providers": [own_provider(openai.base_url, OWN_KEY)], **others}
+    response = client.patch("/api/admin/tenant", json=patch, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    assert built.count("ourgpu") == 1

@@ -202,6 +202,9 @@ class KnownNames:
         self.tenant_id = tenant_id
         self.current = current  # the tenant's Catalog as stored now (platform providers and its own)
         self.skill_ids = skill_ids
+        # The tenant's Catalog once the patch's providers replace the stored ones, made by check_providers from the
+        # very builds it checked: each entry is built once per PATCH.
+        self.proposed: Any = None
 
     @property
     def platform_providers(self) -> set[str]:
@@ -209,39 +212,48 @@ class KnownNames:
         return set(self.platform.providers)
 
     def check_providers(self, providers: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Each entry must build into a provider exactly as routing will build it (hosts, types, models)."""
+        """Each entry must build into a provider exactly as routing will build it (hosts, types, models). When all do,
+        the catalog they make is kept as `proposed` for the checks of references that follow."""
         from backend.catalog.parsing import CatalogError
-        from backend.catalog.tenant import tenant_catalog_settings, tenant_provider
+        from backend.catalog.tenant import catalog_of_builds, tenant_catalog_settings, tenant_provider
 
         allowed_hosts, pricing = tenant_catalog_settings()
         errors = []
         names = [doc["name"] for doc in providers]
-        for index, doc in enumerate(self.with_kept_keys(providers)):
+        entries = self.with_kept_keys(providers)
+        builds = []
+        for index, doc in enumerate(entries):
             if names.count(doc["name"]) > 1:
                 errors.append({"field": f"providers/{index}/name", "message": "provider names must be unique"})
             if doc.get("type") is None and doc["name"] not in self.platform.providers:
                 errors.append({"field": f"providers/{index}/type", "message": "a new provider needs a type"})
                 continue
             try:
-                config, _, widened = tenant_provider(
+                build = tenant_provider(
                     doc, self.platform, self.tenant_id, allowed_hosts, pricing, f"providers/{index}"
                 )
             except CatalogError as exc:
                 errors.append({"field": f"providers/{index}", "message": str(exc)[:300]})
                 continue
-            errors += self.widening_errors(index, doc, widened)
+            builds.append(build)
+            errors += self.widening_errors(index, doc, build.widened)
             # A misspelt allowed model would otherwise silently leave the provider with no model at all.
-            known = {m.id for m in config.models} | {m.ref for m in config.models}
+            known = {m.id for m in build.config.models} | {m.ref for m in build.config.models}
             for position, name in enumerate(doc.get("allowed_models") or []):
                 if name not in known:
                     message = f"entry {position + 1} is an unknown model for this provider"
                     errors.append({"field": f"providers/{index}/allowed_models", "message": message})
+        if not errors:  # every entry built
+            self.proposed = catalog_of_builds(self.platform, self.tenant_id, entries, builds)
         return errors
 
     def resulting_catalog(self, patch: dict[str, Any]) -> Any:
-        """The tenant's catalog as it will be once the patch is applied (its providers list replaces the stored one)."""
+        """The tenant's catalog as it will be once the patch is applied (its providers list replaces the stored one):
+        the one check_providers built from the patch's providers, built here only if it did not run."""
         if "providers" not in patch:
             return self.current
+        if self.proposed is not None:
+            return self.proposed
         from backend.catalog.tenant import merge_tenant_providers, tenant_catalog_settings
 
         entries = self.with_kept_keys(patch["providers"])

@@ -151,22 +151,34 @@ def merge_tenant_providers(
     platform: Catalog, tenant_id: str, entries: list[dict[str, Any]], allowed_hosts: Iterable[str], pricing: dict
 ) -> Catalog:
     """The tenant's catalog; an invalid entry is left out and reported in `problems` rather than failing routing."""
-    providers = dict(platform.providers)
-    not_allowed: set[str] = set()
-    problems: list[str] = []
+    builds: list[TenantProviderBuild | CatalogError] = []
     for index, entry in enumerate(entries):
         where = f"tenant {tenant_id} providers[{index}]"
         try:
-            config, hidden, _ = tenant_provider(entry, platform, tenant_id, allowed_hosts, pricing, where)
+            builds.append(tenant_provider(entry, platform, tenant_id, allowed_hosts, pricing, where))
         except CatalogError as exc:
-            log.warning("tenant provider left out of the catalog: %s", exc)
-            problems.append(str(exc))
+            builds.append(exc)
+    return catalog_of_builds(platform, tenant_id, entries, builds)
+
+
+def catalog_of_builds(
+    platform: Catalog, tenant_id: str, entries: list[dict[str, Any]], builds: list[TenantProviderBuild | CatalogError]
+) -> Catalog:
+    """The tenant's catalog from its entries as `tenant_provider` built them (one build or error per entry, in order):
+    an entry that did not build is left out and reported in `problems`."""
+    providers = dict(platform.providers)
+    not_allowed: set[str] = set()
+    problems: list[str] = []
+    for entry, build in zip(entries, builds, strict=True):
+        if isinstance(build, CatalogError):
+            log.warning("tenant provider left out of the catalog: %s", build)
+            problems.append(str(build))
             narrowed = platform.providers.get(entry.get("name")) if isinstance(entry, dict) else None
             if narrowed is not None:  # fail closed: a broken narrowing must not leave the provider wider than meant
                 not_allowed |= {model.ref for model in narrowed.models}
             continue
-        providers[config.name] = config
-        not_allowed |= hidden
+        providers[build.config.name] = build.config
+        not_allowed |= build.not_allowed
     # Keys are left out of the signature: routing does not depend on them.
     public = [{k: v for k, v in e.items() if k != "api_key"} for e in entries]
     signature = hashlib.sha256(repr(public).encode()).hexdigest()[:16]
