@@ -28,7 +28,7 @@ from flask import Flask
 
 from backend.auth.identity import Identity, authenticated, current_identity, require_role
 
-__all__ = ["Identity", "authenticated", "current_identity", "init_app", "require_role"]
+__all__ = ["Identity", "authenticated", "current_identity", "init_app", "require_role", "warn_unusable_token_settings"]
 
 AUTH_MODES = ("entra", "dev")
 
@@ -48,6 +48,11 @@ def init_app(app: Flask) -> None:
 
         warn_banner(app)
         refuse_exposed_requests(app)
-    elif not app.config["ENTRA_CLIENT_ID"]:
+
+
+def warn_unusable_token_settings(app: Flask) -> None:
+    """Where tokens are validated (the web server), warn of settings that refuse tokens: commands that never read a
+    token (`switchboard db upgrade`, `tenants list`, ...) build the app too and stay quiet about it."""
+    if app.config["AUTH_MODE"] == "entra" and not app.config["ENTRA_CLIENT_ID"]:
         # v2 tokens (the add-in's) always name the client id; only v1 tokens may name the App ID URI instead.
         logging.getLogger(__name__).warning("no SWITCHBOARD_ENTRA_CLIENT_ID: every v2 access token will be refused")
