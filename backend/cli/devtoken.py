@@ -11,7 +11,7 @@ import click
 @click.option("--role", "roles", multiple=True, type=click.Choice(["tenant_admin"]), help="Extra role.")
 @click.option("--lifetime", default=3600, show_default=True, type=int, help="Seconds until the token expires.")
 def dev_token(tenant_id: str | None, user: str, roles: tuple[str, ...], lifetime: int) -> None:
-    """Print a dev token alone on stdout; the dev tenant is onboarded on first use."""
+    """Print a dev token alone on stdout (needs SWITCHBOARD_AUTH_MODE=dev); the dev tenant is onboarded on first use."""
     from backend.auth.dev import DevModeRefused, ensure_dev_tenant, mint_dev_token
     from backend.auth.keys import is_dev_mode
     from backend.cli.context import migrated_app

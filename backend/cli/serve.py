@@ -29,8 +29,8 @@ def gunicorn_argv(
 
 
 @click.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes [default: CPU count].")
 @click.option("--worker-class", type=click.Choice(WORKER_CLASSES), help="Worker model [default: gevent].")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")

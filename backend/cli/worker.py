@@ -16,7 +16,14 @@ DEFAULT_CONCURRENCY = 2
 
 
 @click.command("worker")
-@click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--concurrency",
+    "-c",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Jobs one worker runs at once.",
+)
 @click.option(
     "--queues", "-Q", default=None, help="Comma-separated queues to consume [default: the default queue and JOB_QUEUE]."
 )
@@ -105,9 +112,16 @@ def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
 
 
 @click.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--concurrency", "-c", default=DEFAULT_CONCURRENCY, show_default=True, type=click.IntRange(min=1))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@click.option(
+    "--concurrency",
+    "-c",
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Jobs one worker runs at once.",
+)
 @click.option("--grace", default=25.0, show_default=True, type=float, help="Seconds to let children stop.")
 @click.option(
     "--local-model/--no-local-model",
