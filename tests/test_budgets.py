@@ -18,6 +18,7 @@ from backend.metering.budgets import (
     period_of,
     seconds_until_next_month,
 )
+from backend.models.accounting import BudgetCounter
 from backend.providers.base import ModelSpec
 
 MODEL = ModelSpec(
@@ -36,7 +37,7 @@ def budgets(request, tmp_path):
     """Budgets on a fresh database of each kind."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else f"sqlite:///{tmp_path}/b.db"
     engine = build_engine(url, autocommit=True)  # as the app gives them: db.autocommit_engine
-    Base.metadata.create_all(engine)
+    Base.metadata.create_all(engine, tables=[BudgetCounter.__table__])  # named: nothing imports its model here
     yield Budgets(engine)
     engine.dispose()
 
@@ -159,3 +160,27 @@ def test_holds_of_consecutive_windows_count_together_and_settle_to_zero(budgets)
     budgets.settle(second, Decimal("0.03"))
     for at in (NOW, NOW + timedelta(hours=5)):
         assert budgets.usage("t1", period="2026-11", now=at) == {"spent_usd": Decimal("0.05"), "reserved_usd": 0}
+
+
+def test_a_budget_lowered_below_the_spend_refuses_every_call_and_removing_it_lifts_it(budgets):
+    budgets.settle(budgets.reserve("t1", "u1", 50_000, {"tenant_monthly_usd": 1.0}, now=NOW), Decimal("0.05"))
+    for lowered in ({"tenant_monthly_usd": 0.01}, {"tenant_monthly_usd": 0.0}, {"user_monthly_usd": 0.04}):
+        with pytest.raises(BudgetExhausted) as caught:
+            budgets.reserve("t1", "u1", 0, lowered, now=NOW)  # even a free call: the month's budget is spent
+        assert caught.value.details == {"scope": next(iter(lowered))[: -len("_monthly_usd")]}
+    assert budgets.usage("t1", period="2026-11", now=NOW)["reserved_usd"] == 0  # nothing held by the refusals
+    budgets.settle(budgets.reserve("t1", "u1", 10_000, {}, now=NOW), Decimal("0.01"))  # removed: no limit
+    assert budgets.usage("t1", period="2026-11", now=NOW)["spent_usd"] == Decimal("0.06")
+
+
+def test_a_call_over_the_month_boundary_is_charged_to_the_month_it_started_in(budgets):
+    limits = {"user_monthly_usd": 0.1}
+    held = budgets.reserve("t1", "u1", 90_000, limits, now=datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC))
+    december = datetime(2026, 12, 1, 0, 0, 5, tzinfo=UTC)
+    budgets.reserve("t1", "u1", 90_000, limits, now=december)  # December starts empty, the November hold apart
+    budgets.settle(held, Decimal("0.08"))
+    assert budgets.usage("t1", "u1", period="2026-11", now=december)["spent_usd"] == Decimal("0.08")
+    assert budgets.usage("t1", "u1", period="2026-12", now=december) == {
+        "spent_usd": Decimal(0),
+        "reserved_usd": Decimal("0.09"),
+    }

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from backend import create_app
 from backend.database import Base
 from backend.extensions import db
-from backend.metering.usage import RunRecord, record_run, usage_rows
+from backend.metering.usage import RunRecord, record_run, usage_report
 from backend.models import SkillRun, Tenant, User
 from backend.providers.base import ModelSpec, Usage
 
@@ -75,9 +75,22 @@ def test_usage_report_groups(metered, group_by, expected):
     run(user="u2", model=LOCAL, tokens=(300, 100))
     run(tenant="t2", user="x1", tokens=(99_999, 99_999))  # another tenant's runs never count
     now = datetime.now(UTC)
-    rows = usage_rows(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), group_by)
+    rows = usage_report(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), group_by)["rows"]
     got = {r[group_by]: (r["requests"], r["input_tokens"], r["output_tokens"], r["cost_usd"]) for r in rows}
     assert got == expected
+
+
+def test_usage_report_counts_calls_without_a_model_under_null_and_totals_exactly(metered):
+    run(model=None, tokens=(0, 0), outcome="failed", error_code="all_models_failed")
+    for _ in range(3):
+        run(tokens=(250, 0))  # 0.0001 USD each
+    now = datetime.now(UTC)
+    report = usage_report(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), "model")
+    assert [(r["model"], r["requests"], r["cost_usd"]) for r in report["rows"]] == [
+        ("openai-main/gpt-4.1-mini", 3, 0.0003),
+        (None, 1, 0.0),
+    ]
+    assert report["totals"] == {"requests": 4, "input_tokens": 750, "output_tokens": 0, "cost_usd": 0.0003}
 
 
 def test_usage_report_by_day_and_time_range(metered):
@@ -87,15 +100,15 @@ def test_usage_report_by_day_and_time_range(metered):
     db.session.execute(update(SkillRun).where(SkillRun.id == old_id).values(created_at=yesterday))
     db.session.commit()
     now = datetime.now(UTC)
-    rows = usage_rows(metered, "t1", now - timedelta(days=2), now + timedelta(hours=1), "day")
+    rows = usage_report(metered, "t1", now - timedelta(days=2), now + timedelta(hours=1), "day")["rows"]
     assert {r["day"]: r["requests"] for r in rows} == {
         yesterday.date().isoformat(): 1,
         now.date().isoformat(): 1,
     }
-    today_only = usage_rows(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), "day")
+    today_only = usage_report(metered, "t1", now - timedelta(hours=1), now + timedelta(hours=1), "day")["rows"]
     assert [r["requests"] for r in today_only] == [1]
     with pytest.raises(ValueError, match="group_by"):
-        usage_rows(metered, "t1", now, now, "planet")
+        usage_report(metered, "t1", now, now, "planet")["rows"]
 
 
 def test_a_run_is_stored_exactly_as_sqlalchemys_own_insert_stores_it(metered):
@@ -122,3 +135,31 @@ def test_a_run_is_stored_exactly_as_sqlalchemys_own_insert_stores_it(metered):
     assert created.tzinfo is not None and abs(created - datetime.now(UTC)) < timedelta(minutes=1)
     row = db.session.get(SkillRun, ours)
     assert row.routing == routing and Decimal(str(row.cost_usd)) == record.cost_usd
+
+
+@pytest.mark.postgres
+def test_days_are_utc_days_whatever_the_postgresql_servers_time_zone(postgres_url):
+    """date() of a timestamptz is the day in the session's TimeZone: on a server set to Auckland (UTC+13 in
+    November) a run late in a UTC day was reported on the next day, outside the range it was selected by."""
+    from sqlalchemy.engine import make_url
+
+    from backend.database import build_engine
+
+    url = make_url(postgres_url)
+    options = f"{url.query['options']} -ctimezone=Pacific/Auckland"
+    engine = build_engine(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("SHOW TIME ZONE").scalar() == "Pacific/Auckland"
+            conn.execute(Tenant.__table__.insert(), {"id": "t1", "name": "A"})
+            conn.execute(User.__table__.insert(), {"id": "u1", "tenant_id": "t1", "object_id": "o1"})
+        late = datetime(2026, 11, 30, 20, tzinfo=UTC)  # 2026-12-01 09:00 in Auckland
+        run_id = record_run(engine, RunRecord("t1", "u1", "summarize", model=MINI, usage=Usage(1000, 500)))
+        with engine.begin() as conn:
+            conn.execute(update(SkillRun).where(SkillRun.id == run_id).values(created_at=late))
+        start = datetime(2026, 11, 30, tzinfo=UTC)
+        rows = usage_report(engine, "t1", start, start + timedelta(days=1), "day")["rows"]
+        assert [(row["day"], row["requests"]) for row in rows] == [("2026-11-30", 1)]
+    finally:
+        engine.dispose()

@@ -10,13 +10,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, func, select
+from sqlalchemy import Dialect, Engine, case, func, null, select
 
 from backend.metering.store import driver_sql
 from backend.models.runs import SkillRun
+from backend.models.tenancy import User
 from backend.providers.base import ModelSpec, Usage
 
 GROUP_BY = ("user", "skill", "model", "day")
+MICROS_PER_USD = 1_000_000
 
 
 @dataclass
@@ -101,15 +103,21 @@ def group_column(engine: Engine, group_by: str):
         return SkillRun.user_id
     if group_by == "skill":
         return SkillRun.skill_id
-    if group_by == "model":
-        return func.coalesce(SkillRun.provider, "") + "/" + func.coalesce(SkillRun.model, "")
+    if group_by == "model":  # a call that failed before any model answered has none: null, not "/"
+        named = func.coalesce(SkillRun.provider, "") + "/" + func.coalesce(SkillRun.model, "")
+        return case((SkillRun.provider.is_(None), null()), else_=named)
     if group_by == "day":
-        return func.date(SkillRun.created_at)  # date() exists in both SQLite and PostgreSQL
+        if engine.dialect.name == "postgresql":
+            # date() of a timestamptz is the day in the session's TimeZone, which is the server's unless set: the
+            # UTC day, as the report's range is, whatever the server's zone.
+            return func.date(func.timezone("UTC", SkillRun.created_at))
+        return func.date(SkillRun.created_at)  # SQLite keeps the UTC time as text
     raise ValueError(f"group_by must be one of {list(GROUP_BY)}")
 
 
-def usage_rows(engine: Engine, tenant_id: str, start: datetime, end: datetime, group_by: str) -> list[dict[str, Any]]:
-    """Requests, tokens and cost of a tenant's runs in [start, end), one row per group, largest cost first."""
+def usage_report(engine: Engine, tenant_id: str, start: datetime, end: datetime, group_by: str) -> dict[str, Any]:
+    """Requests, tokens and cost of a tenant's runs in [start, end): one row per group (days in date order, other
+    groups largest cost first) and their totals, cost summed exactly in micro-dollars."""
     key = group_column(engine, group_by).label("key")
     statement = (
         select(
@@ -118,21 +126,31 @@ def usage_rows(engine: Engine, tenant_id: str, start: datetime, end: datetime, g
             func.coalesce(func.sum(SkillRun.input_tokens), 0).label("input_tokens"),
             func.coalesce(func.sum(SkillRun.output_tokens), 0).label("output_tokens"),
             # Summed as integer micro-dollars: exact on every database, no float rounding on SQLite.
-            func.coalesce(func.sum(func.round(SkillRun.cost_usd * 1_000_000)), 0).label("cost_micros"),
+            func.coalesce(func.sum(func.round(SkillRun.cost_usd * MICROS_PER_USD)), 0).label("cost_micros"),
         )
         .where(SkillRun.tenant_id == tenant_id, SkillRun.created_at >= start, SkillRun.created_at < end)
         .group_by(key)
     )
+    if group_by == "user":  # and the user's display name: the report keys users by their Switchboard id
+        statement = statement.add_columns(func.max(User.display_name).label("name"))
+        statement = statement.outerjoin(User, (User.id == SkillRun.user_id) & (User.tenant_id == SkillRun.tenant_id))
     with engine.connect() as conn:
-        rows = conn.execute(statement).all()
-    result = [
-        {
-            group_by: str(row.key),
-            "requests": int(row.requests),
-            "input_tokens": int(row.input_tokens),
-            "output_tokens": int(row.output_tokens),
-            "cost_usd": float(Decimal(int(row.cost_micros)) / 1_000_000),
-        }
-        for row in rows
-    ]
-    return sorted(result, key=lambda r: (-r["cost_usd"], r[group_by]))
+        results = conn.execute(statement).all()
+    order = (lambda r: r.key) if group_by == "day" else (lambda r: (-r.cost_micros, r.key or ""))
+    rows, sums = [], [0, 0, 0, 0]
+    for result in sorted(results, key=order):
+        counts = [int(n) for n in (result.requests, result.input_tokens, result.output_tokens, result.cost_micros)]
+        sums = [total + n for total, n in zip(sums, counts, strict=True)]
+        row = {group_by: None if result.key is None else str(result.key), **_amounts(*counts)}
+        rows.append({**row, "name": result.name or ""} if group_by == "user" else row)
+    return {"rows": rows, "totals": _amounts(*sums)}
+
+
+def _amounts(requests: int, input_tokens: int, output_tokens: int, micros: int) -> dict[str, Any]:
+    """What a row (or the totals) of the report counts, its cost in USD exact to the micro-dollar."""
+    return {
+        "requests": requests,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost_usd": float(Decimal(micros) / MICROS_PER_USD),
+    }
