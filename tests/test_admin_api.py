@@ -274,7 +274,12 @@ def test_a_platform_model_keeps_its_location_unless_called_at_the_tenant_endpoin
 
 @pytest.mark.parametrize(
     "base_url",
-    ["http://bob:hunter2@gpu.internal.example:8000/v1", "http://hunter2@gpu.internal.example/v1"],
+    [
+        "http://bob:hunter2@gpu.internal.example:8000/v1",
+        "http://hunter2@gpu.internal.example/v1",
+        "http://gpu.internal.example/v1?api-key=hunter2",  # a gateway's key in the query string
+        "http://gpu.internal.example/v1?x=1#hunter2",
+    ],
 )
 def test_a_tenant_url_with_credentials_is_refused_and_not_echoed(client, admin, base_url):
     """A password in the URL would be shown back by GET, the catalog and the audit log, unlike api_key."""

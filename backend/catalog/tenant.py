@@ -46,11 +46,14 @@ def tenant_catalog_settings() -> tuple[list[str], dict[str, float]]:
 
 
 def check_host(base_url: str, allowed_hosts: Iterable[str], where: str) -> None:
-    """Reject a tenant URL whose host the operator has not allowed, or that carries a user name or password (a
-    credential there would be shown back in the settings, the catalog and the audit log: keys go in `api_key`)."""
+    """Reject a tenant URL whose host the operator has not allowed, or that carries a user name, a password, a query
+    string or a fragment (a credential there, such as a gateway's `?api-key=`, would be shown back in the settings,
+    the catalog and the audit log: keys go in `api_key`; no provider's API base needs a query)."""
     parts = urlsplit(base_url)
     if "@" in parts.netloc:
         raise fail(where, "must not contain a user name or password: set the key as api_key")
+    if parts.query or parts.fragment or base_url.rstrip().endswith(("?", "#")):
+        raise fail(where, "must not contain a query string or a fragment: set a key as api_key")
     host = (parts.hostname or "").lower()
     # An IPv6 host may be listed with its URL brackets ("[fd00::1]"); urlsplit gives it without them.
     if host not in {h.strip().lower().removeprefix("[").removesuffix("]") for h in allowed_hosts}:
