@@ -1,6 +1,7 @@
 """The fallback loop: rate limit -> route -> reserve budget -> try each candidate -> settle -> record the SkillRun.
 
-Sync code (Flask views, Celery tasks) calls `Dispatcher.complete` or `Dispatcher.stream`; provider calls run on the
+Sync code (Flask views, Celery tasks) calls `Dispatcher.complete` or `Dispatcher.stream` (an SSE stream's answer in
+one piece: `Dispatcher.complete_for_stream`, which reports silences while it waits); provider calls run on the
 process's one asyncio loop through backend.asyncbridge. A retryable ProviderError (connect, timeout, 429, 5xx, 529)
 opens or feeds that model's circuit and moves to the next candidate; any other error stops with a clean ApiError.
 Once a stream has yielded text, nothing is retried: the partial usage is recorded and `stream_interrupted` raised.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,15 @@ from backend.metering.budgets import budgets_for, max_call_micros
 from backend.metering.call_accounting import CallAccounting
 from backend.metering.ratelimits import check_rate_limits
 from backend.models.columns import new_id
-from backend.providers.base import ChatRequest, ModelSpec, Provider, ProviderError, Usage, reached_output_limit
+from backend.providers.base import (
+    ChatRequest,
+    Completion,
+    ModelSpec,
+    Provider,
+    ProviderError,
+    Usage,
+    reached_output_limit,
+)
 from backend.providers.instances import provider_instance
 from backend.providers.usage import usage_or_estimate
 from backend.routing.circuit import circuit_breaker, circuit_key
@@ -99,9 +108,9 @@ class Dispatcher:
         return cls(app, tenant_catalog(tenant_id), policy_for(tenant_id, settings))
 
     # admit / may_try / attempt_failed / attempt_succeeded / attempt_abandoned are the steps of the fallback loop;
-    # `complete` and `stream` run them here, and the jobs layer (backend/jobs/model_calls.py) runs them around its own
-    # awaited calls. Every attempt ends in exactly one of the last three, so a half-open model's probe never stays
-    # claimed (skipped by every other caller) until the probe timeout.
+    # `complete`, `complete_for_stream` and `stream` run them here, and the jobs layer (backend/jobs/model_calls.py)
+    # runs them around its own awaited calls. Every attempt ends in exactly one of the last three, so a half-open
+    # model's probe never stays claimed (skipped by every other caller) until the probe timeout.
     def admit(self, request: DispatchRequest) -> CallAccounting:
         """Rate limits, routing and the budget hold; raises the matching ApiError (nothing held) when refused."""
         chat = request.chat
@@ -193,17 +202,63 @@ class Dispatcher:
                 except BaseException:  # the caller gone (a gevent Timeout, the worker stopping) or a bug
                     self.attempt_abandoned(decision, model, answered=False)
                     raise
-                self.attempt_succeeded(decision, model)
-                run.first_token = time.monotonic()
-                cost = run.finish(model, completion.usage, "succeeded", None)
-                return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json(),
-                                      completion.finish_reason)  # fmt: skip
+                return self.answered(run, model, completion)
             raise all_failed(decision)
         except ApiError as failure:
             run.finish(None, None, "failed", failure.code)
             raise
         finally:
             run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
+
+    def complete_for_stream(
+        self, request: DispatchRequest, silence: asyncbridge.Silence | None
+    ) -> Generator[object, None, DispatchResult]:
+        """`complete` for an SSE stream: yields SILENCE whenever nobody noted `silence` for its seconds while a model
+        works (the SSE writer then sends a keepalive), and returns the DispatchResult. Closing it (the client gone)
+        cancels the provider call in flight: the run is recorded as cancelled, its hold settled, the circuit left as
+        it is, as for a cancelled stream (nothing was generated that a provider reports before its answer)."""
+        run = self.admit(request)
+        decision = run.decision
+        try:
+            for model, provider in self.tries(decision):
+                waiting = asyncbridge.iterate(
+                    lambda p=provider, m=model: _one_answer(p, m, request.chat), max_buffer=1, silence_after=silence
+                )
+                try:
+                    for item in waiting:
+                        if item is asyncbridge.SILENCE:
+                            yield item
+                        else:
+                            completion = item
+                except ProviderError as error:
+                    self.attempt_failed(decision, model, error)
+                    if error.retryable:
+                        continue
+                    raise self.stopped(run, model, error) from None
+                except BaseException as stop:  # closed (GeneratorExit), a gevent Timeout, the worker stopping, a bug
+                    bug = isinstance(stop, Exception)
+                    outcome, code = ("failed", "internal_error") if bug else ("cancelled", "cancelled")
+                    run.finish(None, None, outcome, code)
+                    self.attempt_abandoned(decision, model, answered=False)
+                    raise
+                finally:
+                    waiting.close()  # cancels the provider call if it is still running
+                return self.answered(run, model, completion)
+            raise all_failed(decision)
+        except ApiError as failure:
+            run.finish(None, None, "failed", failure.code)
+            raise
+        finally:
+            run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
+
+    def answered(self, run: CallAccounting, model: ModelSpec, completion: Completion) -> DispatchResult:
+        """A call answered in one piece: close the model's circuit, meter the answer, and return it."""
+        decision = run.decision
+        self.attempt_succeeded(decision, model)
+        run.first_token = time.monotonic()
+        cost = run.finish(model, completion.usage, "succeeded", None)
+        return DispatchResult(run.run_id, completion.text, model, completion.usage, cost, decision.to_json(),
+                              completion.finish_reason)  # fmt: skip
 
     def stream(self, request: DispatchRequest, silence: asyncbridge.Silence | None = None) -> Iterator[tuple[str, Any]]:
         """Yield ("meta", {run_id, model}) before the first text, ("delta", text)..., then ("done", DispatchResult);
@@ -282,6 +337,12 @@ def preload_call_path() -> None:
 
     preload_sdks()
     count_prompt_tokens(["warm up"])
+
+
+async def _one_answer(provider: Provider, model: ModelSpec, chat: ChatRequest) -> AsyncIterator[Completion]:
+    """A provider's answer in one piece as a one-item async generator, so the bridge can wait for it while it reports
+    silences (`asyncbridge.iterate`); cancelling its pump cancels the call."""
+    yield await provider.complete(model, chat)
 
 
 def model_info(model: ModelSpec) -> dict[str, str]:

@@ -1,13 +1,14 @@
 """Running one skill for one caller: check, build the prompt, dispatch to a model, parse and sanitise the answer.
 
 `invoke_once` answers in one piece (JSON); `invoke_streaming` yields the contract's SSE events in order:
-meta, delta..., then done (or error). Structured skills (json, edits, table) never stream text: their stream is meta
-then done, after validation and at most one repair call.
+meta, delta..., then done (or error). Structured skills (json, edits, table) and non-streaming ones never stream
+text: their stream is meta then done, after validation and at most one repair call, with keepalives while each call
+waits for its model and the call cancelled if the client leaves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from backend.auth.ttlcache import hot_cache
 from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult
 from backend.errors import ApiError
 from backend.extensions import db
+from backend.providers.base import ChatRequest
 from backend.skills import current_skills
 from backend.skills.runtime import Skill
 from backend.skills.structured import ModelOutputError, OutputInvalid, OutputTruncated, repair_request
@@ -116,19 +118,49 @@ def invoke_once(invocation: Invocation) -> dict[str, Any]:
 def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
     """One call, and for a structured skill whose answer does not validate, one repair call (none for an answer the
     output limit cut off: the repair would be cut off too)."""
-    skill, data = invocation.skill, invocation.data
-    chat = skill.build_request(data)
+    chat = invocation.skill.build_request(invocation.data)
     results = [invocation.dispatcher.complete(invocation.dispatch_request(chat))]
+    output, repair = _output_or_repair(invocation, chat, results[0])
+    if repair is not None:
+        results.append(invocation.dispatcher.complete(invocation.dispatch_request(repair)))
+        output = _repaired_output(invocation, results[1])
+    return output, results
+
+
+def _complete_for_stream(
+    invocation: Invocation, silence: Silence | None
+) -> Generator[object, None, tuple[Any, list[DispatchResult]]]:
+    """`_complete` for an SSE stream: yields SILENCE while each call (the repair too) waits for its model, as
+    `silence` says; closing it (the client gone) cancels the call in flight, which is recorded as cancelled."""
+    dispatcher = invocation.dispatcher
+    chat = invocation.skill.build_request(invocation.data)
+    results = [(yield from dispatcher.complete_for_stream(invocation.dispatch_request(chat), silence))]
+    output, repair = _output_or_repair(invocation, chat, results[0])
+    if repair is not None:
+        results.append((yield from dispatcher.complete_for_stream(invocation.dispatch_request(repair), silence)))
+        output = _repaired_output(invocation, results[1])
+    return output, results
+
+
+def _output_or_repair(
+    invocation: Invocation, chat: ChatRequest, result: DispatchResult
+) -> tuple[Any, ChatRequest | None]:
+    """(the parsed output, None), or (None, the repair call's chat) for an answer that does not validate."""
+    skill = invocation.skill
     try:
-        return skill.parse_output(results[0].text, data, invocation.link_hosts), results
+        return skill.parse_output(result.text, invocation.data, invocation.link_hosts), None
     except OutputInvalid as problem:
-        _refuse_cut_off(invocation, results[0])
-        repair = repair_request(chat, results[0].text, str(problem), skill.spec.response_schema)
-    results.append(invocation.dispatcher.complete(invocation.dispatch_request(repair)))
+        _refuse_cut_off(invocation, result)
+        return None, repair_request(chat, result.text, str(problem), skill.spec.response_schema)
+
+
+def _repaired_output(invocation: Invocation, result: DispatchResult) -> Any:
+    """The parsed output of the repair call; invalid_model_output (or output_truncated) when it fails again."""
+    skill = invocation.skill
     try:
-        return skill.parse_output(results[1].text, data, invocation.link_hosts), results
+        return skill.parse_output(result.text, invocation.data, invocation.link_hosts)
     except OutputInvalid as problem:
-        _refuse_cut_off(invocation, results[1])
+        _refuse_cut_off(invocation, result)
         raise ModelOutputError(skill.spec.id, problem.public) from None
 
 
@@ -144,7 +176,7 @@ def invoke_streaming(invocation: Invocation, silence: Silence | None = None) -> 
     seconds while the model thinks or its text is held back. Errors before the first event raise (the view answers
     with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
-        output, results = _complete(invocation)
+        output, results = yield from _complete_for_stream(invocation, silence)
         answer = answer_document(invocation, output, results)
         yield "meta", {"run_id": results[-1].run_id, "model": answer["model"]}
         yield "done", answer
