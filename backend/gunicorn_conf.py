@@ -95,6 +95,14 @@ def post_worker_init(worker) -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
+def worker_exit(server, worker) -> None:
+    """Hand what post_worker_init froze back to the collector as the worker exits: left in the permanent generation,
+    the logging handlers among it are finalised only after gevent's modules are torn down, and each of them printed a
+    `TypeError` traceback into the JSON log at every gevent worker's exit. (In the master, for a worker that died,
+    this does nothing: the master never froze anything.)"""
+    gc.unfreeze()
+
+
 def child_exit(server, worker) -> None:
     """Drop a dead worker's live gauges (open streams) from the aggregate, and free its connection-count slot."""
     from prometheus_client import multiprocess

@@ -7,6 +7,7 @@ import re
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, has_request_context, request
 
@@ -33,8 +34,45 @@ _RULE_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")  # "<skill_id>", "<path:
 log = logging.getLogger("switchboard.access")
 # Libraries whose DEBUG lines carry what must never be logged: the model SDKs log each request's options (the prompt,
 # so document text), MSAL its token traffic, and urllib3 each request's URL with its query (Graph's pre-authenticated
-# download URL carries a `tempauth` credential there). They never log below INFO, whatever LOG_LEVEL says.
-PAYLOAD_LOGGERS = ("openai", "anthropic", "semantic_kernel", "msal", "httpx", "httpcore", "urllib3")
+# download URL carries a `tempauth` credential there), httpcore (and httpcore2, of the OpenAI SDK's httpx fork httpx2)
+# each response's headers. They never log below INFO, whatever LOG_LEVEL says.
+PAYLOAD_LOGGERS = (
+    "openai",
+    "anthropic",
+    "semantic_kernel",
+    "msal",
+    "httpx",
+    "httpcore",
+    "httpx2",
+    "httpcore2",
+    "urllib3",
+)
+
+
+# Libraries that log each request's URL at INFO ("HTTP Request: POST <url> ..."): a provider's base URL may carry a
+# password (https://user:password@host/v1) or a key in its query. Their lines keep the scheme, host, port and path.
+URL_LOGGERS = ("httpx", "httpx2")
+
+
+class UrlCredentialsFilter(logging.Filter):
+    """Rewrites the URLs among a record's arguments without their user info and query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(without_credentials(arg) for arg in record.args)
+        return True
+
+
+def without_credentials(value: object) -> object:
+    """An http(s) URL (text or a URL object) as scheme://host[:port]/path; anything else as it is."""
+    text = str(value) if hasattr(value, "scheme") and hasattr(value, "host") else value
+    if not isinstance(text, str) or not text.startswith(("http://", "https://")):
+        return value
+    parts = urlsplit(text)
+    if not parts.username and not parts.password and not parts.query:
+        return value
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class RequestIdFilter(logging.Filter):
@@ -61,6 +99,10 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     quieter = logging.INFO if root.getEffectiveLevel() < logging.INFO else logging.NOTSET  # NOTSET: as the root
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(quieter)
+    for name in URL_LOGGERS:
+        url_logger = logging.getLogger(name)
+        if not any(isinstance(f, UrlCredentialsFilter) for f in url_logger.filters):
+            url_logger.addFilter(UrlCredentialsFilter())
 
 
 def init_app(app: Flask) -> None:

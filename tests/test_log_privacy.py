@@ -61,3 +61,51 @@ def test_sql_echo_and_database_errors_hold_no_parameters(tmp_path, caplog):
     assert any("INSERT INTO t" in r.getMessage() for r in caplog.records)  # echo was on
     assert "Sentinel-Zebra" not in "\n".join(r.getMessage() for r in caplog.records)
     assert "Sentinel-Zebra" not in str(raised.value)
+
+
+def test_the_openai_sdks_http_client_stays_at_info_when_the_app_logs_at_debug(caplog):
+    """The OpenAI SDK sends through httpx2 and httpcore2 (its own fork of httpx), whose DEBUG lines show every
+    response's headers (a hosted provider's session cookies among them): held at INFO like httpx and httpcore."""
+    from openai import OpenAI
+
+    from backend.logs import PAYLOAD_LOGGERS, configure_logging
+    from tests.fakes.openai_server import FakeOpenAI
+
+    levels = {name: logging.getLogger(name).level for name in ("", *PAYLOAD_LOGGERS, "httpx2", "httpcore2")}
+    caplog.set_level(logging.DEBUG)
+    configure_logging("DEBUG")
+    try:
+        with FakeOpenAI(default_reply="fine") as server:
+            client = OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": DOCUMENT}])
+            client.close()
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert any(r.name == "httpx2" for r in caplog.records)  # the SDK's client logged its request line (INFO)
+    http_client = ("httpx", "httpcore")  # and their forks' names, httpx2 and httpcore2
+    debug = [r.getMessage() for r in caplog.records if r.name.startswith(http_client) and r.levelno < logging.INFO]
+    assert debug == []
+
+
+def test_the_http_clients_request_lines_show_no_credentials_of_a_provider_url(caplog):
+    """httpx and httpx2 log every request's URL at INFO: a self-hosted provider's base URL may carry a password
+    (`https://user:password@host/v1`) or a key in its query; the line keeps the method, host, path and status only."""
+    from openai import OpenAI
+
+    from backend.logs import configure_logging
+    from tests.fakes.openai_server import FakeOpenAI
+
+    caplog.set_level(logging.INFO)
+    configure_logging("INFO")
+    with FakeOpenAI(default_reply="fine") as server:
+        host = server.url.removeprefix("http://")
+        client = OpenAI(
+            base_url=f"http://user:pw-Sentinel-4417@{host}/v1?key=q-Sentinel-4417", api_key="k", max_retries=0
+        )
+        with pytest.raises(Exception):  # noqa: B017,PT011 - the query lands inside the path: 404, whatever the SDK
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        client.close()
+    lines = [r.getMessage() for r in caplog.records if r.name in ("httpx", "httpx2")]
+    assert any(f"POST http://{host}/v1/" in line for line in lines), lines  # the request line is still there
+    assert not any("Sentinel-4417" in line for line in lines), lines

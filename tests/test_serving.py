@@ -163,3 +163,27 @@ def test_shutdown_leaves_nothing_running_and_removes_the_metrics_dir(tmp_path, h
     assert stop(process, how) == 0
     assert not any(alive(pid) for pid in workers)
     assert not metrics_dirs[0].exists()
+
+
+def json_line(line: str) -> bool:
+    """Whether a line of output is one JSON object (the log format)."""
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def test_a_server_writes_only_json_lines_from_start_to_shutdown(tmp_path):
+    """Workers freeze the loaded app out of the collector (gc.freeze): left frozen at exit, the logging handlers among
+    it were finalised after gevent's modules were torn down, and every gevent worker's exit printed a plain-text
+    `TypeError: 'NoneType' object is not callable` traceback into the JSON log stream."""
+    process, _ = start_server(tmp_path, diagnostics=False)
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    assert sum("Worker exiting" in line for line in lines) == 2
+    assert [line for line in lines if not json_line(line)] == []
