@@ -81,7 +81,8 @@ def test_requeue_takes_dead_and_lost_jobs_only(app, owner):
         db.session.commit()
     result = CliRunner().invoke(main, ["jobs", "requeue", "--queued-seconds", "60"], env=cli_env(app))
     assert result.exit_code == 0, result.output
-    assert sorted(result.output.split()) == sorted([dead, lost])
+    assert sorted(result.stdout.split()) == sorted([dead, lost])
+    assert result.stderr == "requeued 2 jobs\n"
     with app.app_context():
         statuses = {job.id: job.status for job in db.session.scalars(select(Job))}
         assert statuses == {dead: "queued", lost: "queued", alive: "running", done: "succeeded"}
@@ -170,7 +171,7 @@ def test_requeue_fails_a_dead_job_that_used_its_attempts_instead_of_sending_it_a
     env = {**cli_env(app), "SWITCHBOARD_JOB_MAX_ATTEMPTS": "2"}
     result = CliRunner().invoke(main, ["jobs", "requeue", "--queued-seconds", "60"], env=env)
     assert result.exit_code == 0, result.output
-    assert result.output.split() == [resumable]
+    assert result.stdout.split() == [resumable]
     with app.app_context():
         for job_id in (exhausted, lost):
             job = db.session.get(Job, job_id)

@@ -32,8 +32,10 @@ def requeue(stale_seconds: float | None, queued_seconds: float) -> None:
     app = migrated_app()
     with app.app_context():
         stale = stale_seconds if stale_seconds is not None else float(app.config["JOB_STALE_SECONDS"])
-        for job_id in requeue_stale_jobs(stale, queued_seconds):
-            click.echo(job_id)
+        requeued = requeue_stale_jobs(stale, queued_seconds)
+        for job_id in requeued:
+            click.echo(job_id)  # one id a line on stdout, for scripts
+        click.echo(f"requeued {len(requeued)} jobs", err=True)  # like purge's count, for a person
 
 
 COMMANDS = [jobs_group]
