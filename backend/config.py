@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
 from backend.database import with_installed_driver
 
 ENV_PREFIX = "SWITCHBOARD"
-MISSPELT_SETTINGS = "switchboard.misspelt_settings"  # app.extensions key: [(variable, the setting it resembles)]
+CONFIG_WARNINGS = "switchboard.config_warnings"  # app.extensions key: what load_config found amiss, logged later
+# An operator's SWITCHBOARD_SECRET_KEY shorter than this is easy to guess (the generated one has 64 characters): it
+# encrypts every stored provider key.
+MIN_SECRET_KEY_CHARS = 32
 INSTANCE_CONFIG_FILE = "switchboard.cfg"
 # Secrets are text whatever they look like: the environment is otherwise JSON-decoded ("123" -> 123, "null" -> None).
 TEXT_SECRETS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "ENTRA_CLIENT_SECRET")
@@ -111,17 +115,31 @@ def misspelt_settings(environ: dict[str, str] | os._Environ) -> list[tuple[str, 
     return sorted(found)
 
 
+def config_warnings(config: Any, environ: dict[str, str] | os._Environ) -> list[str]:
+    """What an operator should hear about the settings they gave: misspelt names, a secret key too short to trust."""
+    warnings = [
+        f"{name} is not a setting and is ignored: did you mean {meant}?" for name, meant in misspelt_settings(environ)
+    ]
+    key = config.get("SECRET_KEY")
+    if isinstance(key, str) and key and len(key) < MIN_SECRET_KEY_CHARS:
+        warnings.append(
+            f"{ENV_PREFIX}_SECRET_KEY has fewer than {MIN_SECRET_KEY_CHARS} characters: it encrypts the stored "
+            "provider keys; generate one with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return warnings
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill app.config from defaults, then the instance file and environment, or from test_config in tests."""
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile(INSTANCE_CONFIG_FILE, silent=True)
         app.config.from_prefixed_env(ENV_PREFIX)
-        app.extensions[MISSPELT_SETTINGS] = misspelt_settings(os.environ)  # logged once logging is set up
         for key in TEXT_SECRETS:
             raw = os.environ.get(f"{ENV_PREFIX}_{key}")
             if raw is not None:
                 app.config[key] = raw
+        app.extensions[CONFIG_WARNINGS] = config_warnings(app.config, os.environ)  # logged once logging is set up
     else:
         app.config.from_mapping(test_config)
     fill_instance_defaults(app)

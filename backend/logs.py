@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, has_request_context, request
 
-from backend.config import MISSPELT_SETTINGS
+from backend.config import CONFIG_WARNINGS
 from backend.log_format import JsonFormatter, PlainFormatter
 from backend.skills.spec import SKILL_ID
 
@@ -107,10 +107,10 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
 
 def init_app(app: Flask) -> None:
     """Give each request an id (echoed in X-Request-ID) and log one access line per request; warn about settings
-    the environment seems to misspell."""
+    the environment seems to misspell, or a secret key too short to trust."""
     configure_logging(app.config["LOG_LEVEL"], bool(app.config["LOG_JSON"]))
-    for name, meant in app.extensions.get(MISSPELT_SETTINGS, ()):  # found by load_config in the environment
-        logging.getLogger("backend.config").warning("%s is not a setting and is ignored: did you mean %s?", name, meant)
+    for warning in app.extensions.get(CONFIG_WARNINGS, ()):  # found by load_config in the environment
+        logging.getLogger("backend.config").warning(warning)
 
     @app.before_request
     def assign_request_id() -> None:

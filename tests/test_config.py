@@ -359,3 +359,19 @@ def test_a_misspelt_setting_is_named_with_the_one_it_resembles(operator_env, mon
         "SWITCHBOARD_REDIS_UR is not a setting and is ignored: did you mean SWITCHBOARD_REDIS_URL?",
     ]
     assert "secret-pw" not in " ".join(warnings)
+
+
+@pytest.mark.parametrize(("key", "warned"), [("changeme", True), ("x" * 31, True), ("x" * 32, False)])
+def test_an_operators_secret_key_too_short_to_trust_is_warned_about_never_quoted(
+    operator_env, monkeypatch, caplog, key, warned
+):
+    """It encrypts every stored provider key: `changeme` was accepted without a word."""
+    monkeypatch.setenv("SWITCHBOARD_SECRET_KEY", key)
+    caplog.set_level(logging.WARNING, logger="backend.config")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == key  # still used: a warning, not a refusal (a running deployment keeps working)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "backend.config"]
+    assert [w for w in warnings if "SWITCHBOARD_SECRET_KEY has fewer than 32 characters" in w] == (
+        [*warnings] if warned else []
+    )
+    assert all(key not in w for w in warnings)
