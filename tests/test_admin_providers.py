@@ -85,13 +85,16 @@ def test_unknown_providers_are_404_and_users_are_refused(client, admin, user):  
 
 
 def rotate_secret_key(app, fallbacks: list[str]) -> None:
-    """The operator changes SWITCHBOARD_SECRET_KEY (keeping `fallbacks`); the process's catalog caches start over."""
+    """The operator changes SWITCHBOARD_SECRET_KEY (keeping `fallbacks`) and restarts: the process's catalog caches
+    and routing tables start over."""
     from backend.auth.ttlcache import forget_rows
     from backend.catalog.tenant import CACHE_KEY
+    from backend.routing import router
 
     app.config.update(SECRET_KEY="a-new-secret-key-after-rotation", SECRET_KEY_FALLBACKS=fallbacks)
     app.extensions.pop(CACHE_KEY, None)
     forget_rows()
+    router._tables.clear()  # a restarted process has compiled none
 
 
 def test_a_key_the_secret_keys_cannot_decrypt_leaves_out_its_provider_only(app, client, admin, user, servers):  # noqa: F811
@@ -114,7 +117,11 @@ def test_a_key_the_secret_keys_cannot_decrypt_leaves_out_its_provider_only(app, 
     catalog = client.get("/api/admin/catalog", headers=admin)
     assert catalog.status_code == 200
     assert catalog.get_json()["problems"] == 1 and "ourgpu" not in {p["name"] for p in catalog.get_json()["providers"]}
-    assert client.post("/api/admin/providers/ourgpu/test", headers=admin).status_code == 404
+    assert catalog.get_json()["unusable_providers"] == [{"name": "ourgpu", "reason": "key_unreadable"}]
+    before = len(openai.requests)
+    tested = client.post("/api/admin/providers/ourgpu/test", headers=admin)
+    assert tested.get_json() == {"ok": False, "model": None, "error": "key_unreadable", "status": None}
+    assert len(openai.requests) == before  # nothing is called: no other key stands in for the unreadable one
 
     set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])  # the admin sets the key again
     assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True
@@ -163,3 +170,103 @@ def test_a_settings_change_builds_each_provider_it_sends_once(client, admin, ser
     response = client.patch("/api/admin/tenant", json=patch, headers=admin)
     assert response.status_code == 200, response.get_json()
     assert built.count("ourgpu") == 1
+
+
+def authorizations(fake, since: int) -> list[str | None]:
+    """The Authorization header of each request the fake received after its first `since`."""
+    return [request.headers.get("authorization") for request in fake.requests[since:]]
+
+
+def encrypt_under_another_key(app, name: str) -> None:
+    """`switchboard secrets rotate` ran under a secret key this process does not have (docs/serving.md, step 7): the
+    provider's stored key is re-encrypted (its row updated) while this process keeps the keys it started with."""
+    from sqlalchemy import select
+
+    from backend.crypto import SecretBox
+    from backend.extensions import db
+    from backend.models import TenantProvider
+    from backend.tenancy import unscoped
+
+    with app.test_request_context(), unscoped():
+        query = select(TenantProvider).where(TenantProvider.tenant_id == TENANT_A, TenantProvider.name == name)
+        row = db.session.scalars(query).one()
+        row.api_key_encrypted = SecretBox("a-secret-key-this-process-never-had-0123").encrypt(OWN_KEY)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("rotated", [pytest.param("restart", id="restarted-on-a-new-key"), "elsewhere"])
+def test_an_unreadable_key_of_a_narrowing_row_is_never_replaced_by_the_platform_key(
+    app, client, admin, servers, rotated
+):  # noqa: F811
+    """A platform provider the tenant calls with its own key: once that key cannot be decrypted, the test reports it
+    and calls nothing (never the platform's key, which the tenant's row had replaced), and the listing says why."""
+    openai, _ = servers
+    openai.api_key = None  # any key answers, as both would at the real provider: the keys sent are read instead
+    set_providers(client, admin, [{"name": "cheap", "api_key": OWN_KEY}])
+    before = len(openai.requests)
+    assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["ok"] is True
+    assert authorizations(openai, before) == [f"Bearer {OWN_KEY}"]
+
+    if rotated == "restart":
+        rotate_secret_key(app, fallbacks=[])
+    else:
+        encrypt_under_another_key(app, "cheap")
+    before = len(openai.requests)
+    response = client.post("/api/admin/providers/cheap/test", headers=admin)
+    assert authorizations(openai, before) == []
+    assert response.get_json() == {"ok": False, "model": None, "error": "key_unreadable", "status": None}
+    listing = client.get("/api/admin/catalog", headers=admin).get_json()
+    assert listing["unusable_providers"] == [{"name": "cheap", "reason": "key_unreadable"}]
+    assert not any(m["allowed"] for p in listing["providers"] if p["name"] == "cheap" for m in p["models"])
+
+    set_providers(client, admin, [{"name": "cheap", "api_key": OWN_KEY}])  # the admin sets the key again
+    assert client.get("/api/admin/catalog", headers=admin).get_json()["unusable_providers"] == []
+    assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["ok"] is True
+    assert authorizations(openai, before) == [f"Bearer {OWN_KEY}"]
+
+
+@pytest.mark.parametrize("rotated", [pytest.param("restart", id="restarted-on-a-new-key"), "elsewhere"])
+def test_invokes_skip_a_provider_whose_key_is_unreadable_and_never_use_the_platform_key(
+    app, client, admin, user, servers, rotated
+):  # noqa: F811
+    """Invokes of a tenant whose own key for a platform provider cannot be decrypted: that provider's models are
+    skipped as not allowed (the routing already compiled for the readable key included), nothing reaches it."""
+    openai, claude = servers
+    openai.api_key = None  # any key answers: the keys sent are read instead
+    set_providers(client, admin, [{"name": "cheap", "api_key": OWN_KEY}, {"name": "claude", "enabled": False}])
+    before = len(openai.requests)
+    headers = {**user, "Accept": "application/json"}
+    body = {"input": {"text": "Some text."}}
+    response = client.post("/api/skills/summarize/invoke", json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert authorizations(openai, before) == [f"Bearer {OWN_KEY}"]
+
+    if rotated == "restart":
+        rotate_secret_key(app, fallbacks=[])
+    else:
+        encrypt_under_another_key(app, "cheap")
+    before = len(openai.requests)
+    response = client.post("/api/skills/summarize/invoke", json=body, headers=headers)
+    assert authorizations(openai, before) == [] and len(claude.requests) == 0
+    assert response.status_code == 503, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "all_models_failed" and error["details"]["attempts"] == []
+    assert error["details"]["skipped"]["cheap/gpt-test"] == "model_not_allowed"
+
+
+def test_a_row_that_no_longer_builds_is_reported_and_not_called(app, client, admin, servers):  # noqa: F811
+    """The operator no longer allows the host of a tenant's own endpoint: its test says so without calling it."""
+    from backend.auth.ttlcache import forget_rows
+    from backend.catalog.tenant import CACHE_KEY
+
+    openai, _ = servers
+    set_providers(client, admin, [own_provider(openai.base_url, TEST_KEY)])
+    app.config["ALLOWED_MODEL_HOSTS"] = ["models.example.com"]  # and restarts
+    app.extensions.pop(CACHE_KEY, None)
+    forget_rows()
+    before = len(openai.requests)
+    response = client.post("/api/admin/providers/ourgpu/test", headers=admin)
+    assert response.get_json() == {"ok": False, "model": None, "error": "config_invalid", "status": None}
+    assert len(openai.requests) == before
+    listing = client.get("/api/admin/catalog", headers=admin).get_json()
+    assert listing["unusable_providers"] == [{"name": "ourgpu", "reason": "config_invalid"}]

@@ -72,6 +72,7 @@ def catalog() -> Response:
             "platform_providers": sorted(platform_catalog().providers),
             "skills": sorted(skills, key=lambda s: s["id"]),
             "problems": len(merged.problems),  # how many of the tenant's rows are unusable (their text may name URLs)
+            "unusable_providers": [{"name": n, "reason": r} for n, r in sorted(merged.unusable.items())],
         }
     )
 
@@ -84,7 +85,7 @@ def catalog() -> Response:
         "type": "object",
         "properties": {
             "ok": {"type": "boolean"},
-            "model": {"type": "string"},
+            "model": {"type": ["string", "null"]},
             "error": {"type": "string"},
             "status": {"type": ["integer", "null"]},
             "latency_ms": {"type": "integer"},
@@ -100,6 +101,11 @@ def test_provider(name: str) -> Response:
     from backend.providers.instances import provider_instance
 
     merged = tenant_catalog(current_identity().tenant_id)
+    reason = merged.unusable.get(name)
+    if reason is not None:
+        # Fail closed, calling nothing: the tenant's row stands for this provider, and no other key (the platform's,
+        # for a narrowing row) may stand in for the one it stores, as none does for its calls.
+        return jsonify({"ok": False, "model": None, "error": reason, "status": None})
     config = merged.providers.get(name)
     if config is None:
         raise ApiError(404, "not_found", "No such provider for this tenant.")

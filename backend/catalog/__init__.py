@@ -40,6 +40,8 @@ class Catalog:
     # Tenant rows left out because they are invalid; for the platform file, key variables that are not set (no
     # secrets in the text).
     problems: tuple[str, ...] = ()
+    # The tenant rows left out, by provider name, with why: "key_unreadable" or "config_invalid" (no text, no key).
+    unusable: dict[str, str] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(init=False)
 
     def __post_init__(self) -> None:

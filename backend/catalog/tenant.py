@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 CACHE_KEY = "switchboard.catalog.tenants"
 CACHE_SIZE = 1024
 UNREADABLE_KEY = object()  # a stored key the configured secret keys cannot decrypt
+# Why a tenant row is left out (Catalog.unusable): its stored key cannot be decrypted, or it no longer builds.
+KEY_UNREADABLE = "key_unreadable"
+CONFIG_INVALID = "config_invalid"
+
+
+class UnreadableKeyError(CatalogError):
+    """A tenant row whose stored key the configured secret keys cannot decrypt: it must be set again."""
 
 
 def tenant_catalog_settings() -> tuple[list[str], dict[str, float]]:
@@ -110,7 +117,7 @@ def tenant_provider(
         check_host(base_url, allowed_hosts, f"{where}.base_url")
     own_key = entry.get("api_key") or None
     if own_key is UNREADABLE_KEY:  # left out (fail closed) until an admin sets the key again; the others still work
-        raise fail(f"{where}.api_key", "the stored key cannot be decrypted with the configured secret keys")
+        raise UnreadableKeyError(f"{where}.api_key: the stored key cannot be decrypted with the configured secret keys")
     if own_key is not None and not isinstance(own_key, str):
         raise fail(f"{where}.api_key", "must be a string")
     # The platform key goes only to the platform's own URL; a tenant URL gets the tenant's key or nothing.
@@ -168,28 +175,36 @@ def catalog_of_builds(
     platform: Catalog, tenant_id: str, entries: list[dict[str, Any]], builds: list[TenantProviderBuild | CatalogError]
 ) -> Catalog:
     """The tenant's catalog from its entries as `tenant_provider` built them (one build or error per entry, in order):
-    an entry that did not build is left out and reported in `problems`."""
+    an entry that did not build is left out, reported in `problems` and named in `unusable` with why."""
     providers = dict(platform.providers)
     not_allowed: set[str] = set()
     problems: list[str] = []
+    unusable: dict[str, str] = {}
     for entry, build in zip(entries, builds, strict=True):
         if isinstance(build, CatalogError):
             log.warning("tenant provider left out of the catalog: %s", build)
             problems.append(str(build))
-            narrowed = platform.providers.get(entry.get("name")) if isinstance(entry, dict) else None
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str):
+                continue
+            unusable[name] = KEY_UNREADABLE if isinstance(build, UnreadableKeyError) else CONFIG_INVALID
+            narrowed = platform.providers.get(name)
             if narrowed is not None:  # fail closed: a broken narrowing must not leave the provider wider than meant
                 not_allowed |= {model.ref for model in narrowed.models}
             continue
         providers[build.config.name] = build.config
         not_allowed |= build.not_allowed
-    # Keys are left out of the signature: routing does not depend on them.
+    # Keys are left out of the signature, but not which rows are unusable: a key that can no longer be decrypted (a
+    # row re-encrypted under a secret key this process lacks) changes what routing may use, and routing tables are
+    # cached on the version; an unchanged one would keep routing to a platform provider on the platform's key.
     public = [{k: v for k, v in e.items() if k != "api_key"} for e in entries]
-    signature = hashlib.sha256(repr(public).encode()).hexdigest()[:16]
+    signature = hashlib.sha256(repr((public, sorted(unusable.items()))).encode()).hexdigest()[:16]
     return Catalog(
         providers=providers,
         version=f"{platform.version}+{tenant_id}:{signature}",
         not_allowed=frozenset(not_allowed),
         problems=tuple(problems),
+        unusable=unusable,
     )
 
 
