@@ -136,4 +136,40 @@ const longJob = {
   },
 };
 
-export const SCENARIOS = [wordSummarize, excelWriteFormula, longJob];
+/** Which element of the pane has the keyboard focus ("run", "stop", ... or the tag name, "BODY" when it was lost). */
+async function focused(paneFrame) {
+  return paneFrame().evaluate(() => document.activeElement?.getAttribute("data-testid") || document.activeElement?.tagName || "");
+}
+
+const wordKeyboard = {
+  name: "word-keyboard",
+  state: {
+    host: "Word",
+    paragraphs: ["Minutes", "The board approved the budget and asked for a hiring plan by March.", "Next meeting: April."],
+    selection: [1, 1],
+  },
+  async run(host) {
+    await pickSkill(host.frame, "summarize");
+    // Keyboard only: Run with Enter, and the focus must stay in the pane while the answer streams (a button disabled
+    // under the focus drops it to the page in Chromium), so Escape reaches the pane and stops the answer.
+    await host.frame.getByTestId("run").focus();
+    await host.page.keyboard.press("Enter");
+    const answer = host.frame.getByTestId("answer");
+    await answer.and(host.frame.locator("[data-streaming=true]")).waitFor({ timeout: TIMEOUT });
+    await host.frame.locator("[data-testid=answer][data-streaming=true] :is(p, li)").first().waitFor({ timeout: TIMEOUT });
+    const whileStreaming = await focused(host.paneFrame);
+    await host.screenshot("streaming");
+    assert(whileStreaming === "run", `the focus left Run while the answer streamed: it is on ${whileStreaming}`);
+    await host.page.keyboard.press("Escape");
+    await host.frame.getByTestId("problem-stopped").waitFor({ timeout: TIMEOUT });
+    await host.screenshot("stopped");
+    const partial = await answer.innerText();
+    assert(partial.trim().length > 0, "the text streamed before Stop is gone");
+    assert((await host.frame.getByTestId("insert").count()) === 0, "a stopped answer offers Insert");
+    const afterStop = await focused(host.paneFrame);
+    assert(afterStop === "run", `the focus is not back on a usable Run after Escape: it is on ${afterStop}`);
+    return { partial: partial.length };
+  },
+};
+
+export const SCENARIOS = [wordSummarize, excelWriteFormula, longJob, wordKeyboard];

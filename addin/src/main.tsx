@@ -6,13 +6,14 @@ import { tokenProviderFor } from "./auth/auth";
 import { readConfig } from "./config";
 import { adapterFor } from "./hosts";
 import { App } from "./ui/App";
-import { themeForOffice } from "./ui/theme";
+import { paintPage, themeForOffice } from "./ui/theme";
 import "./pane.css";
 
 /** Mount the pane once Office has said which host it runs in. */
 function mount(hostName: string | undefined): void {
   const root = createRoot(document.getElementById("root") as HTMLElement);
   const theme = themeForOffice(Office.context?.officeTheme);
+  paintPage(theme);
   const host = adapterFor(hostName, (name, version) => Office.context.requirements.isSetSupported(name, version));
   if (host === null || host === "outdated") {
     const message = host === null ? "Switchboard runs in Word and Excel." : "Switchboard needs a newer version of Office (Word API 1.3 or Excel API 1.7).";

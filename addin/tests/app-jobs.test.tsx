@@ -18,6 +18,19 @@ describe("jobs", () => {
     await waitFor(() => expect(client.job).toHaveBeenCalledWith("old"), { timeout: 3000 });
   });
 
+  it("lists the jobs once the API answers again, when the pane opened while the backend was down", async () => {
+    const done: Job = { id: "old", skill: "summarize_document", status: "succeeded", progress: 1, output: "All.", created_at: "2026-01-01T00:00:00" };
+    const down = () => Promise.reject(new ApiProblem(502, "http_502", "Bad Gateway"));
+    const client = fakeClient([SUMMARIZE_DOCUMENT], {
+      skills: vi.fn().mockImplementationOnce(down).mockResolvedValue([SUMMARIZE_DOCUMENT]),
+      jobs: vi.fn().mockImplementationOnce(down).mockResolvedValue([done]),
+    });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByRole("button", { name: "Try again" }));
+    await screen.findByTestId("job-old");
+    expect(client.jobs).toHaveBeenCalledTimes(2);
+  });
+
   it("drops a job that is gone (404) from the list instead of polling it for ever", async () => {
     const running: Job = { id: "old", skill: "summarize_document", status: "running", progress: 0.3, created_at: "2026-01-01T00:00:00" };
     const job = vi.fn(async () => {

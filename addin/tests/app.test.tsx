@@ -5,43 +5,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiProblem } from "../src/api/errors";
 import type { SkillInput, StreamEvent } from "../src/api/types";
 import { useRun } from "../src/ui/useRun";
-import { fakeClient, fakeHost, MODEL, PROOFREAD, renderApp, skill, SUMMARIZE, SUMMARIZE_DOCUMENT, USAGE } from "./pane-fakes";
+import { controlledStream, fakeClient, fakeHost, MODEL, PROOFREAD, renderApp, skill, SUMMARIZE, SUMMARIZE_DOCUMENT, USAGE } from "./pane-fakes";
 
 const TRANSLATE = skill("translate", {
   input_schema: { type: "object", required: ["text", "target_language"], properties: { text: { type: "string" }, target_language: { type: "string" } } },
 });
-
-/** A stream the test feeds by hand: push events, then end or fail it; it notices the abort signal like the client. */
-function controlledStream() {
-  const queue: (StreamEvent | Error | null)[] = [];
-  let wake: (() => void) | null = null;
-  const stream = {
-    aborted: false,
-    push(item: StreamEvent | Error | null) {
-      queue.push(item);
-      wake?.();
-    },
-    async *events(signal?: AbortSignal): AsyncGenerator<StreamEvent> {
-      signal?.addEventListener("abort", () => {
-        stream.aborted = true;
-        wake?.();
-      });
-      for (;;) {
-        if (signal?.aborted) throw new DOMException("The operation was aborted.", "AbortError");
-        const item = queue.shift();
-        if (item === undefined) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          continue;
-        }
-        if (item === null) return;
-        if (item instanceof Error) throw item;
-        yield item;
-        if (item.type === "done") return; // as the client does
-      }
-    },
-  };
-  return stream;
-}
 
 async function pick(skillId: string) {
   const picker = await screen.findByTestId("skill-picker");
@@ -165,7 +133,7 @@ describe("ask", () => {
     const ask = async (question: string) => {
       fireEvent.change(await screen.findByTestId("instructions"), { target: { value: question } });
       fireEvent.click(screen.getByTestId("run"));
-      await waitFor(() => expect(screen.getByTestId("run").hasAttribute("disabled")).toBe(false));
+      await waitFor(() => expect(screen.getByTestId("run").getAttribute("aria-disabled")).not.toBe("true"));
       await screen.findByTestId("provenance");
     };
     await ask("When is the contract due?");
@@ -231,6 +199,26 @@ describe("errors", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Run as a job" }));
     await screen.findByTestId("job-j1");
     expect(vi.mocked(client.createJob).mock.calls[0].slice(0, 2)).toEqual(["proofread", { text: "The selected words." }]);
+  });
+
+  it("tries the job again, not the direct call, when queueing it failed", async () => {
+    const createJob = vi
+      .fn()
+      .mockRejectedValueOnce(new ApiProblem(0, "offline", "The Switchboard service cannot be reached."))
+      .mockResolvedValueOnce({ id: "j1", skill: "proofread", status: "queued", progress: 0, created_at: "2026-01-01T00:00:00" });
+    const client = fakeClient([PROOFREAD], {
+      createJob,
+      invoke: vi.fn(async () => {
+        throw new ApiProblem(409, "use_a_job", "This skill runs in the background: create a job with POST /api/jobs.");
+      }),
+    });
+    renderApp(client, fakeHost());
+    fireEvent.click(await screen.findByTestId("run"));
+    fireEvent.click(await screen.findByRole("button", { name: "Run as a job" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Try again" }));
+    await screen.findByTestId("job-j1");
+    expect(client.invoke).toHaveBeenCalledTimes(1);
+    expect(createJob).toHaveBeenCalledTimes(2);
   });
 
   it("runs a text too long for a direct answer as the job skill the API names, on the same text", async () => {

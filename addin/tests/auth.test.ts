@@ -58,6 +58,16 @@ describe("devTokenProvider", () => {
     expect(JSON.parse(server.requests[0].body)).toEqual({ user: "dev-user" });
   });
 
+  it("fetches a new token when the API refused the one it holds (it expired)", async () => {
+    const tokens = ["dev-jwt-1", "dev-jwt-2"];
+    server.handler = (_req, res) => res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ access_token: tokens.shift() }));
+    const provider = devTokenProvider({ ...config, apiBaseUrl: base, authMode: "dev" }, "https://localhost:3000", fetch);
+    expect(await provider()).toBe("dev-jwt-1");
+    expect(await provider({ fresh: true })).toBe("dev-jwt-2");
+    expect(await provider()).toBe("dev-jwt-2");
+    expect(server.requests).toHaveLength(2);
+  });
+
   it("refuses a backend that is not on this machine", async () => {
     const provider = devTokenProvider({ ...config, apiBaseUrl: "https://switchboard.example.com", authMode: "dev" }, "https://localhost:3000", fetch);
     const error = await provider().catch((e: ApiProblem) => e);

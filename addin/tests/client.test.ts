@@ -12,7 +12,7 @@ let tokenRequests: (TokenRequest | undefined)[];
 function client(): ApiClient {
   return new ApiClient(baseUrl, async (request) => {
     tokenRequests.push(request);
-    return request?.authChallenge ? "token-after-challenge" : "token-1";
+    return request?.authChallenge ? "token-after-challenge" : request?.fresh ? "token-2" : "token-1";
   });
 }
 
@@ -85,6 +85,18 @@ describe("ApiClient streaming", () => {
     expect(seen.map((e) => e.type)).toEqual(["meta", "delta"]);
   });
 
+  it("passes on that done's answer was cut off at the output limit", async () => {
+    const done = { output: "The first half", usage: { input_tokens: 3, output_tokens: 2, cost_usd: 0 }, model: MODEL };
+    for (const truncated of [true, false]) {
+      server.handler = async (_req, res) => {
+        await writeInPieces(res, [`event: done\ndata: ${JSON.stringify({ ...done, truncated })}\n\n`]);
+        res.end();
+      };
+      const events = await collect(client().invokeStream("summarize", { text: "x" }));
+      expect(events).toEqual([{ type: "done", ...done, truncated }]);
+    }
+  });
+
   it("reports a stream that ends without done or error as interrupted", async () => {
     server.handler = async (_req, res) => {
       await writeInPieces(res, ['event: delta\ndata: {"text":"cut"}\n\n']);
@@ -92,6 +104,20 @@ describe("ApiClient streaming", () => {
     };
     const problem = await caught(collect(client().invokeStream("summarize", { text: "x" })));
     expect(problem.code).toBe("stream_interrupted");
+  });
+
+  it("reports a connection lost mid-answer (the backend restarting) as interrupted, not as an error of the pane", async () => {
+    server.handler = async (_req, res) => {
+      await writeInPieces(res, ['event: delta\ndata: {"text":"cut"}\n\n']);
+      res.socket?.destroy();
+    };
+    const seen: string[] = [];
+    const problem = await caught((async () => {
+      for await (const event of client().invokeStream("summarize", { text: "x" })) seen.push(event.type);
+    })());
+    expect(problem).toBeInstanceOf(ApiProblem);
+    expect(problem.code).toBe("stream_interrupted");
+    expect(seen).toEqual(["delta"]);
   });
 
   it("aborts mid-stream: the loop ends with AbortError and the server sees the connection close", async () => {
@@ -151,14 +177,28 @@ describe("ApiClient errors", () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it("does not retry a plain 401", async () => {
+  it("retries a refused token once with a fresh one: a token that expired mid-session", async () => {
+    server.handler = (req, res) => {
+      if (req.headers.authorization === "Bearer token-2") {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ skills: [] }));
+        return;
+      }
+      res.writeHead(401, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "invalid_token", message: "The access token is not valid." } }));
+    };
+    expect(await client().skills("word")).toEqual([]);
+    expect(tokenRequests).toEqual([undefined, { fresh: true }]);
+  });
+
+  it("gives up after one fresh token is refused too", async () => {
     server.handler = (_req, res) => {
       res.writeHead(401, { "Content-Type": "application/json" });
       res.end(JSON.stringify({ error: { code: "unauthorized", message: "A valid access token is required." } }));
     };
     const problem = await caught(client().skills("word"));
     expect(problem.code).toBe("unauthorized");
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
   });
 
   it("never surfaces a non-JSON error page", async () => {
@@ -169,6 +209,17 @@ describe("ApiClient errors", () => {
     const problem = await caught(client().skills("excel"));
     expect(problem.code).toBe("http_502");
     expect(problem.message).not.toContain("<html>");
+  });
+
+  it("reports a connection lost in the middle of a JSON answer as offline", async () => {
+    server.handler = (_req, res) => {
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "100" });
+      res.write('{"skills": [');
+      setTimeout(() => res.socket?.destroy(), 10);
+    };
+    const problem = await caught(client().skills("word"));
+    expect(problem).toBeInstanceOf(ApiProblem);
+    expect(problem.code).toBe("offline");
   });
 
   it("reports a server that cannot be reached as offline", async () => {

@@ -241,6 +241,15 @@ describe("ExcelHost writes", () => {
     ]);
   });
 
+  it("replaces the cells the answer was made from, not the selection made since", async () => {
+    const host = new ExcelHost(); // the selection is A1:A3 now; the table was made from B2:C3
+    const table = { table: [["A", "B"], ["C", "D"]] };
+    const request = { mode: "replace" as const, skill: { id: "clean_data", output: "table" as const }, text: "", output: table, source: "Sheet1!B2:C3" };
+    expect((await host.preview(request)).target).toBe("Sheet1!B2:C3");
+    await host.write(request);
+    expect(mock.context.workbook.sheet.ranges["B2:C3"].values).toEqual([["A", "B"], ["C", "D"]]);
+  });
+
   it("writes a 2D table sized to the data and undo brings back formulas as well as constants", async () => {
     const host = new ExcelHost();
     const table = { values: [["n", "m"], [1, 2]] };

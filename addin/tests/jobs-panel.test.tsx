@@ -27,13 +27,25 @@ function job(status: Job["status"], extra: Partial<Job> = {}): Job {
   return { id: "j1", skill: "summarize_document", status, progress: 0.4, created_at: "2026-01-01T00:00:00", ...extra };
 }
 
-function renderPanel(jobs: Job[]) {
+function renderPanel(jobs: Job[], names?: Record<string, string>) {
   return render(
     <FluentProvider theme={webLightTheme}>
-      <JobsPanel jobs={jobs} onCancel={() => undefined} onOpen={() => undefined} />
+      <JobsPanel jobs={jobs} names={names} onCancel={() => undefined} onOpen={() => undefined} />
     </FluentProvider>,
   );
 }
+
+describe("the jobs' buttons", () => {
+  it("say which job they act on, by the skill's name, for a screen reader that lists the buttons", () => {
+    const names = { summarize_document: "Summarize document", translate_document: "Translate document" };
+    renderPanel([job("running"), job("succeeded", { id: "j2", skill: "translate_document", progress: 0.9 })], names);
+    expect(screen.getByRole("button", { name: "Cancel Summarize document" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Open result of Translate document" })).toBeTruthy();
+    expect(screen.getByTestId("job-j2").textContent).toContain("Translate document · succeeded");
+    // A finished job is announced as done, as it is drawn, whatever progress its last report had.
+    expect(screen.getByRole("progressbar", { name: "Translate document progress" }).getAttribute("aria-valuetext")).toBe("100 percent");
+  });
+});
 
 describe("a job whose retention has passed", () => {
   it("says its result was deleted instead of offering to open an empty result", () => {

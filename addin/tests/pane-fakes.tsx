@@ -4,7 +4,7 @@ import { FluentProvider, webLightTheme } from "@fluentui/react-components";
 import { render } from "@testing-library/react";
 import { vi } from "vitest";
 import type { ApiClient } from "../src/api/client";
-import type { Job, Skill, SkillInput } from "../src/api/types";
+import type { Job, Skill, SkillInput, StreamEvent } from "../src/api/types";
 import type { HostAdapter, WriteRequest } from "../src/hosts/types";
 import { App } from "../src/ui/App";
 
@@ -66,4 +66,36 @@ export function renderApp(client: ApiClient, host: HostAdapter) {
       <App client={client} host={host} />
     </FluentProvider>,
   );
+}
+
+/** A stream the test feeds by hand: push events, then end or fail it; it notices the abort signal like the client. */
+export function controlledStream() {
+  const queue: (StreamEvent | Error | null)[] = [];
+  let wake: (() => void) | null = null;
+  const stream = {
+    aborted: false,
+    push(item: StreamEvent | Error | null) {
+      queue.push(item);
+      wake?.();
+    },
+    async *events(signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+      signal?.addEventListener("abort", () => {
+        stream.aborted = true;
+        wake?.();
+      });
+      for (;;) {
+        if (signal?.aborted) throw new DOMException("The operation was aborted.", "AbortError");
+        const item = queue.shift();
+        if (item === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
+        if (item === null) return;
+        if (item instanceof Error) throw item;
+        yield item;
+        if (item.type === "done") return; // as the client does
+      }
+    },
+  };
+  return stream;
 }

@@ -89,3 +89,50 @@ describe("buildInput", () => {
     expect(buildInput(analyzeWorkbook, { sheets: [{ name: "S", range: { address: "S!A1", values: [[1]] } }] }, {}, "")).toHaveProperty("sheets");
   });
 });
+
+describe("instructions longer than the skill takes", () => {
+  it("are refused before any request, saying by how much", () => {
+    const draft = skill("draft", { type: "object", required: ["instructions"], properties: { instructions: { type: "string", maxLength: 4000 }, text: { type: "string" } } });
+    expect(buildInput(draft, { text: "x" }, {}, "a".repeat(4000)).instructions).toHaveLength(4000);
+    let refused: unknown = null;
+    try {
+      buildInput(draft, { text: "x" }, {}, "a".repeat(4500));
+    } catch (error) {
+      refused = error;
+    }
+    expect(describeProblem(refused)).toMatchObject({
+      title: "Shorten the instructions",
+      message: "The instructions have 4,500 characters; this skill takes at most 4,000.",
+    });
+  });
+});
+
+describe("an Excel selection of empty cells", () => {
+  const emptyRange = { address: "Sheet1!F1:G2", values: [["", ""], ["", ""]], formulas: [["", ""], ["", ""]] };
+  const rangeProperty = { type: "object" };
+
+  it("is refused for a skill that needs cells to work on, before any request", () => {
+    const cleanData = skill("clean_data", { type: "object", required: ["range"], properties: { range: rangeProperty, instructions: { type: "string" } } });
+    const textToTable = skill("text_to_table", { type: "object", anyOf: [{ required: ["text"] }, { required: ["range"] }], properties: { text: { type: "string" }, range: rangeProperty } });
+    for (const refusing of [cleanData, textToTable]) {
+      let refused: unknown = null;
+      try {
+        buildInput(refusing, { range: emptyRange }, {}, "");
+      } catch (error) {
+        refused = error;
+      }
+      expect(describeProblem(refused).message).toContain("There is nothing to work on");
+    }
+    expect(buildInput(cleanData, { range: { ...emptyRange, values: [["", "x"], ["", ""]] } }, {}, "").range).toBeDefined();
+  });
+
+  it("and a workbook without data are refused for analyze_workbook", () => {
+    const analyzeWorkbook = skill("analyze_workbook", { type: "object", required: ["sheets"], properties: { sheets: { type: "array", minItems: 1 } } }, { long_running: true });
+    expect(() => buildInput(analyzeWorkbook, { sheets: [] }, {}, "")).toThrow("There is nothing to work on");
+  });
+
+  it("is still sent to a skill that only takes it as context (write_formula: where the formula goes)", () => {
+    const writeFormula = skill("write_formula", { type: "object", required: ["instructions"], properties: { instructions: { type: "string" }, range: rangeProperty } });
+    expect(buildInput(writeFormula, { range: emptyRange }, {}, "Sum column A")).toEqual({ range: emptyRange, instructions: "Sum column A" });
+  });
+});

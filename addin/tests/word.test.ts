@@ -94,9 +94,13 @@ describe("WordHost.readInput", () => {
     expect(await new WordHost().readInput("document")).toEqual({ text: "Whole body text.", document: "Whole body text." });
   });
 
-  it("falls back to the body when nothing is selected", async () => {
+  it("falls back to the body when nothing is selected, and says it read the whole document", async () => {
+    const host = new WordHost();
+    expect(await host.readInput("selection")).toEqual({ text: "The selected words." });
+    expect(host.lastRead).toBe("selection");
     install("   ");
-    expect(await new WordHost().readInput("selection")).toEqual({ text: "Whole body text." });
+    expect(await host.readInput("selection")).toEqual({ text: "Whole body text." });
+    expect(host.lastRead).toBe("document");
   });
 });
 
@@ -119,6 +123,13 @@ describe("WordHost.write", () => {
     const report = await new WordHost().write({ mode: "replace", skill: summarize, text: "Rewritten body." });
     expect(ops.filter((op) => op.op !== "load")).toEqual([{ op: "body.insertText", text: "Rewritten body.", location: "Replace" }]);
     expect(report.summary).toBe("Replaced the whole document (nothing was selected).");
+  });
+
+  it("refuses to replace an answer made from a selection once nothing is selected, rather than the whole body", async () => {
+    install("", [""]);
+    const write = new WordHost().write({ mode: "replace", skill: summarize, text: "Rewritten paragraph.", scope: "selection" });
+    await expect(write).rejects.toMatchObject({ code: "nothing_selected" });
+    expect(ops.filter((op) => op.op !== "load")).toEqual([]);
   });
 
   it("replaces the whole body after a whole-document read, whatever is selected now", async () => {

@@ -80,7 +80,7 @@ export function msalToken(config: ConsoleConfig): TokenProvider {
     const claims = request?.authChallenge;
     if (account) {
       try {
-        return (await msal.acquireTokenSilent({ scopes, account, claims })).accessToken;
+        return (await msal.acquireTokenSilent({ scopes, account, claims, forceRefresh: request?.fresh === true })).accessToken;
       } catch (error) {
         if (!(error instanceof InteractionRequiredAuthError)) throw new ApiProblem(401, "sign_in_failed", "Signing in failed. Try again.");
       }

@@ -1,11 +1,14 @@
 // The API client: fetch with a Bearer token, JSON or a read of the SSE body stream, abort via AbortSignal, and one
-// retry after an interaction_required challenge (its claims go back to the token provider as authChallenge).
+// retry after a 401: with the claims of an interaction_required challenge (authChallenge), or with a fresh token when
+// the one sent was refused (it expired while the pane stayed open).
 import { ApiProblem, offlineProblem, problemFromResponse } from "./errors";
 import { readSseStream } from "./sse";
 import type { HostName, InvokeResult, Job, Me, Skill, SkillInput, StreamEvent } from "./types";
 
 export interface TokenRequest {
   authChallenge?: string;
+  /** The last token was refused (401): do not hand back a cached one. */
+  fresh?: boolean;
 }
 export type TokenProvider = (request?: TokenRequest) => Promise<string>;
 
@@ -38,13 +41,13 @@ export class ApiClient {
     const response = await this.send("POST", path, { input, options }, signal, "text/event-stream");
     if (!response.body) throw new ApiProblem(502, "empty_stream", "The service sent an empty answer.");
     let finished = false;
-    for await (const event of readSseStream(response.body, signal)) {
+    for await (const event of lostConnectionAsProblem(readSseStream(response.body, signal))) {
       const data = parseData(event.data);
       if (event.event === "meta") yield { type: "meta", run_id: String(data.run_id ?? ""), model: data.model as never };
       else if (event.event === "delta") yield { type: "delta", text: String(data.text ?? "") };
       else if (event.event === "done") {
         finished = true;
-        yield { type: "done", output: data.output, usage: data.usage as never, model: data.model as never };
+        yield { type: "done", output: data.output, usage: data.usage as never, model: data.model as never, truncated: data.truncated === true };
         return;
       } else if (event.event === "error") {
         throw new ApiProblem(200, String(data.code ?? "stream_error"), String(data.message ?? "The answer failed."), data.details);
@@ -78,16 +81,23 @@ export class ApiClient {
   /** A JSON request (subclasses such as the admin client add their own routes). */
   protected async json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     const response = await this.send(method, path, body, signal, "application/json");
-    return (await response.json()) as T;
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      if ((error as { name?: string }).name === "AbortError") throw error;
+      throw offlineProblem(); // the connection dropped mid-body (the backend restarting), or a body that is not JSON
+    }
   }
 
-  /** Send with a token; retry once with the claims challenge when the API asks for interaction. */
+  /** Send with a token; after a 401, retry once: with the claims challenge when the API asks for interaction, else
+   * with a fresh token (a token that expired mid-session must not leave the pane signed out until it reloads). */
   private async send(method: string, path: string, body: unknown, signal?: AbortSignal, accept = "application/json"): Promise<Response> {
     let response = await this.fetchOnce(method, path, body, await this.getToken(), signal, accept);
     if (response.status === 401) {
       const problem = await problemFromResponse(response);
-      if (problem.code !== "interaction_required" || !problem.claims) throw problem;
-      const token = await this.getToken({ authChallenge: problem.claims });
+      const challenged = problem.code === "interaction_required" && problem.claims;
+      if (problem.code === "interaction_required" && !challenged) throw problem;
+      const token = await this.getToken(challenged ? { authChallenge: problem.claims! } : { fresh: true });
       response = await this.fetchOnce(method, path, body, token, signal, accept);
     }
     if (!response.ok) throw await problemFromResponse(response);
@@ -108,6 +118,17 @@ export class ApiClient {
       if ((error as { name?: string }).name === "AbortError") throw error;
       throw offlineProblem();
     }
+  }
+}
+
+/** The events of a stream; the connection dropping mid-answer (a backend restarting, the network gone: fetch's body
+ * read rejects with a TypeError) is the contract's stream_interrupted, not an error of the pane. */
+async function* lostConnectionAsProblem<T>(events: AsyncGenerator<T>): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } catch (error) {
+    if (error instanceof ApiProblem || (error as { name?: string }).name === "AbortError") throw error;
+    throw new ApiProblem(0, "stream_interrupted", "The connection was lost before the answer finished.");
   }
 }
 

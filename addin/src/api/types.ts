@@ -26,6 +26,8 @@ export interface ModelInfo {
   provider: string;
   model: string;
   location: string;
+  /** What the provider says of itself (the bundled local model: a tiny demo-grade model), shown with the answer. */
+  notice?: string;
 }
 
 export interface Usage {

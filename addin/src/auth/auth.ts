@@ -32,14 +32,15 @@ export function ssoTokenProvider(config: PaneConfig, openDialog = dialogToken): 
   };
 }
 
-/** Dev mode: a token from the backend's loopback-only endpoint, kept until the page reloads. */
+/** Dev mode: a token from the backend's loopback-only endpoint, kept until the API refuses it (it expires after an
+ * hour) or a claims challenge asks for another. */
 export function devTokenProvider(config: PaneConfig, pageOrigin: string, fetchImpl: typeof fetch): TokenProvider {
   let token: Promise<string> | null = null;
   return (request?: TokenRequest) => {
     if (!isLoopback(config.apiBaseUrl, pageOrigin)) {
       return Promise.reject(new ApiProblem(401, "dev_auth_remote", "Dev sign-in works only against a backend on this machine."));
     }
-    if (!token || request?.authChallenge) {
+    if (!token || request?.authChallenge || request?.fresh) {
       token = fetchDevToken(config, fetchImpl);
       token.catch(() => (token = null)); // a failed attempt is not cached
     }

@@ -144,9 +144,10 @@ export class ExcelHost implements HostAdapter {
     this.snapshot = null;
   }
 
-  /** The explicit target (the user's or the answer's), else under the selection (insert) or the selection itself. */
+  /** The explicit target (the user's or the answer's), else under the selection (insert), else (replace) the range
+   * the answer was made from, or the selection itself. */
   private async targetBlock(request: WriteRequest, write: CellWrite): Promise<Block> {
-    const explicit = request.target?.trim() || write.target;
+    const explicit = request.target?.trim() || write.target || (request.mode === "replace" ? request.source : undefined);
     const below = !explicit && request.mode === "insert";
     const selected = await Excel.run(async (context) => {
       const range = context.workbook.getSelectedRange();

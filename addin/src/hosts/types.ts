@@ -18,6 +18,9 @@ export interface WriteRequest {
   /** What the answer was made from: after a "document" read, Replace (and proofreading edits) apply to the whole
    * body, whatever is selected now. */
   scope?: ReadScope;
+  /** Excel: the address of the range the answer was made from (clean_data's table): Replace writes there, not
+   * wherever the selection is by the time Replace is pressed. */
+  source?: string;
 }
 
 /** What a write would change, shown to the user before writing. */
@@ -38,6 +41,9 @@ export interface HostAdapter {
   readonly host: HostName;
   /** Read the selection (or the document) into a skill input. */
   readInput(scope: ReadScope): Promise<SkillInput>;
+  /** What the last readInput covered when it differs from the scope asked for: Word reads the whole body when
+   * nothing is selected ("document"), and Replace must then write over the body, not whatever is selected later. */
+  readonly lastRead?: ReadScope;
   /** Excel: every sheet's used range, `{sheets: [{name, range}]}`, for a workbook skill (analyze_workbook). */
   readWorkbook?(): Promise<SkillInput>;
   /** Describe the write before doing it. */

@@ -1,5 +1,6 @@
 // Word: read the selection or the body; insert after or replace the selection; proofreading edits as tracked changes
 // with a comment (WordApi 1.6); a translation written back paragraph by paragraph so each keeps its formatting.
+import { ApiProblem } from "../api/errors";
 import type { SkillInput } from "../api/types";
 import { parseEdits, splitParagraphs } from "./edits";
 import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
@@ -9,8 +10,10 @@ const MAX_SEARCH = 255;
 
 export class WordHost implements HostAdapter {
   readonly host = "word" as const;
+  lastRead: ReadScope = "selection";
 
-  /** Selected text, or the whole body when nothing is selected; `document` is sent only when asked for. */
+  /** Selected text, or the whole body when nothing is selected (then `lastRead` is "document"); `document` is sent
+   * only when asked for. */
   async readInput(scope: ReadScope): Promise<SkillInput> {
     return Word.run(async (context) => {
       const selection = context.document.getSelection();
@@ -18,8 +21,10 @@ export class WordHost implements HostAdapter {
       selection.load("text");
       body.load("text");
       await context.sync();
+      const selected = scope === "selection" && selection.text.trim() !== "";
+      this.lastRead = selected ? "selection" : "document";
       if (scope === "document") return { text: body.text, document: body.text };
-      return { text: selection.text.trim() ? selection.text : body.text };
+      return { text: selected ? selection.text : body.text };
     });
   }
 
@@ -62,13 +67,15 @@ export class WordHost implements HostAdapter {
 
   /** Replace paragraph by paragraph when the counts match (a translation), else the whole range at once. The range
    * is what the skill read: the body after a whole-document read or with nothing selected (readInput), else the
-   * selection. */
+   * selection; an answer made from a selection is never written over the whole body because the selection was
+   * lost since (a click elsewhere), and a job's result (no scope) replaces the selection, or the body. */
   private async replace(text: string, scope?: ReadScope): Promise<WriteReport> {
     return Word.run(async (context) => {
       const selection = context.document.getSelection();
       selection.load("text");
       await context.sync();
       const nothingSelected = !selection.text.trim();
+      if (nothingSelected && scope === "selection") throw selectionLost();
       const wholeBody = scope === "document" || nothingSelected;
       const range = wholeBody ? context.document.body : selection;
       const paragraphs = range.paragraphs;
@@ -126,4 +133,10 @@ export class WordHost implements HostAdapter {
       return { summary: `Applied ${applied} edit${applied === 1 ? "" : "s"} ${how}${skipped ? `, ${skipped} not found` : ""}.`, tracked };
     });
   }
+}
+
+/** Replace of an answer made from a selection, with nothing selected any more. */
+function selectionLost(): ApiProblem {
+  const message = "Nothing is selected any more: select the text to replace, or use Insert to add the answer after the cursor.";
+  return new ApiProblem(409, "nothing_selected", message);
 }

@@ -6,10 +6,10 @@ import type { ApiClient } from "../api/client";
 import { ApiProblem } from "../api/errors";
 import type { Job, Skill, SkillInput } from "../api/types";
 import type { HostAdapter, ReadScope, WritePreview, WriteRequest } from "../hosts/types";
-import { AnswerView } from "./AnswerView";
+import { AnswerSection } from "./AnswerSection";
+import { PreviewPanel } from "./PreviewPanel";
 import { JobsPanel, jobModel } from "./JobsPanel";
 import { describeProblem, type ProblemView } from "./problems";
-import { ProvenanceBadge } from "./ProvenanceBadge";
 import { buildInput, skillParameters, skillRequires, wantsWholeDocument, wantsWorkbook } from "./skillInput";
 import { SkillParameters } from "./SkillParameters";
 import { StatusBanner } from "./StatusBanner";
@@ -32,6 +32,7 @@ export function App({ client, host }: Props) {
   const [target, setTarget] = useState("");
   const [pending, setPending] = useState<{ request: WriteRequest; preview: WritePreview } | null>(null);
   const answerScope = useRef<ReadScope | undefined>(undefined); // what the answer shown was made from
+  const answerSource = useRef<string | undefined>(undefined); // Excel: the address of the range it was made from
   const [notice, setNotice] = useState("");
   const [problem, setProblem] = useState<ProblemView | null>(null);
   const [online, setOnline] = useState(navigator.onLine);
@@ -39,22 +40,36 @@ export function App({ client, host }: Props) {
   // Run is busy from the click until the answer streams (or the job is queued): a double click starts one call.
   const [starting, setStarting] = useState(false);
   const busy = useRef(false);
+  // One write at a time: a double click on Insert puts the answer in once.
+  const [writing, setWriting] = useState(false);
+  const writeBusy = useRef(false);
+  // What Try again does: the request that failed (loading the skills, or the run).
+  const retry = useRef<() => void>(() => undefined);
+  // The banner's buttons vanish with the banner: the focus then goes to Run, not to the top of the page.
+  const runButton = useRef<HTMLButtonElement>(null);
+  const thenFocusRun = <A extends unknown[]>(action: (...args: A) => void) => (...args: A) => {
+    runButton.current?.focus();
+    action(...args);
+  };
   // The last request, so a skill the API says is jobs-only (409 use_a_job) can be sent again as a job.
   const lastRequest = useRef<{ skill: Skill; input: SkillInput } | null>(null);
   const showProblem = useCallback((error: unknown) => setProblem(describeProblem(error)), []);
   const jobs = useJobs(client, showProblem);
+  const reloadJobs = jobs.reload;
   const skill = useMemo(() => skills?.find((s) => s.id === skillId) ?? null, [skills, skillId]);
 
   const loadSkills = useCallback(() => {
+    retry.current = loadSkills;
     setProblem(null);
     client.skills(host.host).then(
       (list) => {
         setSkills(list);
         setSkillId((current) => current || list[0]?.id || "");
+        reloadJobs(); // the API answers again: list the jobs too if that failed when the pane opened
       },
       (error) => showProblem(error),
     );
-  }, [client, host, showProblem]);
+  }, [client, host, showProblem, reloadJobs]);
 
   useEffect(loadSkills, [loadSkills]);
   useEffect(() => {
@@ -69,6 +84,7 @@ export function App({ client, host }: Props) {
 
   const runSkill = useCallback(async () => {
     if (!skill || busy.current) return;
+    retry.current = runSkill;
     busy.current = true;
     setStarting(true);
     setProblem(null);
@@ -78,7 +94,8 @@ export function App({ client, host }: Props) {
       // What the skill takes decides what is read: a workbook, the whole document, or the chosen scope.
       const readScope: ReadScope = wantsWholeDocument(skill) ? "document" : scope;
       const read = wantsWorkbook(skill) && host.readWorkbook ? await host.readWorkbook() : await host.readInput(readScope);
-      answerScope.current = readScope; // Replace later writes over what was read, whatever is selected by then
+      answerScope.current = host.lastRead ?? readScope; // Replace later writes over what was read
+      answerSource.current = read.range?.address;
       const input = buildInput(skill, read, params, instructions);
       // A skill that takes a target cell (write_formula) gets the one the user typed.
       const accepts = (skill.input_schema as { properties?: Record<string, unknown> }).properties ?? {};
@@ -104,6 +121,7 @@ export function App({ client, host }: Props) {
     async (jobSkillId?: string) => {
       const request = lastRequest.current;
       if (!request) return;
+      retry.current = () => void runAsJob(jobSkillId);
       setProblem(null);
       run.reset();
       try {
@@ -137,13 +155,18 @@ export function App({ client, host }: Props) {
       model: run.state.model ?? undefined,
       target: target || undefined,
       scope: answerScope.current,
+      source: answerSource.current,
     }),
     [run.state.model, target],
   );
 
-  /** Excel writes wait for a confirmed preview; Word writes go straight in (Word's own undo covers them). */
+  /** Excel writes wait for a confirmed preview, and then go where the preview said, even if the selection moved
+   * since; Word writes go straight in (Word's own undo covers them). */
   const write = useCallback(
     async (request: WriteRequest, confirmed = false) => {
+      if (writeBusy.current) return;
+      writeBusy.current = true;
+      setWriting(true);
       setProblem(null);
       try {
         if (host.host === "excel" && !confirmed) {
@@ -154,9 +177,28 @@ export function App({ client, host }: Props) {
         setNotice((await host.write(request)).summary);
       } catch (error) {
         showProblem(error);
+      } finally {
+        writeBusy.current = false;
+        setWriting(false);
       }
     },
     [host, showProblem],
+  );
+
+  const undo = useCallback(() => {
+    host.undo().then(() => setNotice("Undone."), showProblem);
+  }, [host, showProblem]);
+
+  /** Escape stops a streaming answer, or dismisses a write's preview. */
+  const onKeyDown = useCallback(
+    (event: React.KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      if (run.state.status === "running") run.stop();
+      else if (pending) setPending(null);
+      else return;
+      event.preventDefault();
+    },
+    [run, pending],
   );
 
   /** Show a finished job's result in the answer area, where Insert, Replace and Copy work as for any answer. */
@@ -165,6 +207,7 @@ export function App({ client, host }: Props) {
       setSkillId(job.skill);
       setPending(null);
       answerScope.current = undefined; // a job's result replaces the selection, as the user chooses it
+      answerSource.current = undefined;
       setNotice(`Result of ${job.skill}.`);
       const output = skills?.find((s) => s.id === job.skill)?.output ?? "text";
       const truncated = (job.output as { truncated?: unknown } | null | undefined)?.truncated === true;
@@ -182,14 +225,16 @@ export function App({ client, host }: Props) {
 
   const running = run.state.status === "running";
   const answeredBy = run.state.status === "done" ? run.state.skill : null;
+  const writeAnswer = (mode: WriteRequest["mode"]) => answeredBy && write(requestFor(mode, run.state.text, run.state.output, answeredBy));
   const shownProblem = !online ? offlineView() : (problem ?? run.state.problem);
   // Jobs of the other host's skills (a Word document's summary in Excel) are not this pane's to open.
   const hostJobs = skills ? jobs.jobs.filter((job) => skills.some((s) => s.id === job.skill)) : jobs.jobs;
+  const skillNames = useMemo(() => Object.fromEntries((skills ?? []).map((s) => [s.id, s.name])), [skills]);
 
   return (
-    <main className="pane" aria-label="Switchboard">
+    <main className="pane" aria-label="Switchboard" onKeyDown={onKeyDown}>
       <Title3 as="h1">Switchboard</Title3>
-      {shownProblem ? <StatusBanner problem={shownProblem} onRetry={loadSkills} onSignIn={loadSkills} onRunAsJob={runAsJob} /> : null}
+      {shownProblem ? <StatusBanner problem={shownProblem} onRetry={thenFocusRun(() => retry.current())} onSignIn={loadSkills} onRunAsJob={thenFocusRun(runAsJob)} /> : null}
       {skills === null && !shownProblem ? <Spinner size="tiny" label="Loading skills…" /> : null}
       {skills !== null ? (
         <>
@@ -204,6 +249,11 @@ export function App({ client, host }: Props) {
             </Select>
           </Field>
           {skill ? <Caption1>{skill.description}</Caption1> : null}
+          {skills.length === 0 ? (
+            <Caption1 data-testid="no-skills">
+              No skill is enabled for you in {host.host === "excel" ? "Excel" : "Word"}: your administrator chooses them in the admin console.
+            </Caption1>
+          ) : null}
           <Field label="Run on">
             <Select data-testid="scope" value={scope} onChange={(_, data) => setScope(data.value as ReadScope)}>
               <option value="selection">The selection</option>
@@ -211,8 +261,23 @@ export function App({ client, host }: Props) {
             </Select>
           </Field>
           {skill ? <SkillParameters parameters={skillParameters(skill)} values={params} onChange={(name, value) => setParams((all) => ({ ...all, [name]: value }))} /> : null}
-          <Field label={skill && skillRequires(skill, "instructions") ? "Instructions" : "Instructions (optional)"}>
-            <Textarea data-testid="instructions" value={instructions} onChange={(_, data) => setInstructions(data.value)} resize="vertical" />
+          <Field
+            label={skill && skillRequires(skill, "instructions") ? "Instructions" : "Instructions (optional)"}
+            required={skill ? skillRequires(skill, "instructions") : false}
+            hint="Ctrl+Enter runs the skill; Escape stops the answer."
+          >
+            <Textarea
+              data-testid="instructions"
+              value={instructions}
+              onChange={(_, data) => setInstructions(data.value)}
+              onKeyDown={(event) => {
+                if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+                  event.preventDefault();
+                  void runSkill();
+                }
+              }}
+              resize="vertical"
+            />
           </Field>
           {skill && takesHistory(skill) && conversation.length ? (
             <Button data-testid="new-conversation" size="small" onClick={() => setConversation([])}>
@@ -220,70 +285,44 @@ export function App({ client, host }: Props) {
             </Button>
           ) : null}
           {host.host === "excel" ? (
-            <Field label="Target range (optional)" hint="Where to write; default: under the selection for Insert, the selection for Replace.">
+            <Field label="Target range (optional)" hint="Where to write; default: under the selection for Insert, the cells the answer was made from for Replace.">
               <Input data-testid="target" value={target} onChange={(_, data) => setTarget(data.value)} placeholder="Sheet1!D2" />
             </Field>
           ) : null}
+          {/* disabledFocusable, not disabled: a button that becomes disabled under the keyboard focus drops it to the
+              page, and a keyboard user would have to find the pane again after each Run or Stop. */}
           <Toolbar aria-label="Run">
-            <Button appearance="primary" data-testid="run" disabled={!skill || running || starting} onClick={runSkill}>
+            <Button appearance="primary" data-testid="run" ref={runButton} disabledFocusable={!skill || running || starting} onClick={runSkill}>
               Run
             </Button>
-            <Button data-testid="stop" disabled={!running} onClick={run.stop}>
+            <Button data-testid="stop" disabledFocusable={!running} onClick={run.stop}>
               Stop
             </Button>
           </Toolbar>
         </>
       ) : null}
       {run.state.status !== "idle" ? (
-        <section aria-label="Answer">
-          <ProvenanceBadge model={run.state.model} usage={run.state.usage} />
-          <AnswerView text={run.state.text} streaming={running} />
-          {run.state.status === "done" && run.state.truncated ? (
-            <Caption1 role="status" data-testid="truncated">
-              Cut off: the model reached its length limit before the answer was complete. Run it on less text for a complete answer.
-            </Caption1>
-          ) : null}
-          {answeredBy ? (
-            <Toolbar aria-label="Use the answer">
-              <Button data-testid="insert" onClick={() => write(requestFor("insert", run.state.text, run.state.output, answeredBy))}>
-                Insert
-              </Button>
-              <Button data-testid="replace" onClick={() => write(requestFor("replace", run.state.text, run.state.output, answeredBy))}>
-                Replace
-              </Button>
-              <Button data-testid="copy" onClick={copy}>
-                Copy
-              </Button>
-              {host.canUndo() ? (
-                <Button data-testid="undo" onClick={() => host.undo().then(() => setNotice("Undone."), showProblem)}>
-                  Undo
-                </Button>
-              ) : null}
-            </Toolbar>
-          ) : null}
-        </section>
+        <AnswerSection state={run.state} writing={writing} canUndo={host.canUndo()} onWrite={writeAnswer} onCopy={copy} onUndo={undo} />
       ) : null}
       {pending ? (
-        <section aria-label="Preview" data-testid="preview" className="preview">
-          <Caption1>{pending.preview.summary}</Caption1>
-          <Toolbar>
-            <Button appearance="primary" data-testid="confirm-write" onClick={() => write(pending.request, true)}>
-              Write
-            </Button>
-            <Button onClick={() => setPending(null)}>Cancel</Button>
-          </Toolbar>
-        </section>
+        // Write goes to the target the preview named, not wherever the selection is by the time it is pressed.
+        <PreviewPanel
+          preview={pending.preview}
+          writing={writing}
+          onWrite={() => write({ ...pending.request, target: pending.preview.target ?? pending.request.target }, true)}
+          onCancel={() => setPending(null)}
+        />
       ) : null}
-      {notice ? (
-        <Caption1 role="status" data-testid="notice">
-          {notice}
-        </Caption1>
-      ) : null}
-      <JobsPanel jobs={hostJobs} onCancel={jobs.cancel} onOpen={openJobResult} />
+      {/* Always present, so a screen reader announces each notice that is written into it ("Inserted after the
+          selection."): a live region added together with its text is often not read out. */}
+      <Caption1 role="status" data-testid="notice">
+        {notice}
+      </Caption1>
+      <JobsPanel jobs={hostJobs} names={skillNames} onCancel={jobs.cancel} onOpen={openJobResult} />
     </main>
   );
 }
 
 function offlineView(): ProblemView {
-  return { kind: "offline", title: "You are offline", message: "Reconnect to use Switchboard." };
+  return { kind: "offline", title: "You are offline", message: "Reconnect to use Switchboard.", retry: true };
 }

@@ -39,47 +39,58 @@ export function jobUsageLine(job: Job): string | null {
 
 interface Props {
   jobs: Job[];
+  /** The skills' names by id, to name a job as the skill picker does ("Summarize document", not its id). */
+  names?: Record<string, string>;
   onCancel: (job: Job) => void;
   onOpen: (job: Job) => void;
 }
 
-export function JobsPanel({ jobs, onCancel, onOpen }: Props) {
+export function JobsPanel({ jobs, names = {}, onCancel, onOpen }: Props) {
   if (jobs.length === 0) return null;
   return (
     <section className="jobs" aria-label="Jobs" data-testid="jobs">
       <Subtitle2 as="h2">Jobs</Subtitle2>
       <ul>
         {jobs.map((job) => (
-          <li key={job.id} data-testid={`job-${job.id}`} data-status={job.status}>
-            <Body1>
-              {job.skill} · {job.status}
-            </Body1>
-            <ProgressBar
-              value={job.status === "succeeded" ? 1 : job.progress}
-              max={1}
-              color={job.status === "failed" ? "error" : job.status === "succeeded" ? "success" : "brand"}
-              aria-label={`${job.skill} progress`}
-              aria-valuetext={`${Math.round(job.progress * 100)} percent`}
-            />
-            <Caption1 data-testid="job-progress">{Math.round((job.status === "succeeded" ? 1 : job.progress) * 100)}%</Caption1>
-            <JobUsage job={job} />
-            {job.error ? <Caption1 role="alert"> {job.error.message}</Caption1> : null}
-            {isActive(job) ? (
-              <Button size="small" onClick={() => onCancel(job)}>
-                Cancel
-              </Button>
-            ) : null}
-            {job.status === "succeeded" && isExpired(job) ? (
-              <Caption1 data-testid="job-expired"> Its result was deleted after the retention period: run it again to get it.</Caption1>
-            ) : job.status === "succeeded" ? (
-              <Button size="small" appearance="primary" onClick={() => onOpen(job)}>
-                Open result
-              </Button>
-            ) : null}
-          </li>
+          <JobItem key={job.id} job={job} name={names[job.skill] ?? job.skill} onCancel={onCancel} onOpen={onOpen} />
         ))}
       </ul>
     </section>
+  );
+}
+
+/** One job: its progress, models and cost, its error, and Cancel or Open result. Each button says which job it acts
+ * on, as a screen reader lists a page's buttons by name alone. */
+function JobItem({ job, name, onCancel, onOpen }: { job: Job; name: string; onCancel: (job: Job) => void; onOpen: (job: Job) => void }) {
+  const progress = job.status === "succeeded" ? 1 : job.progress;
+  return (
+    <li data-testid={`job-${job.id}`} data-status={job.status}>
+      <Body1>
+        {name} · {job.status}
+      </Body1>
+      <ProgressBar
+        value={progress}
+        max={1}
+        color={job.status === "failed" ? "error" : job.status === "succeeded" ? "success" : "brand"}
+        aria-label={`${name} progress`}
+        aria-valuetext={`${Math.round(progress * 100)} percent`}
+      />
+      <Caption1 data-testid="job-progress">{Math.round(progress * 100)}%</Caption1>
+      <JobUsage job={job} />
+      {job.error ? <Caption1 role="alert"> {job.error.message}</Caption1> : null}
+      {isActive(job) ? (
+        <Button size="small" aria-label={`Cancel ${name}`} onClick={() => onCancel(job)}>
+          Cancel
+        </Button>
+      ) : null}
+      {job.status === "succeeded" && isExpired(job) ? (
+        <Caption1 data-testid="job-expired"> Its result was deleted after the retention period: run it again to get it.</Caption1>
+      ) : job.status === "succeeded" ? (
+        <Button size="small" appearance="primary" aria-label={`Open result of ${name}`} onClick={() => onOpen(job)}>
+          Open result
+        </Button>
+      ) : null}
+    </li>
   );
 }
 

@@ -1,12 +1,23 @@
 // Which model answered, where it ran, how many tokens it used and what it cost: shown in full, never in a tooltip
-// (a tooltip would cover the buttons under it and hide the facts from keyboard users).
+// (a tooltip would cover the buttons under it and hide the facts from keyboard users). A provider's notice (the
+// bundled demo model says not to rely on it) is shown beside it, as plainly.
 import { Badge, Caption1 } from "@fluentui/react-components";
 import type { ModelInfo, Usage } from "../api/types";
 
-/** Format a cost in US dollars with enough precision for fractions of a cent. */
-export function formatCost(usd: number): string {
+/** A cost in US dollars: cents for a cent or more, four decimals for fractions of a cent, two significant digits
+ * below that ("$0.000012": a small model's call), and "< $0.000001" below that: never "$0.0000", which would read
+ * as a call that cost nothing. */
+export function formatCost(usd: number | null | undefined): string {
+  if (typeof usd !== "number" || !Number.isFinite(usd)) return "cost unknown";
   if (usd === 0) return "$0";
-  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  if (usd >= 0.01) return `$${usd.toFixed(2)}`;
+  if (usd >= 0.0001) return `$${usd.toFixed(4)}`;
+  return usd < 0.000001 ? "< $0.000001" : `$${usd.toPrecision(2)}`;
+}
+
+/** A token count with thousands separators ("12,345"). */
+export function formatTokens(count: number): string {
+  return count.toLocaleString("en");
 }
 
 export function ProvenanceBadge({ model, usage }: { model: ModelInfo | null; usage: Usage | null }) {
@@ -21,8 +32,15 @@ export function ProvenanceBadge({ model, usage }: { model: ModelInfo | null; usa
       ) : null}
       <Caption1>
         {model ? `via ${model.provider}, ran in ${model.location}` : ""}
-        {usage && tokens !== null ? `${model ? " · " : ""}${tokens} tokens (${usage.input_tokens} in, ${usage.output_tokens} out) · ${formatCost(usage.cost_usd)}` : ""}
+        {usage && tokens !== null
+          ? `${model ? " · " : ""}${formatTokens(tokens)} tokens (${formatTokens(usage.input_tokens)} in, ${formatTokens(usage.output_tokens)} out) · ${formatCost(usage.cost_usd)}`
+          : ""}
       </Caption1>
+      {model?.notice ? (
+        <Caption1 className="provenance-notice" data-testid="model-notice">
+          {model.notice}
+        </Caption1>
+      ) : null}
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle } from "@fluentui/react-components";
 import type { ProblemView } from "./problems";
 
-const INTENT = { sign_in: "warning", budget: "warning", models: "error", offline: "warning", stopped: "info", use_a_job: "info", error: "error" } as const;
+const INTENT = { sign_in: "warning", budget: "warning", models: "error", offline: "warning", unavailable: "warning", stopped: "info", use_a_job: "info", error: "error" } as const;
 
 interface Props {
   problem: ProblemView;
@@ -20,7 +20,7 @@ export function StatusBanner({ problem, onRetry, onSignIn, onRunAsJob }: Props) 
       </MessageBarBody>
       <MessageBarActions>
         {problem.kind === "sign_in" && onSignIn ? <Button onClick={onSignIn}>Sign in</Button> : null}
-        {(problem.kind === "offline" || problem.kind === "models") && onRetry ? <Button onClick={onRetry}>Retry</Button> : null}
+        {problem.retry && onRetry ? <Button onClick={onRetry}>Try again</Button> : null}
         {problem.kind === "use_a_job" && onRunAsJob ? <Button onClick={() => onRunAsJob(problem.jobSkill)}>Run as a job</Button> : null}
       </MessageBarActions>
     </MessageBar>

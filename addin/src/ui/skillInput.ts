@@ -12,6 +12,7 @@ interface PropertySchema {
   enum?: unknown[];
   description?: string;
   default?: unknown;
+  maxLength?: number;
 }
 
 interface ObjectSchema {
@@ -91,19 +92,37 @@ export function buildInput(skill: Skill, read: SkillInput, values: Record<string
     input[parameter.name] = parameter.kind === "number" ? Number(raw) : parameter.kind === "flag" ? raw === "true" : raw;
   }
   if (instructions.trim() && "instructions" in properties) input.instructions = instructions.trim();
+  checkInstructionsLength(input.instructions, properties.instructions?.maxLength);
   const missing = missingFields(schema, input);
   if (missing.length) throw missingProblem(missing);
   return input;
 }
 
+/** Instructions longer than the skill takes are refused here, saying by how much, not by the API's 422. */
+function checkInstructionsLength(instructions: unknown, limit: number | undefined): void {
+  if (typeof instructions !== "string" || typeof limit !== "number" || instructions.length <= limit) return;
+  const message = `The instructions have ${instructions.length.toLocaleString("en")} characters; this skill takes at most ${limit.toLocaleString("en")}.`;
+  throw new ApiProblem(422, "instructions_too_long", message);
+}
+
 /** Required fields not in the input: `required`, and the first option of an `anyOf` when none of them is met. */
 function missingFields(schema: ObjectSchema, input: SkillInput): string[] {
-  const missing = (schema.required ?? []).filter((name) => input[name] === undefined);
+  const absent = (name: string) =>
+    input[name] === undefined || (Array.isArray(input[name]) && input[name].length === 0) || (name === "range" && isEmptyRange(input.range));
+  const missing = (schema.required ?? []).filter(absent);
   const options = schema.anyOf?.filter((option) => Array.isArray(option.required)) ?? [];
-  if (options.length && !options.some((option) => option.required!.every((name) => input[name] !== undefined))) {
-    missing.push(...options[0].required!.filter((name) => input[name] === undefined && !missing.includes(name)));
+  if (options.length && !options.some((option) => option.required!.every((name) => !absent(name)))) {
+    missing.push(...options[0].required!.filter((name) => absent(name) && !missing.includes(name)));
   }
   return missing;
+}
+
+/** A range of empty cells only (an empty sheet, or a selection beside the data): nothing for a skill that needs a
+ * range to work on, which would otherwise be paid to clean or analyse nothing. It stays in the input as context for
+ * a skill that merely accepts one (write_formula: where the formula goes). */
+function isEmptyRange(range: SkillInput["range"]): boolean {
+  const filled = (cell: unknown) => cell !== "" && cell !== null && cell !== undefined;
+  return !!range && !range.values.some((row) => row.some(filled)) && !(range.formulas ?? []).some((row) => row.some(filled));
 }
 
 function missingProblem(missing: string[]): ApiProblem {

@@ -15,3 +15,10 @@ export function isDark(hex: string): boolean {
   const [r, g, b] = match.slice(1).map((part) => parseInt(part, 16) / 255);
   return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5;
 }
+
+/** Paint the whole page in the theme's background, with matching scroll bars and form controls: the pane's content is
+ * often shorter than the task pane, and below it the browser's default white would show under a dark Office theme. */
+export function paintPage(theme: Theme, page: HTMLElement = document.documentElement): void {
+  page.style.backgroundColor = theme.colorNeutralBackground1;
+  page.style.colorScheme = isDark(theme.colorNeutralBackground1) ? "dark" : "light";
+}

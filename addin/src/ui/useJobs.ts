@@ -21,15 +21,31 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
     });
   }, []);
 
+  // The list is a convenience (the pane works without it), but a pane opened while the backend restarted must still
+  // find its jobs: a failed listing is made again by reload(), which the pane calls once the API answers again.
+  const listing = useRef<"loading" | "listed" | "failed">("loading");
+  const list = useCallback(
+    (signal?: AbortSignal) => {
+      if (!client) return;
+      listing.current = "loading";
+      client.jobs(signal).then(
+        (listed) => {
+          listing.current = "listed";
+          setJobs((current) => merge(listed, current));
+        },
+        () => (listing.current = "failed"),
+      );
+    },
+    [client],
+  );
   useEffect(() => {
-    if (!client) return;
     const abort = new AbortController();
-    client.jobs(abort.signal).then(
-      (listed) => setJobs((current) => merge(listed, current)),
-      () => undefined, // the list is a convenience: the pane works without it
-    );
+    list(abort.signal);
     return () => abort.abort();
-  }, [client]);
+  }, [list]);
+  const reload = useCallback(() => {
+    if (listing.current === "failed") list();
+  }, [list]);
 
   const submit = useCallback(
     async (skill: Skill, input: SkillInput) => {
@@ -83,7 +99,7 @@ export function useJobs(client: ApiClient | null, onError: (error: unknown) => v
     return () => window.clearInterval(timer);
   }, [client, activeIds, upsert]);
 
-  return { jobs, submit, cancel };
+  return { jobs, submit, cancel, reload };
 }
 
 /** The listed jobs plus any the pane already holds (submitted while the list loaded), newest first. */
