@@ -23,11 +23,13 @@ from tests.live_server import SIGNING_KID, LiveServer, signed_token
 
 pytestmark = pytest.mark.slow
 DOCUMENT = "Quarterly figures, confidential."
-# 400 tokens of 1,000 characters, one every 50 ms: 20 s and 400 KB of events if nobody stopped it, ten times what the
-# stalled connection's buffers hold. At that pace the bridge's buffer (64 chunks) is not full when the send timeout
-# ends the stream, so the cancellation reaches the provider's read. (With a full buffer the provider's HTTP response is
-# closed only at the next cyclic garbage collection: Semantic Kernel's stream generators leave the SDK's stream to it.)
-TOKENS = 400
+# 1,024 tokens (the skill's max_output_tokens) of 1,000 characters, one every 5 ms (a fast model): 5 s and 1 MB of
+# events if nobody stopped it, many times what the stalled connection's buffers hold. At that pace the bridge's buffer
+# (64 chunks) is full well before the send timeout ends the stream: the cancellation finds the pump waiting for room,
+# not reading from the provider, and the provider's HTTP response must still be closed at once, with no garbage
+# collection (providers/stream_responses.py).
+TOKENS = 1024
+TOKEN_PACE = 0.005
 LONG_REPLY = " ".join(f"{n:04d}" + "x" * 996 for n in range(TOKENS))
 SEND_TIMEOUT = 1.0
 
@@ -113,7 +115,7 @@ def test_a_client_that_stops_reading_is_cut_off_and_its_call_cancelled_and_accou
         )
         try:
             token = signed_token(entra.base_url, key, str(uuid.uuid4()))
-            openai.script(reply=LONG_REPLY, fault=Fault.slow(0.05))
+            openai.script(reply=LONG_REPLY, fault=Fault.slow(TOKEN_PACE))
             log_start = server.log_size()
             sock = stack.enter_context(open_stalling_stream(server.base, token))
 

@@ -21,6 +21,7 @@ from backend.providers.base import (
 )
 from backend.providers.errors import map_exception, refuse_web_pages
 from backend.providers.sk_services import chat_history
+from backend.providers.stream_responses import close_responses, note_response, noting_responses
 from backend.providers.surrogates import SurrogateJoiner
 from backend.providers.usage import merge_usage, normalise_usage, usage_or_estimate
 
@@ -101,15 +102,19 @@ class SKChatProvider:
         reported = None
         reason: str | None = None
         ended = False  # a message only a finished answer sends arrived (see `ends_stream`)
+        responses: list[Any] = []  # the HTTP responses SK's generator opened, closed as the call ends
         self._calls_in_flight += 1
         try:
             while True:
                 wait = (deadline if received else first_text_deadline) - loop.time()
+                noted = noting_responses.set(responses)
                 try:
                     async with asyncio.timeout(max(wait, 0)):
                         batch = await anext(chunks)
                 except StopAsyncIteration:
                     break
+                finally:
+                    noting_responses.reset(noted)
                 for message in batch:
                     reported = merge_usage(reported, normalise_usage((message.metadata or {}).get("usage")))
                     reason = reason or _finish_reason(message)
@@ -132,6 +137,9 @@ class SKChatProvider:
             raise error from None
         finally:
             try:
+                # SK's generators, closed, leave the SDK's stream open until a garbage collection (stream_responses):
+                # its response is closed here, so a provider never goes on generating for a call that has ended.
+                await close_responses(responses)
                 await chunks.aclose()
             finally:
                 await self._call_ended()
@@ -206,8 +214,10 @@ class SKChatProvider:
 
         A 2xx web page (a wrong base URL, a sign-in portal, a misrouted proxy) fails at its headers with an error that
         says so (`refuse_web_pages`), rather than as the SDK's attempt to read it as the answer.
+
+        Every response is noted for the streamed call that asked for it (`note_response`), which closes it as it ends.
         """
-        hooks = {"response": [refuse_web_pages]}
+        hooks = {"response": [note_response, refuse_web_pages]}
         return self.sdk().DefaultAioHttpClient(timeout=timeout, follow_redirects=False, event_hooks=hooks)
 
     def _timeout(self, read: float) -> Any:

@@ -77,6 +77,7 @@ class FakeServer:
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self.stopping = threading.Event()
+        self.client_left = threading.Event()  # a client closed its connection while an answer was being written
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -165,6 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             self.fake.handle(self, request)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout test): nothing left to say
+            self.fake.client_left.set()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
         """Stay quiet: tests read recorded requests instead of logs."""
