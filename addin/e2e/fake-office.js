@@ -6,8 +6,49 @@
   const state = (window.parent && window.parent.__E2E_STATE__) || { host: "Word", paragraphs: [""], selection: [0, 0] };
   const log = [];
 
-  // ---- Word: a document of paragraphs; the selection is a run of whole paragraphs [first, last]. ----
-  const doc = { paragraphs: state.paragraphs ? state.paragraphs.slice() : [], selection: state.selection || [0, 0], comments: [], trackingMode: "Off", tracked: [] };
+  // ---- Word: a document of paragraphs; the selection is a run of whole paragraphs [first, last]. Beside each
+  // paragraph's text: its style ("Normal", "Heading 1", "List Bullet", ...) and its formatted runs ({format, text}),
+  // as Word's HTML import makes them from insertHtml. ----
+  const paragraphs = state.paragraphs ? state.paragraphs.slice() : [];
+  const doc = {
+    paragraphs,
+    styles: paragraphs.map(() => "Normal"),
+    runs: paragraphs.map(() => []),
+    selection: state.selection || [0, 0],
+    comments: [],
+    trackingMode: "Off",
+    tracked: [],
+  };
+
+  /** Put `blocks` ({text, style, runs}) in place of `count` paragraphs from `at`. */
+  function spliceParagraphs(at, count, blocks) {
+    doc.paragraphs.splice(at, count, ...blocks.map((b) => b.text));
+    doc.styles.splice(at, count, ...blocks.map((b) => b.style || "Normal"));
+    doc.runs.splice(at, count, ...blocks.map((b) => b.runs || []));
+  }
+
+  const HEADINGS = { H1: "Heading 1", H2: "Heading 2", H3: "Heading 3", H4: "Heading 4", H5: "Heading 5", H6: "Heading 6" };
+  const RUN_FORMATS = { STRONG: "bold", B: "bold", EM: "italic", I: "italic", CODE: "code", A: "hyperlink", DEL: "strikethrough" };
+  /** Word's HTML import, roughly: each heading, paragraph, list item, preformatted block and table row becomes a
+   * paragraph with the matching built-in style; strong, em, code and links become formatted runs. The HTML is parsed
+   * inertly (DOMParser runs no script and loads no image). */
+  function htmlBlocks(html) {
+    const body = new window.DOMParser().parseFromString(html, "text/html").body;
+    const unsafe = [...body.querySelectorAll("*")].some((e) => /^(SCRIPT|IMG|IFRAME|OBJECT|EMBED|STYLE)$/.test(e.tagName) || e.getAttributeNames().some((name) => name.startsWith("on")));
+    if (unsafe) log.push({ op: "unsafe-html", html }); // markup that would run or load something: a test fails on it
+    const blocks = [];
+    for (const element of body.querySelectorAll("h1, h2, h3, h4, h5, h6, p, li, pre, tr")) {
+      if (element.tagName === "P" && element.closest("li")) continue; // a loose list's item is the paragraph
+      const own = element.cloneNode(true);
+      own.querySelectorAll("ul, ol").forEach((nested) => nested.remove()); // nested items are their own paragraphs
+      const list = element.tagName === "LI" ? (element.parentElement.tagName === "OL" ? "List Number" : "List Bullet") : null;
+      const style = HEADINGS[element.tagName] || list || (element.closest("blockquote") ? "Quote" : "Normal");
+      const text = element.tagName === "TR" ? [...own.children].map((cell) => cell.textContent).join("\t") : own.textContent.replace(/\n$/, "");
+      const runs = [...own.querySelectorAll(Object.keys(RUN_FORMATS).join(", "))].map((run) => ({ format: RUN_FORMATS[run.tagName], text: run.textContent }));
+      blocks.push({ text, style, runs });
+    }
+    return blocks;
+  }
 
   function paragraphRange(index) {
     return {
@@ -15,6 +56,12 @@
       insertText(text, location) {
         log.push({ op: "paragraph.insertText", index, location });
         doc.paragraphs[index] = text;
+        return paragraphRange(index);
+      },
+      insertHtml(html, location) {
+        if (location !== "Replace") throw new Error(`The fake inserts HTML into a paragraph only with Replace, not ${location}`);
+        log.push({ op: "paragraph.insertHtml", index, location, html });
+        spliceParagraphs(index, 1, htmlBlocks(html));
         return paragraphRange(index);
       },
     };
@@ -61,17 +108,25 @@
       },
       insertParagraph(text, location) {
         const at = location === "Before" ? first : last + 1;
-        doc.paragraphs.splice(at, 0, text);
+        spliceParagraphs(at, 0, [{ text }]);
         log.push({ op: "insertParagraph", at, location });
         return paragraphRange(at);
       },
       insertText(text, location) {
         if (location === "Replace") {
-          doc.paragraphs.splice(first, last - first + 1, text);
+          spliceParagraphs(first, last - first + 1, [{ text }]);
           doc.selection = [first, first];
         } else if (location === "After" || location === "End") doc.paragraphs[last] += text;
         else doc.paragraphs[first] = text + doc.paragraphs[first];
         log.push({ op: "selection.insertText", location });
+        return selectionRange();
+      },
+      insertHtml(html, location) {
+        if (location !== "Replace") throw new Error(`The fake inserts HTML over the selection only with Replace, not ${location}`);
+        const blocks = htmlBlocks(html);
+        spliceParagraphs(first, last - first + 1, blocks);
+        doc.selection = [first, first + Math.max(blocks.length, 1) - 1];
+        log.push({ op: "selection.insertHtml", location, html });
         return selectionRange();
       },
       search(needle, options) { return search(first, last, needle, options); },

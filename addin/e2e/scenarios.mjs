@@ -76,6 +76,31 @@ const wordSummarize = {
   },
 };
 
+/** Insert an answer written in Markdown: Word gets a heading, bold and list items, not "#", "**" and "-". */
+const wordFormattedInsert = {
+  name: "word-formatted-insert",
+  state: { host: "Word", paragraphs: ["Quarterly report", "Revenue grew 12% in the third quarter."], selection: [1, 1] },
+  async run(host) {
+    await pickSkill(host.frame, "summarize");
+    await host.frame.getByTestId("instructions").fill("Write it as a formatted brief");
+    await runAndWaitForAnswer(host);
+    await host.frame.getByTestId("insert").click();
+    await host.frame.getByText("Inserted after the selection.").waitFor({ timeout: TIMEOUT });
+    const { doc, log } = await host.paneFrame().evaluate(() => ({ doc: window.__fakeHost.doc, log: window.__fakeHost.log }));
+    await host.screenshot("formatted-inserted");
+    const added = doc.paragraphs.slice(2).map((text, i) => ({ text, style: doc.styles[i + 2], runs: doc.runs[i + 2] }));
+    const summary = JSON.stringify(added);
+    assert(added[0] && added[0].text === "Quarterly brief" && added[0].style === "Heading 1", `the heading is not a Heading 1: ${summary}`);
+    assert(added.some((p) => p.runs.some((run) => run.format === "bold" && run.text === "12%")), `"12%" is not bold: ${summary}`);
+    const items = added.filter((p) => p.style === "List Bullet").map((p) => p.text);
+    assert(items.join("|") === "Open the Madrid office|Hire two engineers", `the list items are not a bulleted list: ${summary}`);
+    assert(added.every((p) => !/\*\*|^#|^- /.test(p.text)), `Markdown marks landed in the document: ${summary}`);
+    assert(!log.some((entry) => entry.op === "unsafe-html"), "HTML that runs or loads something reached Word");
+    assert(doc.paragraphs.slice(0, 2).join("|") === "Quarterly report|Revenue grew 12% in the third quarter.", "the text before changed");
+    return { paragraphs: added.length };
+  },
+};
+
 const excelWriteFormula = {
   name: "excel-write-formula",
   state: { host: "Excel", cells: { A1: 10, A2: 20, A3: 30 }, selected: "A1:A3" },
@@ -172,4 +197,4 @@ const wordKeyboard = {
   },
 };
 
-export const SCENARIOS = [wordSummarize, excelWriteFormula, longJob, wordKeyboard];
+export const SCENARIOS = [wordSummarize, wordFormattedInsert, excelWriteFormula, longJob, wordKeyboard];

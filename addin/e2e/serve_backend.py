@@ -29,6 +29,15 @@ SUMMARY = (
     "Costs grew 4%, mostly from hiring, so the margin improved. The team plans to open an office in "
     "Madrid and to hire two engineers next quarter. Risks: currency swings and a slower public sector."
 )
+# Asked for "a formatted brief": Markdown, with raw HTML that must never reach Word as markup (the backend's output
+# filter may already drop it; the pane's renderer escapes whatever is left).
+BRIEF = (
+    "# Quarterly brief\n\n"
+    "Revenue grew **12%** in the third quarter.\n\n"
+    "- Open the *Madrid* office\n"
+    "- Hire two engineers\n\n"
+    'Note: <script>alert(1)</script> <img src=x onerror="alert(2)">'
+)
 FORMULA = json.dumps({"formula": "=SUM(A1:A3)", "explanation": "Adds the three selected cells."})
 PROVIDERS_YAML = """providers:
   - name: fake
@@ -54,8 +63,10 @@ class SlowFakeOpenAI(FakeOpenAI):
         return Scripted(None, Fault.slow(0.05))
 
     def reply_for(self, scripted: Scripted, last_user_text: str) -> str:
-        """A formula when asked for one, else the summary."""
-        return FORMULA if "formula" in last_user_text.lower() else SUMMARY
+        """A formula when asked for one, the Markdown brief when asked for that, else the summary."""
+        if "formula" in last_user_text.lower():
+            return FORMULA
+        return BRIEF if "a formatted brief" in last_user_text else SUMMARY
 
 
 def free_port() -> int:

@@ -152,6 +152,32 @@ describe("ask", () => {
     await waitFor(() => expect(invokeStream).toHaveBeenCalledTimes(3));
     expect(invokeStream.mock.calls[2][1]).not.toHaveProperty("history");
   });
+
+  it("offers New conversation only once the answer has ended, so the streaming exchange cannot slip into the new one", async () => {
+    const first = controlledStream();
+    const second = controlledStream();
+    const streams = [first, second];
+    const invokeStream = vi.fn((_id: string, _input: SkillInput, _options?: unknown, signal?: AbortSignal) => streams.shift()!.events(signal));
+    renderApp(fakeClient([ASK], { invokeStream }), fakeHost());
+    const ask = async (question: string, calls: number) => {
+      fireEvent.change(await screen.findByTestId("instructions"), { target: { value: question } });
+      fireEvent.click(screen.getByTestId("run"));
+      await waitFor(() => expect(invokeStream).toHaveBeenCalledTimes(calls));
+    };
+    await ask("When is the contract due?", 1);
+    await act(async () => first.push({ type: "done", output: "By 30 June.", usage: USAGE, model: MODEL }));
+    await ask("And who signs it?", 2);
+    await act(async () => second.push({ type: "delta", text: "The head of" }));
+    const fresh = screen.getByTestId("new-conversation");
+    expect(fresh.getAttribute("aria-disabled")).toBe("true"); // still focusable, as Run and Stop are
+    fireEvent.click(fresh);
+    await act(async () => second.push({ type: "done", output: "The head of procurement.", usage: USAGE, model: MODEL }));
+    // The click did nothing: both exchanges are in the conversation, and now it can be started afresh.
+    expect(screen.getByTestId("new-conversation").textContent).toContain("2 earlier questions");
+    expect(screen.getByTestId("new-conversation").getAttribute("aria-disabled")).not.toBe("true");
+    fireEvent.click(screen.getByTestId("new-conversation"));
+    expect(screen.queryByTestId("new-conversation")).toBeNull();
+  });
 });
 
 describe("Replace", () => {

@@ -101,3 +101,29 @@ describe("polling a running job", () => {
     await waitFor(() => expect(result.current.jobs[0].usage?.calls).toBe(4), { timeout: 3000 });
   });
 });
+
+describe("a failed job's error", () => {
+  const error = { code: "provider_error", message: "The model provider failed." };
+
+  function panel(jobs: Job[]) {
+    return (
+      <FluentProvider theme={webLightTheme}>
+        <JobsPanel jobs={jobs} onCancel={() => undefined} onOpen={() => undefined} />
+      </FluentProvider>
+    );
+  }
+
+  it("is shown quietly for a job that had already failed when the pane opened, not read out as an alert", () => {
+    render(panel([job("failed", { error }), job("failed", { id: "j2", error: { ...error, message: "Another old failure." } })]));
+    expect(screen.queryAllByRole("alert")).toEqual([]);
+    expect(screen.getAllByTestId("job-error").map((e) => e.textContent?.trim())).toEqual(["The model provider failed.", "Another old failure."]);
+  });
+
+  it("is an alert for a job that fails while the pane watches it, and only for that one", () => {
+    const old = job("failed", { id: "old", error: { ...error, message: "An old failure." } });
+    const view = render(panel([job("running"), old]));
+    expect(screen.queryAllByRole("alert")).toEqual([]);
+    view.rerender(panel([job("failed", { error }), old]));
+    expect(screen.getAllByRole("alert").map((e) => e.textContent?.trim())).toEqual(["The model provider failed."]);
+  });
+});

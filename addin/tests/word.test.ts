@@ -50,13 +50,18 @@ function wordMock(selectionText: string, paragraphTexts: string[], bodyText = "W
           text: bodyText,
           search: searchIn(bodyText),
           insertText: (text: string, location: string) => ops.push({ op: "body.insertText", text, location }),
+          insertHtml: (html: string, location: string) => ops.push({ op: "body.insertHtml", html, location }),
           paragraphs: paragraphsOf(bodyText.split("\n")),
         },
         selection: {
           text: selectionText,
           paragraphs: paragraphsOf(paragraphTexts),
-          insertParagraph: (text: string, location: string) => ops.push({ op: "insertParagraph", text, location }),
+          insertParagraph: (text: string, location: string) => {
+            ops.push({ op: "insertParagraph", text, location });
+            return { insertHtml: (html: string, where: string) => ops.push({ op: "paragraph.insertHtml", html, location: where }) };
+          },
           insertText: (text: string, location: string) => ops.push({ op: "insertText", text, location }),
+          insertHtml: (html: string, location: string) => ops.push({ op: "insertHtml", html, location }),
           search: searchIn(selectionText),
         },
         getSelection() {
@@ -220,6 +225,36 @@ describe("WordHost.write", () => {
     ]);
     expect(ops.some((op) => op.op === "comment")).toBe(false);
     expect(report.tracked).toBe(false);
+  });
+
+  it("inserts an answer with Markdown as formatted content in a new paragraph after the selection", async () => {
+    install("Source.");
+    const report = await new WordHost().write({ mode: "insert", skill: summarize, text: "# Summary\n\nRevenue **grew** 12%." });
+    expect(ops).toEqual([
+      { op: "insertParagraph", text: "", location: "After" },
+      { op: "paragraph.insertHtml", html: "<h1>Summary</h1>\n<p>Revenue <strong>grew</strong> 12%.</p>\n", location: "Replace" },
+    ]);
+    expect(report.summary).toBe("Inserted after the selection.");
+  });
+
+  it("replaces the selection with formatted content when the answer has Markdown", async () => {
+    install("One. Two.", ["One. Two."]);
+    await new WordHost().write({ mode: "replace", skill: { id: "rewrite", output: "text" }, text: "- One\n- Two" });
+    expect(ops.filter((op) => op.op !== "load")).toEqual([{ op: "insertHtml", html: "<ul>\n<li>One</li>\n<li>Two</li>\n</ul>\n", location: "Replace" }]);
+  });
+
+  it("replaces the whole body with formatted content after a whole-document read", async () => {
+    install("Selected.", ["Selected."], true, "Only one paragraph.");
+    await new WordHost().write({ mode: "replace", skill: summarize, text: "## Key points\n\n1. *First*", scope: "document" });
+    expect(ops.filter((op) => op.op !== "load")).toEqual([
+      { op: "body.insertHtml", html: "<h2>Key points</h2>\n<ol>\n<li><em>First</em></li>\n</ol>\n", location: "Replace" },
+    ]);
+  });
+
+  it("keeps a translation's paragraph-by-paragraph replacement as plain text, even with Markdown marks in it", async () => {
+    install("Hello.\nGoodbye.", ["Hello.", "Goodbye."]);
+    await new WordHost().write({ mode: "replace", skill: { id: "translate", output: "text" }, text: "**Bonjour.**\nAu revoir." });
+    expect(ops.filter((op) => op.op !== "load").map((op) => op.op)).toEqual(["paragraph", "paragraph"]);
   });
 
   it("leaves undo to Word", () => {

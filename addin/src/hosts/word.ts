@@ -1,9 +1,11 @@
-// Word: read the selection or the body; insert after or replace the selection; proofreading edits as tracked changes
-// with a comment (WordApi 1.6); a translation written back paragraph by paragraph so each keeps its formatting.
+// Word: read the selection or the body; insert after or replace the selection, an answer with Markdown as formatted
+// content (wordFormatting); proofreading edits as tracked changes with a comment (WordApi 1.6); a translation written
+// back paragraph by paragraph so each keeps its formatting.
 import { ApiProblem } from "../api/errors";
 import type { SkillInput } from "../api/types";
 import { parseEdits, splitParagraphs } from "./edits";
 import type { HostAdapter, ReadScope, WritePreview, WriteReport, WriteRequest } from "./types";
+import { answerHtml } from "./wordFormatting";
 
 /** The longest text Word's search accepts. */
 const MAX_SEARCH = 255;
@@ -56,16 +58,20 @@ export class WordHost implements HostAdapter {
     throw new Error("Use Word's Undo to revert the change.");
   }
 
+  /** A new paragraph after the selection: the answer's text, or its formatted content when it has Markdown. */
   private async insertAfterSelection(text: string): Promise<WriteReport> {
+    const html = answerHtml(text);
     await Word.run(async (context) => {
       const selection = context.document.getSelection();
-      selection.insertParagraph(text, "After");
+      const paragraph = selection.insertParagraph(html === null ? text : "", "After");
+      if (html !== null) paragraph.insertHtml(html, "Replace");
       await context.sync();
     });
     return { summary: "Inserted after the selection." };
   }
 
-  /** Replace paragraph by paragraph when the counts match (a translation), else the whole range at once. The range
+  /** Replace paragraph by paragraph when the counts match (a translation: plain text into each paragraph, which keeps
+   * its formatting), else the whole range at once, formatted when the answer has Markdown. The range
    * is what the skill read: the body after a whole-document read or with nothing selected (readInput), else the
    * selection; an answer made from a selection is never written over the whole body because the selection was
    * lost since (a click elsewhere), and a job's result (no scope) replaces the selection, or the body. */
@@ -88,7 +94,9 @@ export class WordHost implements HostAdapter {
         await context.sync();
         return { summary: `Replaced ${existing.length} paragraphs in place.` };
       }
-      range.insertText(text, "Replace");
+      const html = answerHtml(text);
+      if (html === null) range.insertText(text, "Replace");
+      else range.insertHtml(html, "Replace");
       await context.sync();
       if (!wholeBody) return { summary: "Replaced the selection." };
       return { summary: scope === "document" ? "Replaced the whole document." : "Replaced the whole document (nothing was selected)." };

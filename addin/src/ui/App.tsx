@@ -280,7 +280,9 @@ export function App({ client, host }: Props) {
             />
           </Field>
           {skill && takesHistory(skill) && conversation.length ? (
-            <Button data-testid="new-conversation" size="small" onClick={() => setConversation([])}>
+            // Not while a question is being answered: its answer joins the conversation when it ends, so a new
+            // conversation started meanwhile would begin with it (Stop or Escape ends the answer first).
+            <Button data-testid="new-conversation" size="small" disabledFocusable={running || starting} onClick={() => setConversation([])}>
               New conversation ({conversation.length / 2} earlier question{conversation.length === 2 ? "" : "s"} sent with the next)
             </Button>
           ) : null}

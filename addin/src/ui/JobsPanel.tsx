@@ -1,6 +1,7 @@
 // Long-running work: each job with a progress bar, the models working on it and its cost so far, Cancel while it
 // runs, and Open result when it has succeeded.
 import { Body1, Button, Caption1, ProgressBar, Subtitle2 } from "@fluentui/react-components";
+import { useEffect, useRef } from "react";
 import type { Job, ModelInfo } from "../api/types";
 import { formatCost } from "./ProvenanceBadge";
 
@@ -46,22 +47,44 @@ interface Props {
 }
 
 export function JobsPanel({ jobs, names = {}, onCancel, onOpen }: Props) {
+  // The jobs seen queued or running in this pane: only their failure is news to announce. A job that had already
+  // failed when the pane opened is listed quietly, or a screen reader would read out every old failure.
+  const watched = useRef(new Set<string>());
+  useEffect(() => {
+    for (const job of jobs) if (isActive(job)) watched.current.add(job.id);
+  }, [jobs]);
   if (jobs.length === 0) return null;
   return (
     <section className="jobs" aria-label="Jobs" data-testid="jobs">
       <Subtitle2 as="h2">Jobs</Subtitle2>
       <ul>
         {jobs.map((job) => (
-          <JobItem key={job.id} job={job} name={names[job.skill] ?? job.skill} onCancel={onCancel} onOpen={onOpen} />
+          <JobItem
+            key={job.id}
+            job={job}
+            name={names[job.skill] ?? job.skill}
+            announce={watched.current.has(job.id)}
+            onCancel={onCancel}
+            onOpen={onOpen}
+          />
         ))}
       </ul>
     </section>
   );
 }
 
+interface ItemProps {
+  job: Job;
+  name: string;
+  /** The pane watched the job run: its error is an alert, read out as it appears. */
+  announce: boolean;
+  onCancel: (job: Job) => void;
+  onOpen: (job: Job) => void;
+}
+
 /** One job: its progress, models and cost, its error, and Cancel or Open result. Each button says which job it acts
  * on, as a screen reader lists a page's buttons by name alone. */
-function JobItem({ job, name, onCancel, onOpen }: { job: Job; name: string; onCancel: (job: Job) => void; onOpen: (job: Job) => void }) {
+function JobItem({ job, name, announce, onCancel, onOpen }: ItemProps) {
   const progress = job.status === "succeeded" ? 1 : job.progress;
   return (
     <li data-testid={`job-${job.id}`} data-status={job.status}>
@@ -77,7 +100,12 @@ function JobItem({ job, name, onCancel, onOpen }: { job: Job; name: string; onCa
       />
       <Caption1 data-testid="job-progress">{Math.round(progress * 100)}%</Caption1>
       <JobUsage job={job} />
-      {job.error ? <Caption1 role="alert"> {job.error.message}</Caption1> : null}
+      {job.error ? (
+        <Caption1 role={announce ? "alert" : undefined} data-testid="job-error">
+          {" "}
+          {job.error.message}
+        </Caption1>
+      ) : null}
       {isActive(job) ? (
         <Button size="small" aria-label={`Cancel ${name}`} onClick={() => onCancel(job)}>
           Cancel
