@@ -127,6 +127,32 @@ def test_a_key_the_secret_keys_cannot_decrypt_leaves_out_its_provider_only(app, 
     assert client.post("/api/admin/providers/ourgpu/test", headers=admin).get_json()["ok"] is True
 
 
+def shown_provider(client, admin, name: str) -> dict:  # noqa: F811
+    """A provider of the tenant's settings document as GET /api/admin/tenant shows it."""
+    providers = client.get("/api/admin/tenant", headers=admin).get_json()["providers"]
+    return next(p for p in providers if p["name"] == name)
+
+
+@pytest.mark.parametrize("rotated", [pytest.param("restart", id="restarted-on-a-new-key"), "elsewhere"])
+def test_the_settings_document_says_which_stored_key_is_unreadable(app, client, admin, servers, rotated):  # noqa: F811
+    """A stored key the secret keys cannot decrypt still reads `api_key_set: true` (it is stored), and
+    `api_key_unreadable: true` beside it says to set it again; a readable key has no such field."""
+    openai, _ = servers
+    set_providers(client, admin, [own_provider(openai.base_url, OWN_KEY)])
+    assert "api_key_unreadable" not in shown_provider(client, admin, "ourgpu")
+    if rotated == "restart":
+        rotate_secret_key(app, fallbacks=[])
+    else:
+        encrypt_under_another_key(app, "ourgpu")
+    response = client.get("/api/admin/tenant", headers=admin)
+    shown = next(p for p in response.get_json()["providers"] if p["name"] == "ourgpu")
+    assert shown["api_key_set"] is True and shown["api_key_unreadable"] is True and "api_key" not in shown
+    assert OWN_KEY not in response.get_data(as_text=True)
+
+    set_providers(client, admin, [own_provider(openai.base_url, OWN_KEY)])  # the admin sets the key again
+    assert "api_key_unreadable" not in shown_provider(client, admin, "ourgpu")
+
+
 def test_a_provider_the_operator_turned_off_is_not_called_even_by_a_test(app, client, admin, servers):  # noqa: F811
     """On the platform's key nobody calls a provider disabled in the providers file; a tenant that turned one off
     itself may still test it (before turning it back on)."""

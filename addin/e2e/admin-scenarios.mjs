@@ -1,6 +1,8 @@
 // The admin console's acceptance scenarios, run in order by admin-run.mjs against one fresh backend:
 // a non-admin is refused everywhere; a routing change decides the next run's model; a key typed in the page never
-// comes back; the usage chart shows the runs just made. Each step asserts on the real page and the real API.
+// comes back; the usage chart shows the runs just made (and their user by name); the audit log names who changed
+// what and pages through the whole log; a key the server can no longer read says so until it is set again. Each step
+// asserts on the real page and the real API.
 import { readFileSync } from "node:fs";
 
 const TIMEOUT = 15000;
@@ -210,7 +212,75 @@ export const ADMIN_SCENARIOS = [
       const csv = readFileSync(await download.path(), "utf8");
       check(csv.startsWith("day,requests,input_tokens,output_tokens,cost_usd"), `unexpected CSV header: ${csv.slice(0, 80)}`);
       check(csv.includes(`,${total},`), `the CSV does not count ${total} requests: ${csv}`);
-      return { runs: env.runs, csv };
+      // Per user: the runs' user by their display name, their Switchboard id beside it and as the tooltip.
+      await page.selectOption("select[name=group_by]", "user");
+      const userCell = page.getByTestId("usage-table").locator("tbody td[title]").first(); // a named user's cell
+      await userCell.waitFor({ timeout: TIMEOUT });
+      const userId = await userCell.getAttribute("title");
+      check((await userCell.textContent()) === `e2e-user${userId}`, `not the name and then the id: ${await userCell.textContent()}`);
+      await session.screenshot("usage-per-user");
+      return { runs: env.runs, csv, userId };
+    },
+  },
+  {
+    name: "audit-names-and-paging",
+    async run(env) {
+      // More changes than one page of the console's log (100 events) holds.
+      const token = await env.devToken("e2e-admin", true);
+      for (let i = 0; i < 101; i++) {
+        const response = await fetch(`${env.backend}/api/admin/tenant`, {
+          method: "PATCH",
+          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ name: `E2E tenant ${i}` }),
+        });
+        check(response.ok, `renaming answered ${response.status}`);
+      }
+      const all = await (await fetch(`${env.backend}/api/admin/audit?limit=500`, { headers: { Authorization: `Bearer ${token}` } })).json();
+      check(all.next === null && all.events.length > 101 && all.events.length <= 200, `unexpected audit size ${all.events.length}`);
+      const session = await env.open({ user: "e2e-admin", admin: true });
+      const { page } = session;
+      await page.getByTestId("tab-audit").waitFor({ timeout: TIMEOUT });
+      await page.getByTestId("tab-audit").click();
+      const rows = page.getByTestId("audit-table").locator("tbody tr");
+      await page.getByTestId("audit-more").waitFor({ timeout: TIMEOUT });
+      check((await rows.count()) === 100, `the first page shows ${await rows.count()} events`);
+      const who = page.getByTestId("audit-actor").first();
+      check((await who.textContent()).startsWith("e2e-admin"), `the actor is not named: ${await who.textContent()}`);
+      check((await who.getAttribute("title")) === all.events[0].actor, "the actor id is not the tooltip");
+      await page.getByTestId("audit-more").click();
+      await page.getByTestId("audit-more").waitFor({ state: "detached", timeout: TIMEOUT }); // the last page
+      check((await rows.count()) === all.events.length, `${await rows.count()} events shown of ${all.events.length}`);
+      const lastAction = await rows.last().locator("td").nth(2).textContent();
+      check(lastAction.startsWith(all.events.at(-1).action), `the oldest event is not last: ${lastAction}`);
+      await session.screenshot("audit-all-pages");
+      return { events: all.events.length };
+    },
+  },
+  {
+    name: "unreadable-key-must-be-set-again",
+    async run(env) {
+      // keys-are-write-only left the tenant's GPU with a good key; the server then restarts on a new secret key.
+      const rotated = await fetch(`${env.backend}/e2e/rotate-secret-key`, { method: "POST" });
+      check(rotated.status === 204, `rotating answered ${rotated.status}`);
+      const session = await env.open({ user: "e2e-admin", admin: true });
+      const { page } = session;
+      const row = page.getByTestId("provider-ourgpu");
+      await row.getByTestId("key-unreadable").waitFor({ timeout: TIMEOUT }); // not "key set"
+      check((await row.getByTestId("key-set").count()) === 0, "an unreadable key still reads as set");
+      const warning = await row.getByTestId("unusable-ourgpu").textContent();
+      check(warning.includes("Set the key again"), `the row does not say what to do: ${warning}`);
+      await row.getByRole("button", { name: "Test connection" }).click();
+      await page.getByTestId("test-ourgpu").getByText("Not tested: the stored key can no longer be read").waitFor({ timeout: TIMEOUT });
+      await session.screenshot("key-unreadable");
+      await row.getByLabel("New key for ourgpu").fill(env.gpuKey);
+      await saveAndWait(page, () => row.getByRole("button", { name: "Set key" }).click());
+      await row.getByTestId("key-set").waitFor({ timeout: TIMEOUT });
+      check((await row.getByTestId("unusable-ourgpu").count()) === 0, "the warning stays after the key was set again");
+      await row.getByRole("button", { name: "Test connection" }).click();
+      await page.getByTestId("test-ourgpu").getByText("OK (ourgpu/llama-e2e").waitFor({ timeout: TIMEOUT });
+      await session.screenshot("key-set-again");
+      check(!(await pageText(page)).includes(env.gpuKey), "the key is in the page's DOM");
+      return { warning };
     },
   },
 ];

@@ -3,11 +3,13 @@
 Run from the repository root: `.venv/bin/python addin/e2e/serve_admin_backend.py`. It prints `BACKEND_URL=...` and
 `GPU_URL=...` (an OpenAI-compatible fake that only answers the key GPU_KEY, for the self-hosted endpoint the test
 adds) once the server listens, and serves until stopped. No worker: the console's tests run skills synchronously.
+`POST /e2e/rotate-secret-key` (this server only) acts out a restart on a new secret key that cannot read stored keys.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import tempfile
@@ -41,6 +43,24 @@ PROVIDERS_YAML = """providers:
 """
 
 
+def add_e2e_routes(app) -> None:
+    """Routes of this test server only (never of the real app), for what the page cannot do itself."""
+
+    @app.post("/e2e/rotate-secret-key")
+    def rotate_secret_key():
+        """The operator restarts on a new SWITCHBOARD_SECRET_KEY without the old one as a fallback: stored provider
+        keys can no longer be decrypted, and the process's catalog caches and routing tables start over."""
+        from backend.auth.ttlcache import forget_rows
+        from backend.catalog.tenant import CACHE_KEY
+        from backend.routing import router
+
+        app.config.update(SECRET_KEY=secrets.token_urlsafe(48), SECRET_KEY_FALLBACKS=[])
+        app.extensions.pop(CACHE_KEY, None)
+        forget_rows()
+        router._tables.clear()
+        return "", 204
+
+
 def main() -> None:
     """Start the three fakes and the web app; stop the fakes when stopped."""
     budget = FakeOpenAI(default_reply="Answer from the budget model.", api_key="platform-key").start()
@@ -65,6 +85,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         Base.metadata.create_all(db.engine)
+    add_e2e_routes(app)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     port = free_port()
     print(f"BACKEND_URL=http://127.0.0.1:{port}", flush=True)

@@ -57,9 +57,18 @@ describe("AdminClient", () => {
       json(200, request.url.startsWith("/api/admin/audit") ? { events: [{ actor: "user:1", action: "settings.routing", before: {}, after: {} }] } : { ok: false, error: "auth", status: 401 })(request, response);
     expect(await client().testProvider("our gpu")).toEqual({ ok: false, error: "auth", status: 401 });
     expect(server.requests[0]).toMatchObject({ method: "POST", url: "/api/admin/providers/our%20gpu/test" });
-    const events = await client().audit(50);
-    expect(events[0].action).toBe("settings.routing");
+    const page = await client().audit(50);
+    expect(page.events[0].action).toBe("settings.routing");
+    expect(page.next).toBeNull(); // an answer without `next` is the last page
     expect(server.requests[1].url).toBe("/api/admin/audit?limit=50");
+  });
+
+  it("pages the audit log with the cursor the last page answered", async () => {
+    server.handler = json(200, { events: [{ id: "e3", actor: "user:1", actor_name: "Ann", action: "settings.routing", before: {}, after: {} }], next: "e3" });
+    const first = await client().audit(1);
+    expect(first).toMatchObject({ next: "e3", events: [{ actor_name: "Ann" }] });
+    await client().audit(1, first.next);
+    expect(server.requests[1].url).toBe("/api/admin/audit?limit=1&before=e3");
   });
 
   it("answers 403 as an ApiProblem the console shows as not allowed", async () => {

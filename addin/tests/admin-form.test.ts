@@ -12,7 +12,7 @@ import {
   selfHostedProvider,
   withProviderEnabled,
 } from "../src/admin/settingsForm";
-import { bars, csvField, defaultRange, usageCsv } from "../src/admin/usage";
+import { bars, csvField, defaultRange, groupDetail, groupLabel, reportTotals, usageCsv } from "../src/admin/usage";
 
 describe("providers in a PATCH", () => {
   const stored = { name: "ourgpu", type: "selfhosted", base_url: "http://gpu:8000/v1", enabled: true, models: [{ id: "m", context_window: 4096 }], api_key_set: true, allowed_models: null };
@@ -21,6 +21,12 @@ describe("providers in a PATCH", () => {
     const sent = providerForPatch(stored);
     expect(sent).toEqual({ name: "ourgpu", type: "selfhosted", base_url: "http://gpu:8000/v1", enabled: true, models: [{ id: "m", context_window: 4096 }] });
     expect("api_key" in sent).toBe(false);
+  });
+
+  it("drops api_key_unreadable, which the schema refuses, so the key can be set again", () => {
+    const unreadable = { ...stored, api_key_unreadable: true };
+    expect(providerForPatch(unreadable, "sk-again")).toEqual({ ...providerForPatch(stored), api_key: "sk-again" });
+    expect("api_key_unreadable" in providersPatch([unreadable], {}).providers![0]).toBe(false);
   });
 
   it("sends a key only for the provider it was typed for, and never a blank one", () => {
@@ -89,7 +95,10 @@ describe("usage", () => {
   ];
 
   it("makes one bar per group; tokens add input and output", () => {
-    expect(bars(rows, "model", "requests")).toEqual([{ label: "premium/premium-1", value: 2 }, { label: "budget/budget-1", value: 1 }]);
+    expect(bars(rows, "model", "requests")).toEqual([
+      { key: "premium/premium-1", label: "premium/premium-1", value: 2 },
+      { key: "budget/budget-1", label: "budget/budget-1", value: 1 },
+    ]);
     expect(bars(rows, "model", "tokens")[0].value).toBe(390);
   });
 
@@ -100,6 +109,34 @@ describe("usage", () => {
     expect(csvField(-5)).toBe("-5");
     expect(csvField("-1+HYPERLINK(\"https://evil.example\")")).toBe('"\'-1+HYPERLINK(""https://evil.example"")"');
     expect(csvField("-2.5")).toBe("-2.5");
+  });
+
+  it("shows a call no model answered as (none)", () => {
+    const none = { model: null, requests: 1, input_tokens: 10, output_tokens: 0, cost_usd: 0 };
+    expect(bars([none], "model", "requests")).toEqual([{ key: "(none)", label: "(none)", value: 1 }]);
+    expect(usageCsv([none], "model")).toContain("\r\n(none),1,10,0,0\r\n");
+  });
+
+  it("shows users by name with the id as detail, keyed by id, and exports both", () => {
+    const users = [
+      { user: "u-1", name: "Ann Lee", requests: 2, input_tokens: 5, output_tokens: 5, cost_usd: 0.1 },
+      { user: "u-2", name: "Ann Lee", requests: 1, input_tokens: 5, output_tokens: 5, cost_usd: 0.1 },
+      { user: "u-3", name: "", requests: 1, input_tokens: 5, output_tokens: 5, cost_usd: 0.1 },
+    ];
+    expect(users.map((row) => [groupLabel(row, "user"), groupDetail(row, "user")])).toEqual([
+      ["Ann Lee", "u-1"],
+      ["Ann Lee", "u-2"],
+      ["u-3", null],
+    ]);
+    expect(bars(users, "user", "requests").map((bar) => bar.key)).toEqual(["u-1", "u-2", "u-3"]); // two Anns, two bars
+    expect(usageCsv(users, "user").split("\r\n").slice(0, 2)).toEqual(["user,name,requests,input_tokens,output_tokens,cost_usd", "u-1,Ann Lee,2,5,5,0.1"]);
+    expect(usageCsv([{ ...users[0], name: "=cmd()" }], "user")).toContain("u-1,'=cmd(),");
+  });
+
+  it("takes the server's exact totals, not the rows' floats added up", () => {
+    const tenths = Array.from({ length: 3 }, () => ({ day: "d", requests: 1, input_tokens: 1, output_tokens: 2, cost_usd: 0.1 }));
+    expect(tenths.reduce((sum, row) => sum + row.cost_usd, 0)).not.toBe(0.3); // what adding them here would show
+    expect(reportTotals({ requests: 3, input_tokens: 3, output_tokens: 6, cost_usd: 0.3 })).toEqual({ requests: 3, tokens: 9, cost: 0.3 });
   });
 
   it("defaults to the last 30 days in UTC", () => {

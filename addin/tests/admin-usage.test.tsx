@@ -4,7 +4,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-libra
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AdminClient, UsageGrouping, UsageReport } from "../src/admin/api";
 import { UsageSection } from "../src/admin/sections/UsageSection";
-import { LatestRequest } from "../src/admin/usage";
+import { LatestRequest } from "../src/admin/latestRequest";
 
 globalThis.ResizeObserver ??= class {
   observe() {}
@@ -33,7 +33,8 @@ function slowClient() {
 }
 
 function report(groupBy: UsageGrouping, label: string, requests: number): UsageReport {
-  return { from: "2026-01-01", to: "2026-01-30", group_by: groupBy, rows: [{ [groupBy]: label, requests, input_tokens: 1, output_tokens: 1, cost_usd: 0.5 }] };
+  const totals = { requests, input_tokens: 1, output_tokens: 1, cost_usd: 0.5 };
+  return { from: "2026-01-01", to: "2026-01-30", group_by: groupBy, rows: [{ [groupBy]: label, ...totals }], totals };
 }
 
 function renderSection(client: AdminClient) {
@@ -85,6 +86,31 @@ describe("UsageSection reloads", () => {
     await waitFor(() => expect(pending).toHaveLength(1));
     await act(async () => pending[0].fail(new Error("Usage could not be read.")));
     expect(screen.getByRole("alert").textContent).toBe("Usage could not be read.");
+  });
+});
+
+describe("UsageSection rows", () => {
+  it("shows users by name with their id beside it, and the server's totals rather than the rows added up", async () => {
+    const { client, pending } = slowClient();
+    renderSection(client);
+    fireEvent.change(groupSelect(), { target: { value: "user" } });
+    await waitFor(() => expect(pending).toHaveLength(2));
+    const rows = [
+      { user: "u-1", name: "Ann Lee", requests: 1, input_tokens: 1, output_tokens: 1, cost_usd: 0.1 },
+      { user: "u-2", name: "Ann Lee", requests: 1, input_tokens: 1, output_tokens: 1, cost_usd: 0.1 },
+      { user: "u-3", name: "", requests: 1, input_tokens: 1, output_tokens: 1, cost_usd: 0.1 },
+    ];
+    // Totals that are not what the rows add up to: the page must show the server's (exact) ones.
+    const totals = { requests: 30, input_tokens: 10, output_tokens: 20, cost_usd: 0.3 };
+    await act(async () => pending[1].answer({ from: "2026-01-01", to: "2026-01-30", group_by: "user", rows, totals }));
+    expect(screen.getByTestId("usage-totals").textContent).toMatch(/^30 requests · 30 tokens · \$0\.3000 /);
+    const cells = [...screen.getByTestId("usage-table").querySelectorAll("tbody tr td:first-child")];
+    expect(cells.map((cell) => [cell.textContent, cell.getAttribute("title")])).toEqual([
+      ["Ann Leeu-1", "u-1"],
+      ["Ann Leeu-2", "u-2"],
+      ["u-3", null],
+    ]);
+    expect([...document.querySelectorAll("[data-testid=usage-chart] g")].map((bar) => bar.getAttribute("data-label"))).toEqual(["Ann Lee", "Ann Lee", "u-3"]);
   });
 });
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.admin import audit
 from backend.admin.settings_schema import SETTINGS_PATCH_SCHEMA
-from backend.crypto import secret_box
+from backend.crypto import SecretBox, SecretDecryptionError, secret_box
 from backend.errors import ApiError
 from backend.extensions import db
 from backend.models import Tenant, TenantProvider, TenantSettings
@@ -54,9 +54,12 @@ def tenant_providers(tenant_id: str) -> list[TenantProvider]:
     return list(db.session.scalars(query))
 
 
-def provider_document(row: TenantProvider) -> dict[str, Any]:
-    """A provider as the API shows it: the key is never returned, only whether one is set."""
+def provider_document(row: TenantProvider, box: SecretBox) -> dict[str, Any]:
+    """A provider as the API shows it: the key is never returned, only whether one is set, and `api_key_unreadable`
+    when the configured secret keys cannot decrypt it (the catalog leaves such a provider out: set the key again)."""
     doc: dict[str, Any] = {"name": row.name, "enabled": row.enabled, "api_key_set": bool(row.api_key_encrypted)}
+    if row.api_key_encrypted and not _readable(box, row.api_key_encrypted):
+        doc["api_key_unreadable"] = True
     if row.type:
         doc.update({"type": row.type, "base_url": row.base_url, "models": row.models})
     else:  # a narrowing row: its own URL and model overrides too, or a resent document would drop them
@@ -66,6 +69,15 @@ def provider_document(row: TenantProvider) -> dict[str, Any]:
     return doc
 
 
+def _readable(box: SecretBox, encrypted: str) -> bool:
+    """Whether a stored secret decrypts with the configured secret keys (the plaintext is dropped at once)."""
+    try:
+        box.decrypt(encrypted)
+    except SecretDecryptionError:
+        return False
+    return True
+
+
 def settings_document(tenant_id: str) -> dict[str, Any]:
     """The whole settings document of a tenant."""
     tenant = db.session.get(Tenant, tenant_id)
@@ -73,7 +85,8 @@ def settings_document(tenant_id: str) -> dict[str, Any]:
     document = {key: copy.deepcopy(getattr(row, key)) for key in POLICY_KEYS}
     document["name"] = tenant.name if tenant else ""
     document["version"] = row.version
-    document["providers"] = [provider_document(p) for p in tenant_providers(tenant_id)]
+    box = secret_box()
+    document["providers"] = [provider_document(p, box) for p in tenant_providers(tenant_id)]
     return document
 
 

@@ -26,6 +26,8 @@ export interface ProviderEntry {
   allowed_models?: string[] | null;
   api_version?: string;
   api_key_set?: boolean;
+  /** In answers only: a key is stored but the server's secret keys cannot decrypt it (set it again). */
+  api_key_unreadable?: boolean;
   api_key?: string | null;
 }
 
@@ -71,10 +73,20 @@ export interface Catalog {
   platform_providers: string[];
   skills: { id: string; name: string; hosts: string[] }[];
   problems: number;
+  /** The tenant's provider rows left out of the catalog, and why. */
+  unusable_providers?: UnusableProvider[];
+}
+
+/** Why a tenant provider cannot be used: its stored key cannot be decrypted, or its settings no longer build. */
+export type UnusableReason = "key_unreadable" | "config_invalid";
+
+export interface UnusableProvider {
+  name: string;
+  reason: UnusableReason;
 }
 
 export interface UsageRow {
-  [group: string]: string | number;
+  [group: string]: string | number | null;
   requests: number;
   input_tokens: number;
   output_tokens: number;
@@ -86,6 +98,15 @@ export interface UsageReport {
   to: string;
   group_by: UsageGrouping;
   rows: UsageRow[];
+  /** The exact sums of the rows (cost summed in micro-dollars by the server). */
+  totals: UsageTotals;
+}
+
+export interface UsageTotals {
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
 }
 
 export interface AuditEvent {
@@ -93,15 +114,23 @@ export interface AuditEvent {
   at?: string;
   created_at?: string;
   actor: string;
+  /** The display name of a user actor, null for other actors or an unknown name. */
+  actor_name?: string | null;
   action: string;
   target?: string;
   before: unknown;
   after: unknown;
 }
 
+/** One page of the audit log; `next` is the `before` cursor of the next page, null on the last page. */
+export interface AuditPage {
+  events: AuditEvent[];
+  next: string | null;
+}
+
 export interface ConnectionTest {
   ok: boolean;
-  model?: string;
+  model?: string | null;
   error?: string;
   status?: number | null;
   latency_ms?: number;
@@ -134,9 +163,10 @@ export class AdminClient extends ApiClient {
     return this.json<UsageReport>("GET", `/api/admin/usage?${query}`, undefined, signal);
   }
 
-  /** The audit log, newest first. */
-  async audit(limit = 100, signal?: AbortSignal): Promise<AuditEvent[]> {
-    const body = await this.json<{ events: AuditEvent[] }>("GET", `/api/admin/audit?limit=${limit}`, undefined, signal);
-    return body.events;
+  /** One page of the audit log, newest first: the first page, or the one after the cursor `before`. */
+  async audit(limit = 100, before?: string | null, signal?: AbortSignal): Promise<AuditPage> {
+    const query = new URLSearchParams({ limit: String(limit), ...(before ? { before } : {}) });
+    const body = await this.json<{ events: AuditEvent[]; next?: string | null }>("GET", `/api/admin/audit?${query}`, undefined, signal);
+    return { events: body.events, next: body.next ?? null };
   }
 }

@@ -19,10 +19,12 @@ export function errorsFor(errors: FieldError[], field: string): string[] {
   return errors.filter((e) => e.field === field || e.field.startsWith(`${field}/`)).map((e) => e.message);
 }
 
-/** A provider as it goes back in a PATCH: `api_key_set` dropped, a key only when one was typed for it. */
+/** A provider as it goes back in a PATCH: the answer-only `api_key_set` and `api_key_unreadable` dropped (the schema
+ * refuses them), a key only when one was typed for it. */
 export function providerForPatch(provider: ProviderEntry, typedKey?: string): ProviderEntry {
-  const { api_key_set: _set, api_key: _key, ...rest } = provider;
+  const { api_key_set: _set, api_key_unreadable: _unreadable, api_key: _key, ...rest } = provider;
   void _set;
+  void _unreadable;
   void _key; // an old key is never resent: omitting it keeps the stored one
   const cleaned = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined && value !== null)) as unknown as ProviderEntry;
   return typedKey ? { ...cleaned, api_key: typedKey } : cleaned;

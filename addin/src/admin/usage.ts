@@ -1,22 +1,38 @@
-// Usage rows into chart series and CSV, the default date range, and the latest-reload-wins rule. Unit-tested.
-import type { UsageGrouping, UsageRow } from "./api";
+// Usage rows into chart series and CSV, the totals shown, and the default date range. Unit-tested.
+import type { UsageGrouping, UsageRow, UsageTotals } from "./api";
 
 export type UsageMetric = "requests" | "tokens" | "cost_usd";
 
 export interface Bar {
+  key: string; // unique among the bars (two users may share a name)
   label: string;
   value: number;
 }
 
-/** The group name of a row (the API keys each row by its grouping: `day`, `model`, `skill` or `user`). */
-export function groupLabel(row: UsageRow, groupBy: UsageGrouping): string {
+/** The group value of a row as the API keys it (`day`, `model`, `skill` or `user`: the user's id): unique per row;
+ * "(none)" for a call no model answered (`model: null`). */
+export function groupKey(row: UsageRow, groupBy: UsageGrouping): string {
   const value = row[groupBy];
   return value === null || value === undefined || value === "" ? "(none)" : String(value);
+}
+
+/** What a row is shown as: a user by their display name when one is known (else their id), any other group by
+ * its key. */
+export function groupLabel(row: UsageRow, groupBy: UsageGrouping): string {
+  const name = groupBy === "user" && typeof row.name === "string" ? row.name.trim() : "";
+  return name || groupKey(row, groupBy);
+}
+
+/** The id behind a row's label when the label is a user's name (secondary text and tooltip), else null. */
+export function groupDetail(row: UsageRow, groupBy: UsageGrouping): string | null {
+  const key = groupKey(row, groupBy);
+  return groupLabel(row, groupBy) === key ? null : key;
 }
 
 /** One bar per row for a metric; tokens are input plus output. */
 export function bars(rows: UsageRow[], groupBy: UsageGrouping, metric: UsageMetric): Bar[] {
   return rows.map((row) => ({
+    key: groupKey(row, groupBy),
     label: groupLabel(row, groupBy),
     value: metric === "tokens" ? Number(row.input_tokens) + Number(row.output_tokens) : Number(row[metric]),
   }));
@@ -29,11 +45,14 @@ export function csvField(value: unknown): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** The usage report as CSV: group, requests, input and output tokens, cost. */
+/** The usage report as CSV: group, requests, input and output tokens, cost; per user, the id and then the name. */
 export function usageCsv(rows: UsageRow[], groupBy: UsageGrouping): string {
-  const header = [groupBy, "requests", "input_tokens", "output_tokens", "cost_usd"];
+  const named = groupBy === "user";
+  const header = [groupBy, ...(named ? ["name"] : []), "requests", "input_tokens", "output_tokens", "cost_usd"];
   const lines = rows.map((row) =>
-    [groupLabel(row, groupBy), row.requests, row.input_tokens, row.output_tokens, row.cost_usd].map(csvField).join(","),
+    [groupKey(row, groupBy), ...(named ? [row.name ?? ""] : []), row.requests, row.input_tokens, row.output_tokens, row.cost_usd]
+      .map(csvField)
+      .join(","),
   );
   return [header.join(","), ...lines].join("\r\n") + "\r\n";
 }
@@ -49,38 +68,7 @@ export function defaultRange(now: Date): { from: string; to: string } {
   return { from: isoDay(from), to: isoDay(now) };
 }
 
-/** Totals across rows. */
-export function totals(rows: UsageRow[]): { requests: number; tokens: number; cost: number } {
-  return rows.reduce(
-    (sum, row) => ({
-      requests: sum.requests + Number(row.requests),
-      tokens: sum.tokens + Number(row.input_tokens) + Number(row.output_tokens),
-      cost: sum.cost + Number(row.cost_usd),
-    }),
-    { requests: 0, tokens: 0, cost: 0 },
-  );
-}
-
-/** Reloads of which only the latest counts: starting one aborts the one before, and an answer is applied only while
- * its request is still the latest (a fetch may have answered before its abort took effect). */
-export class LatestRequest {
-  private current: AbortController | null = null;
-
-  /** Abort the request in flight, if any, and give the new one its signal. */
-  start(): AbortSignal {
-    this.current?.abort();
-    this.current = new AbortController();
-    return this.current.signal;
-  }
-
-  /** Whether the request with this signal is still the latest and was not cancelled. */
-  isCurrent(signal: AbortSignal): boolean {
-    return this.current?.signal === signal && !signal.aborted;
-  }
-
-  /** Abort the request in flight; no answer counts after this. */
-  cancel(): void {
-    this.current?.abort();
-    this.current = null;
-  }
+/** The report's totals as the page shows them: the server's exact sums, never the rows' floats added up here. */
+export function reportTotals(totals: UsageTotals): { requests: number; tokens: number; cost: number } {
+  return { requests: totals.requests, tokens: totals.input_tokens + totals.output_tokens, cost: totals.cost_usd };
 }

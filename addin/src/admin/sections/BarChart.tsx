@@ -16,7 +16,7 @@ export function BarChart({ bars, title, format }: { bars: Bar[]; title: string; 
         const y = index * ROW + 4;
         const width = Math.max((bar.value / max) * plot, bar.value > 0 ? 2 : 0);
         return (
-          <g key={bar.label} data-label={bar.label} data-value={bar.value}>
+          <g key={bar.key} data-key={bar.key} data-label={bar.label} data-value={bar.value}>
             <text x={LABEL_WIDTH - 8} y={y + 15} textAnchor="end" fontSize="12">
               {bar.label.length > 28 ? `${bar.label.slice(0, 27)}…` : bar.label}
             </text>

@@ -1,9 +1,11 @@
 // Providers and models: enable or disable, set a key (write-only: the field is emptied once sent and a stored key
-// only shows as "key set"), add a self-hosted endpoint, test the connection.
+// only shows as "key set", or "key unreadable" when it must be set again), add a self-hosted endpoint, test the
+// connection. A provider the catalog cannot use says why and what to do.
 import { Badge, Button, Field, Input, Switch, Text, Title3 } from "@fluentui/react-components";
 import { useState } from "react";
-import type { AdminClient, Catalog, CatalogProvider, ConnectionTest, TenantSettings } from "../api";
+import type { AdminClient, Catalog, CatalogProvider, ConnectionTest, TenantSettings, UnusableReason } from "../api";
 import type { SaveSettings } from "../AdminApp";
+import { providerRows, testLabel, UNUSABLE_ADVICE, type KeyState } from "../providerRows";
 import { errorsFor, providersPatch, selfHostedProvider, withProviderEnabled, type FieldError, type NewEndpoint } from "../settingsForm";
 
 const EMPTY_ENDPOINT: NewEndpoint = { name: "", baseUrl: "", modelId: "", contextWindow: "32000", location: "on-prem" };
@@ -22,7 +24,6 @@ export function ProvidersSection({ client, settings, catalog, save }: Props) {
   const [endpoint, setEndpoint] = useState<NewEndpoint>(EMPTY_ENDPOINT);
   const [endpointKey, setEndpointKey] = useState("");
   const [endpointErrors, setEndpointErrors] = useState<FieldError[]>([]);
-  const keySet = (name: string) => settings.providers.some((p) => p.name === name && p.api_key_set);
 
   const toggle = async (name: string, enabled: boolean) => setErrors(await save(providersPatch(withProviderEnabled(settings.providers, name, enabled), {})));
 
@@ -73,11 +74,12 @@ export function ProvidersSection({ client, settings, catalog, save }: Props) {
           </tr>
         </thead>
         <tbody>
-          {catalog.providers.map((provider) => (
+          {providerRows(catalog, settings).map(({ provider, unusable, keyState }) => (
             <ProviderRow
               key={provider.name}
               provider={provider}
-              keySet={keySet(provider.name)}
+              unusable={unusable}
+              keyState={keyState}
               typedKey={keys[provider.name] ?? ""}
               onKey={(value) => setKeys((all) => ({ ...all, [provider.name]: value }))}
               onSetKey={() => setKey(provider.name)}
@@ -130,7 +132,8 @@ export function ProvidersSection({ client, settings, catalog, save }: Props) {
 
 interface RowProps {
   provider: CatalogProvider;
-  keySet: boolean;
+  unusable: UnusableReason | null;
+  keyState: KeyState;
   typedKey: string;
   onKey: (value: string) => void;
   onSetKey: () => void;
@@ -140,7 +143,7 @@ interface RowProps {
   errors: string[];
 }
 
-function ProviderRow({ provider, keySet, typedKey, onKey, onSetKey, onToggle, onTest, test, errors }: RowProps) {
+function ProviderRow({ provider, unusable, keyState, typedKey, onKey, onSetKey, onToggle, onTest, test, errors }: RowProps) {
   return (
     <tr data-testid={`provider-${provider.name}`}>
       <td>
@@ -148,7 +151,16 @@ function ProviderRow({ provider, keySet, typedKey, onKey, onSetKey, onToggle, on
         <div>
           <Badge appearance="outline">{provider.owner === "platform" ? "platform" : "own"}</Badge> {provider.type} · {provider.location}
         </div>
-        {provider.base_url ? <Text size={200}>{provider.base_url}</Text> : null}
+        {provider.base_url ? (
+          <Text size={200} block>
+            {provider.base_url}
+          </Text>
+        ) : null}
+        {unusable ? (
+          <Text role="alert" className="admin-warning" data-testid={`unusable-${provider.name}`}>
+            {UNUSABLE_ADVICE[unusable]}
+          </Text>
+        ) : null}
         {errors.map((message) => (
           <Text key={message} role="alert" className="admin-error" block>
             {message}
@@ -167,7 +179,7 @@ function ProviderRow({ provider, keySet, typedKey, onKey, onSetKey, onToggle, on
       </td>
       <td>
         <div className="admin-key">
-          {keySet ? <Badge color="success" data-testid="key-set">key set</Badge> : <Badge appearance="ghost">{provider.owner === "platform" ? "platform key" : "no key"}</Badge>}
+          <KeyBadge state={keyState} owner={provider.owner} />
           <Input type="password" autoComplete="off" placeholder="New key" aria-label={`New key for ${provider.name}`} value={typedKey} onChange={(_, data) => onKey(data.value)} />
           <Button size="small" disabled={!typedKey.trim()} onClick={onSetKey}>
             Set key
@@ -184,9 +196,20 @@ function ProviderRow({ provider, keySet, typedKey, onKey, onSetKey, onToggle, on
   );
 }
 
-function testLabel(test: ConnectionTest | "running" | undefined): string {
-  if (test === undefined) return "";
-  if (test === "running") return "Testing…";
-  if (test.ok) return `OK (${test.model}, ${test.latency_ms} ms)`;
-  return `Failed: ${test.error}${test.status ? ` (HTTP ${test.status})` : ""}`;
+function KeyBadge({ state, owner }: { state: KeyState; owner: CatalogProvider["owner"] }) {
+  if (state === "unreadable") {
+    return (
+      <Badge color="danger" data-testid="key-unreadable">
+        key unreadable — set it again
+      </Badge>
+    );
+  }
+  if (state === "set") {
+    return (
+      <Badge color="success" data-testid="key-set">
+        key set
+      </Badge>
+    );
+  }
+  return <Badge appearance="ghost">{owner === "platform" ? "platform key" : "no key"}</Badge>;
 }

@@ -2,7 +2,8 @@
 import { Button, Field, Input, Select, Text, Title3 } from "@fluentui/react-components";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { AdminClient, UsageGrouping, UsageReport } from "../api";
-import { bars, defaultRange, groupLabel, LatestRequest, totals, usageCsv, type UsageMetric } from "../usage";
+import { LatestRequest } from "../latestRequest";
+import { bars, defaultRange, groupDetail, groupKey, groupLabel, reportTotals, usageCsv, type UsageMetric } from "../usage";
 import { BarChart } from "./BarChart";
 
 const METRICS: Record<UsageMetric, string> = { requests: "Requests", tokens: "Tokens", cost_usd: "Cost (USD)" };
@@ -47,7 +48,7 @@ export function UsageSection({ client }: { client: AdminClient }) {
   };
 
   const format = (value: number) => (metric === "cost_usd" ? `$${value.toFixed(4)}` : value.toLocaleString("en"));
-  const sum = report ? totals(report.rows) : null;
+  const sum = report ? reportTotals(report.totals) : null;
   return (
     <section aria-label="Usage">
       <Title3>Usage</Title3>
@@ -102,8 +103,15 @@ export function UsageSection({ client }: { client: AdminClient }) {
             </thead>
             <tbody>
               {report.rows.map((row) => (
-                <tr key={groupLabel(row, report.group_by)}>
-                  <td>{groupLabel(row, report.group_by)}</td>
+                <tr key={groupKey(row, report.group_by)}>
+                  <td title={groupDetail(row, report.group_by) ?? undefined}>
+                    {groupLabel(row, report.group_by)}
+                    {groupDetail(row, report.group_by) ? (
+                      <Text size={200} block className="admin-secondary">
+                        {groupDetail(row, report.group_by)}
+                      </Text>
+                    ) : null}
+                  </td>
                   <td>{row.requests}</td>
                   <td>{row.input_tokens}</td>
                   <td>{row.output_tokens}</td>
