@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -188,27 +189,12 @@ class Dispatcher:
 
     def complete(self, request: DispatchRequest) -> DispatchResult:
         """Answer in one piece, falling back across candidates."""
-        run = self.admit(request)
-        decision = run.decision
+        steps = self._answer_in_one_piece(request, lambda provider, model: _answer_now(provider, model, request.chat))
         try:
-            for model, provider in self.tries(decision):
-                try:
-                    completion = asyncbridge.run_sync(provider.complete(model, request.chat))
-                except ProviderError as error:
-                    self.attempt_failed(decision, model, error)
-                    if error.retryable:
-                        continue
-                    raise self.stopped(run, model, error) from None
-                except BaseException:  # the caller gone (a gevent Timeout, the worker stopping) or a bug
-                    self.attempt_abandoned(decision, model, answered=False)
-                    raise
-                return self.answered(run, model, completion)
-            raise all_failed(decision)
-        except ApiError as failure:
-            run.finish(None, None, "failed", failure.code)
-            raise
-        finally:
-            run.finish(None, None, "failed", "internal_error")  # only if nothing above finished it
+            while True:
+                next(steps)  # a wait that reports no silences never yields
+        except StopIteration as finished:
+            return finished.value
 
     def complete_for_stream(
         self, request: DispatchRequest, silence: asyncbridge.Silence | None
@@ -217,13 +203,24 @@ class Dispatcher:
         works (the SSE writer then sends a keepalive), and returns the DispatchResult. Closing it (the client gone)
         cancels the provider call in flight: the run is recorded as cancelled, its hold settled, the circuit left as
         it is, as for a cancelled stream (nothing was generated that a provider reports before its answer)."""
+
+        def wait(provider: Provider, model: ModelSpec) -> Iterator[Any]:
+            answering = partial(_one_answer, provider, model, request.chat)  # started on the bridge's loop
+            return asyncbridge.iterate(answering, max_buffer=1, silence_after=silence)
+
+        return (yield from self._answer_in_one_piece(request, wait))
+
+    def _answer_in_one_piece(
+        self, request: DispatchRequest, wait: Callable[[Provider, ModelSpec], Iterator[Any]]
+    ) -> Generator[object, None, DispatchResult]:
+        """The fallback loop of an answer in one piece: `wait(provider, model)` yields the provider's Completion, and
+        SILENCE while it waits if it reports silences (passed on); closing this (the client gone), or a gevent
+        Timeout or the worker stopping, cancels the call in flight and records the run as cancelled."""
         run = self.admit(request)
         decision = run.decision
         try:
             for model, provider in self.tries(decision):
-                waiting = asyncbridge.iterate(
-                    lambda p=provider, m=model: _one_answer(p, m, request.chat), max_buffer=1, silence_after=silence
-                )
+                waiting = wait(provider, model)
                 try:
                     for item in waiting:
                         if item is asyncbridge.SILENCE:
@@ -337,6 +334,11 @@ def preload_call_path() -> None:
 
     preload_sdks()
     count_prompt_tokens(["warm up"])
+
+
+def _answer_now(provider: Provider, model: ModelSpec, chat: ChatRequest) -> Iterator[Completion]:
+    """A provider's answer in one piece, waited for on the bridge (the call runs at the first `next`)."""
+    yield asyncbridge.run_sync(provider.complete(model, chat))
 
 
 async def _one_answer(provider: Provider, model: ModelSpec, chat: ChatRequest) -> AsyncIterator[Completion]:

@@ -256,8 +256,13 @@ def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
         providers = yaml.safe_load((instance / "providers.embedded.yaml").read_text())["providers"]
         assert [(p["name"], p["type"]) for p in providers] == [("local", "selfhosted")]
         wait_for(lambda: "local-model ready" in log.read_text() or None, 120, "the bundled model to answer")
-        document = wait_for(lambda: health(port), 120, "/api/health to answer")
-        assert document["status"] == "ok", document
+        # The broker's check gives up after 2 s: on a loaded machine the embedded broker, busy with the worker's
+        # start, may answer `timeout` once; a product that works answers ok soon after.
+        document, deadline = None, time.monotonic() + 120
+        while time.monotonic() < deadline and not (document and document["status"] == "ok"):
+            time.sleep(0.5)
+            document = health(port)
+        assert document is not None and document["status"] == "ok", document
         assert document["checks"]["broker"] == "ok"
         assert document["checks"]["providers"] == {"local/gemma-3-270m": "closed"}
         assert f"Switchboard: http://127.0.0.1:{port}/" in log.read_text()
@@ -270,5 +275,6 @@ def test_switchboard_up_serves_runs_tasks_and_stops_cleanly(tmp_path):
     finally:
         if up.poll() is None:
             up.kill()
+            up.wait(timeout=30)  # reaped: a failure here must not also fail the next test with a ResourceWarning
     assert live_processes_in_sessions(set(children.values())) == []
     assert health(port) is None

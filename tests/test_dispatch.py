@@ -247,6 +247,26 @@ def test_a_stream_cut_by_anything_after_text_pays_for_what_was_generated(app, se
     assert budget_left_clean(app) == Decimal(str(run.cost_usd)) > 0
 
 
+@pytest.mark.parametrize(("stop", "outcome"), [(KeyboardInterrupt, "cancelled"), (RuntimeError, "failed")])
+def test_an_answer_in_one_piece_stopped_while_it_waits_settles_its_hold(app, servers, monkeypatch, stop, outcome):
+    """A JSON call cut off while the model works (a gevent Timeout thrown into the waiting greenlet, the worker
+    stopping) is recorded as cancelled, as a stream is; a bug as failed; neither keeps its hold reserved."""
+    from backend import asyncbridge
+
+    def stopped_while_waiting(coroutine):
+        coroutine.close()
+        raise stop()
+
+    monkeypatch.setattr(asyncbridge, "run_sync", stopped_while_waiting)
+    with pytest.raises(stop):
+        dispatcher(app).complete(call())
+    assert (runs()[0].outcome, runs()[0].error_code) == (
+        outcome,
+        "cancelled" if outcome == "cancelled" else "internal_error",
+    )
+    assert budgets_for(app).usage("t1")["reserved_usd"] == 0
+
+
 def test_a_failed_run_record_still_settles_the_budget_hold(app, servers, monkeypatch):
     """Recording the SkillRun and settling are separate writes: a failing first one must not leave the call's hold
     (its maximum cost) reserved."""
