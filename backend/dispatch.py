@@ -1,7 +1,7 @@
 """The fallback loop: rate limit -> route -> reserve budget -> try each candidate -> settle -> record the SkillRun.
 
 Sync code (Flask views, Celery tasks) calls `Dispatcher.complete` or `Dispatcher.stream` (an SSE stream's answer in
-one piece: `Dispatcher.complete_for_stream`, which reports silences while it waits); provider calls run on the
+one piece: `Dispatcher.answer_in_one_piece` with a silence, which it reports while it waits); provider calls run on the
 process's one asyncio loop through backend.asyncbridge. A retryable ProviderError (connect, timeout, 429, 5xx, 529)
 opens or feeds that model's circuit and moves to the next candidate; any other error stops with a clean ApiError.
 Once a stream has yielded text, nothing is retried: the partial usage is recorded and `stream_interrupted` raised.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 
@@ -42,6 +42,8 @@ from backend.routing.failures import all_failed, attempt_error, interrupted, sto
 from backend.routing.policy import TenantPolicy
 from backend.routing.router import RoutingDecision, RoutingNeed, route_candidates
 from backend.routing.tokens import count_prompt_tokens
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -109,7 +111,7 @@ class Dispatcher:
         return cls(app, tenant_catalog(tenant_id), policy_for(tenant_id, settings))
 
     # admit / may_try / attempt_failed / attempt_succeeded / attempt_abandoned are the steps of the fallback loop;
-    # `complete`, `complete_for_stream` and `stream` run them here, and the jobs layer (backend/jobs/model_calls.py)
+    # `answer_in_one_piece` (so `complete`) and `stream` run them here, and the jobs layer (model_calls.py)
     # runs them around its own awaited calls. Every attempt ends in exactly one of the last three, so a half-open
     # model's probe never stays claimed (skipped by every other caller) until the probe timeout.
     def admit(self, request: DispatchRequest) -> CallAccounting:
@@ -189,33 +191,24 @@ class Dispatcher:
 
     def complete(self, request: DispatchRequest) -> DispatchResult:
         """Answer in one piece, falling back across candidates."""
-        steps = self._answer_in_one_piece(request, lambda provider, model: _answer_now(provider, model, request.chat))
-        try:
-            while True:
-                next(steps)  # a wait that reports no silences never yields
-        except StopIteration as finished:
-            return finished.value
+        return run_to_end(self.answer_in_one_piece(request))
 
-    def complete_for_stream(
-        self, request: DispatchRequest, silence: asyncbridge.Silence | None
+    def answer_in_one_piece(
+        self, request: DispatchRequest, silence: asyncbridge.Silence | None = None
     ) -> Generator[object, None, DispatchResult]:
-        """`complete` for an SSE stream: yields SILENCE whenever nobody noted `silence` for its seconds while a model
-        works (the SSE writer then sends a keepalive), and returns the DispatchResult. Closing it (the client gone)
-        cancels the provider call in flight: the run is recorded as cancelled, its hold settled, the circuit left as
-        it is, as for a cancelled stream (nothing was generated that a provider reports before its answer)."""
+        """The fallback loop of an answer in one piece; returns the DispatchResult. With a silence (an SSE stream), it
+        yields SILENCE whenever nobody noted it for its seconds while a model works (the SSE writer then sends a
+        keepalive); without one it never yields (`complete`). Closing it (the client gone), a gevent Timeout or the
+        worker stopping cancels the provider call in flight: the run is recorded as cancelled, its hold settled, the
+        circuit left as it is, as for a cancelled stream (nothing was generated that a provider reports before its
+        answer)."""
 
         def wait(provider: Provider, model: ModelSpec) -> Iterator[Any]:
+            if silence is None:
+                return _answer_now(provider, model, request.chat)
             answering = partial(_one_answer, provider, model, request.chat)  # started on the bridge's loop
             return asyncbridge.iterate(answering, max_buffer=1, silence_after=silence)
 
-        return (yield from self._answer_in_one_piece(request, wait))
-
-    def _answer_in_one_piece(
-        self, request: DispatchRequest, wait: Callable[[Provider, ModelSpec], Iterator[Any]]
-    ) -> Generator[object, None, DispatchResult]:
-        """The fallback loop of an answer in one piece: `wait(provider, model)` yields the provider's Completion, and
-        SILENCE while it waits if it reports silences (passed on); closing this (the client gone), or a gevent
-        Timeout or the worker stopping, cancels the call in flight and records the run as cancelled."""
         run = self.admit(request)
         decision = run.decision
         try:
@@ -334,6 +327,15 @@ def preload_call_path() -> None:
 
     preload_sdks()
     count_prompt_tokens(["warm up"])
+
+
+def run_to_end(steps: Generator[object, None, T]) -> T:
+    """What a generator returns, its yields dropped (one that reports no silences yields nothing)."""
+    try:
+        while True:
+            next(steps)
+    except StopIteration as finished:
+        return finished.value
 
 
 def _answer_now(provider: Provider, model: ModelSpec, chat: ChatRequest) -> Iterator[Completion]:

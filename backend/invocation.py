@@ -18,10 +18,9 @@ from flask import current_app
 from backend.admin.settings import settings_row
 from backend.asyncbridge import SILENCE, Silence
 from backend.auth.ttlcache import hot_cache
-from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult
+from backend.dispatch import Dispatcher, DispatchRequest, DispatchResult, run_to_end
 from backend.errors import ApiError
 from backend.extensions import db
-from backend.providers.base import ChatRequest
 from backend.skills import current_skills
 from backend.skills.runtime import Skill
 from backend.skills.structured import ModelOutputError, OutputInvalid, OutputTruncated, repair_request
@@ -116,51 +115,30 @@ def invoke_once(invocation: Invocation) -> dict[str, Any]:
 
 
 def _complete(invocation: Invocation) -> tuple[Any, list[DispatchResult]]:
-    """One call, and for a structured skill whose answer does not validate, one repair call (none for an answer the
-    output limit cut off: the repair would be cut off too)."""
-    chat = invocation.skill.build_request(invocation.data)
-    results = [invocation.dispatcher.complete(invocation.dispatch_request(chat))]
-    output, repair = _output_or_repair(invocation, chat, results[0])
-    if repair is not None:
-        results.append(invocation.dispatcher.complete(invocation.dispatch_request(repair)))
-        output = _repaired_output(invocation, results[1])
-    return output, results
+    """`_answer_in_one_piece` for an answer in one piece (JSON): nothing to report while the model works."""
+    return run_to_end(_answer_in_one_piece(invocation))
 
 
-def _complete_for_stream(
-    invocation: Invocation, silence: Silence | None
+def _answer_in_one_piece(
+    invocation: Invocation, silence: Silence | None = None
 ) -> Generator[object, None, tuple[Any, list[DispatchResult]]]:
-    """`_complete` for an SSE stream: yields SILENCE while each call (the repair too) waits for its model, as
-    `silence` says; closing it (the client gone) cancels the call in flight, which is recorded as cancelled."""
-    dispatcher = invocation.dispatcher
-    chat = invocation.skill.build_request(invocation.data)
-    results = [(yield from dispatcher.complete_for_stream(invocation.dispatch_request(chat), silence))]
-    output, repair = _output_or_repair(invocation, chat, results[0])
-    if repair is not None:
-        results.append((yield from dispatcher.complete_for_stream(invocation.dispatch_request(repair), silence)))
-        output = _repaired_output(invocation, results[1])
-    return output, results
-
-
-def _output_or_repair(
-    invocation: Invocation, chat: ChatRequest, result: DispatchResult
-) -> tuple[Any, ChatRequest | None]:
-    """(the parsed output, None), or (None, the repair call's chat) for an answer that does not validate."""
-    skill = invocation.skill
+    """One call, and for a structured skill whose answer does not validate, one repair call (none for an answer the
+    output limit cut off: the repair would be cut off too); returns the output and the calls' results. With a
+    silence (an SSE stream) it yields SILENCE while each call waits for its model; closing it (the client gone)
+    cancels the call in flight, which is recorded as cancelled."""
+    skill, dispatcher = invocation.skill, invocation.dispatcher
+    chat = skill.build_request(invocation.data)
+    results = [(yield from dispatcher.answer_in_one_piece(invocation.dispatch_request(chat), silence))]
     try:
-        return skill.parse_output(result.text, invocation.data, invocation.link_hosts), None
+        return skill.parse_output(results[0].text, invocation.data, invocation.link_hosts), results
     except OutputInvalid as problem:
-        _refuse_cut_off(invocation, result)
-        return None, repair_request(chat, result.text, str(problem), skill.spec.response_schema)
-
-
-def _repaired_output(invocation: Invocation, result: DispatchResult) -> Any:
-    """The parsed output of the repair call; invalid_model_output (or output_truncated) when it fails again."""
-    skill = invocation.skill
+        _refuse_cut_off(invocation, results[0])
+        repair = repair_request(chat, results[0].text, str(problem), skill.spec.response_schema)
+    results.append((yield from dispatcher.answer_in_one_piece(invocation.dispatch_request(repair), silence)))
     try:
-        return skill.parse_output(result.text, invocation.data, invocation.link_hosts)
+        return skill.parse_output(results[1].text, invocation.data, invocation.link_hosts), results
     except OutputInvalid as problem:
-        _refuse_cut_off(invocation, result)
+        _refuse_cut_off(invocation, results[1])
         raise ModelOutputError(skill.spec.id, problem.public) from None
 
 
@@ -176,7 +154,7 @@ def invoke_streaming(invocation: Invocation, silence: Silence | None = None) -> 
     seconds while the model thinks or its text is held back. Errors before the first event raise (the view answers
     with an HTTP error)."""
     if invocation.skill.spec.response_format != "text" or not invocation.skill.spec.streaming:
-        output, results = yield from _complete_for_stream(invocation, silence)
+        output, results = yield from _answer_in_one_piece(invocation, silence)
         answer = answer_document(invocation, output, results)
         yield "meta", {"run_id": results[-1].run_id, "model": answer["model"]}
         yield "done", answer
