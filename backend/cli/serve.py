@@ -28,9 +28,16 @@ def gunicorn_argv(
     return [*argv, "backend.wsgi:app"]
 
 
+# The web server's address, for `run` and `up` alike.
+HOST_OPTION = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
+PORT_OPTION = click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+
+
 @click.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
+@HOST_OPTION
+@PORT_OPTION
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Worker processes [default: CPU count].")
 @click.option("--worker-class", type=click.Choice(WORKER_CLASSES), help="Worker model [default: gevent].")
 @click.option("--threads", type=click.IntRange(min=1), help="Threads per gthread worker (concurrent streams).")

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import click
 
+from backend.cli.serve import HOST_OPTION, PORT_OPTION
 from backend.cli.supervisor import ChildSpec, Supervisor
 
 # The embedded SQLite broker serialises writers; a couple of processes keep it well below its limits.
 DEFAULT_CONCURRENCY = 2
-
-
-@click.command("worker")
-@click.option(
+# The worker's size, for `worker` and `up` alike.
+CONCURRENCY_OPTION = click.option(
     "--concurrency",
     "-c",
     default=DEFAULT_CONCURRENCY,
@@ -24,6 +23,10 @@ DEFAULT_CONCURRENCY = 2
     type=click.IntRange(min=1),
     help="Jobs one worker runs at once.",
 )
+
+
+@click.command("worker")
+@CONCURRENCY_OPTION
 @click.option(
     "--queues", "-Q", default=None, help="Comma-separated queues to consume [default: the default queue and JOB_QUEUE]."
 )
@@ -112,16 +115,9 @@ def embedded_local_model(app) -> tuple[ChildSpec, dict[str, str]]:
 
 
 @click.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
-@click.option("--port", default=8000, show_default=True, type=int, help="TCP port to listen on.")
-@click.option(
-    "--concurrency",
-    "-c",
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Jobs one worker runs at once.",
-)
+@HOST_OPTION
+@PORT_OPTION
+@CONCURRENCY_OPTION
 @click.option("--grace", default=25.0, show_default=True, type=float, help="Seconds to let children stop.")
 @click.option(
     "--local-model/--no-local-model",
