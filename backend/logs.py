@@ -66,8 +66,8 @@ class UrlCredentialsFilter(logging.Filter):
 def without_credentials(value: object) -> object:
     """An http(s) URL (text or a URL object) as scheme://host[:port]/path; anything else as it is."""
     text = str(value) if hasattr(value, "scheme") and hasattr(value, "host") else value
-    if not isinstance(text, str) or not text.startswith(("http://", "https://")):
-        return value
+    if not isinstance(text, str) or not text.startswith(("http://", "https://")) or not ("@" in text or "?" in text):
+        return value  # no user info and no query to drop (the usual line): not parsed
     parts = urlsplit(text)
     if not parts.username and not parts.password and not parts.query:
         return value
