@@ -140,10 +140,7 @@ def test_the_settings_document_says_which_stored_key_is_unreadable(app, client, 
     openai, _ = servers
     set_providers(client, admin, [own_provider(openai.base_url, OWN_KEY)])
     assert "api_key_unreadable" not in shown_provider(client, admin, "ourgpu")
-    if rotated == "restart":
-        rotate_secret_key(app, fallbacks=[])
-    else:
-        encrypt_under_another_key(app, "ourgpu")
+    make_key_unreadable(app, "ourgpu", rotated)
     response = client.get("/api/admin/tenant", headers=admin)
     shown = next(p for p in response.get_json()["providers"] if p["name"] == "ourgpu")
     assert shown["api_key_set"] is True and shown["api_key_unreadable"] is True and "api_key" not in shown
@@ -203,6 +200,15 @@ def authorizations(fake, since: int) -> list[str | None]:
     return [request.headers.get("authorization") for request in fake.requests[since:]]
 
 
+def make_key_unreadable(app, name: str, how: str) -> None:
+    """The provider's stored key can no longer be decrypted here: this process restarted on a new secret key alone
+    ("restart"), or the key was re-encrypted under a key this process does not have ("elsewhere")."""
+    if how == "restart":
+        rotate_secret_key(app, fallbacks=[])
+    else:
+        encrypt_under_another_key(app, name)
+
+
 def encrypt_under_another_key(app, name: str) -> None:
     """`switchboard secrets rotate` ran under a secret key this process does not have (docs/serving.md, step 7): the
     provider's stored key is re-encrypted (its row updated) while this process keeps the keys it started with."""
@@ -233,10 +239,7 @@ def test_an_unreadable_key_of_a_narrowing_row_is_never_replaced_by_the_platform_
     assert client.post("/api/admin/providers/cheap/test", headers=admin).get_json()["ok"] is True
     assert authorizations(openai, before) == [f"Bearer {OWN_KEY}"]
 
-    if rotated == "restart":
-        rotate_secret_key(app, fallbacks=[])
-    else:
-        encrypt_under_another_key(app, "cheap")
+    make_key_unreadable(app, "cheap", rotated)
     before = len(openai.requests)
     response = client.post("/api/admin/providers/cheap/test", headers=admin)
     assert authorizations(openai, before) == []
@@ -267,10 +270,7 @@ def test_invokes_skip_a_provider_whose_key_is_unreadable_and_never_use_the_platf
     assert response.status_code == 200, response.get_json()
     assert authorizations(openai, before) == [f"Bearer {OWN_KEY}"]
 
-    if rotated == "restart":
-        rotate_secret_key(app, fallbacks=[])
-    else:
-        encrypt_under_another_key(app, "cheap")
+    make_key_unreadable(app, "cheap", rotated)
     before = len(openai.requests)
     response = client.post("/api/skills/summarize/invoke", json=body, headers=headers)
     assert authorizations(openai, before) == [] and len(claude.requests) == 0
